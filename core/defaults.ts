@@ -1,0 +1,29 @@
+/**
+ * Control-plane defaults shared by manager and worker. Script defaults live
+ * in `manager/defaults.ts`; probe defaults in `probes/`.
+ *
+ * @module
+ */
+
+/** Deadline of one control request attempt, ms. */
+export const REQUEST_TIMEOUT_MS = 3000;
+
+/** Retries after a timed-out request (Lazy Pirate) before a worker is unreachable. */
+export const REQUEST_RETRIES = 2;
+
+/** A worker clock offset beyond this (after its error bound) gets a warning, us. */
+export const CLOCK_WARN_US = 100;
+
+/** Job kinds a worker can run, as announced in its CONNECT ACK. */
+export const CAPABILITIES: readonly string[] = [
+  "parent",
+  "child",
+  "proxy",
+  "emulate",
+];
+
+/** Deadline of a request a worker relays to the layer below, ms (per layer below it). */
+export const RELAY_TIMEOUT_MS = 2000;
+
+/** Retries of a relayed request. */
+export const RELAY_RETRIES = 1;

@@ -1,0 +1,75 @@
+/**
+ * Every default of an experiment script, in one place. `manager/script.ts`
+ * applies them; the example scripts and the help text quote them.
+ * Durations are in seconds.
+ *
+ * @module
+ */
+import { REQUEST_RETRIES, REQUEST_TIMEOUT_MS } from "../core/defaults.ts";
+
+/** Pool draws (roots, RANDOM trees) start from this seed. */
+export const SEED = 1;
+
+/**
+ * Depth of each tree: levels below the root. When a script leaves `depth`
+ * out and its `addrs` cannot fill a tree this deep, the deepest tree that
+ * `addrs` can fill is used instead (so the original six-worker example runs
+ * at depth 1). A depth the script gives is never lowered.
+ */
+export const DEPTH = 2;
+
+/** Children per internal node. */
+export const FANOUT = 2;
+
+/** Candidates a parent probes per stage, as a multiple of the fanout. */
+export const HYPERPARAMETER_PER_FANOUT = 2;
+
+/** Packets per second of a parent (probing) job. */
+export const RATE = 10_000;
+
+/** Length of a parent (probing) job. */
+export const DURATION = 10;
+
+/** Packets sent before measuring starts, in every job. */
+export const WARMUP = 1;
+
+/** Length of a tree evaluation (multicast) job. */
+export const EVALUATION_DURATION = 30;
+
+/** Evaluations of each tree. */
+export const EVALUATION_RUNS = 1;
+
+/** Distinct roots tried, each shared by all tree types. */
+export const ROOTS = 1;
+
+/** Build all parents of one depth at once. */
+export const PARALLEL = true;
+
+/** Deadline of a CONNECT request attempt (the control plane's deadline). */
+export const CONNECT_TIMEOUT = REQUEST_TIMEOUT_MS / 1000;
+
+/** Deadline of any other control request attempt. */
+export const REQUEST_TIMEOUT = 5;
+
+/** Retries after a timed-out request before a worker is declared lost. */
+export const RETRIES = REQUEST_RETRIES;
+
+/** Extra time a job may overrun its expected end before it is declared failed. */
+export const JOB_GRACE = 5;
+
+/** Weights of the preset strategies: a candidate's score is the weighted sum of its statistics. */
+export const STRATEGY_WEIGHTS = {
+  P90: { p90: 1 },
+  P50: { p50: 1 },
+  WEIGHTED: { p90: 0.3, stddev: 0.7 },
+} as const;
+
+/** Trees built when a script lists none. */
+export const TREES = [
+  { type: "BEST", strategy: "WEIGHTED" },
+  { type: "WORST", strategy: "P90" },
+  { type: "RANDOM" },
+] as const;
+
+/** Steps run when a script lists none. */
+export const STEPS = ["CONNECT", "ROOT"] as const;

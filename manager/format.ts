@@ -1,0 +1,102 @@
+/**
+ * Plain-text tables for the terminal.
+ *
+ * @module
+ */
+import { CLOCK_WARN_US } from "../core/defaults.ts";
+import type { ConnectResult } from "./manager.ts";
+import type { Results } from "./results.ts";
+
+/** Formats rows as an aligned table; numbers right-aligned. */
+export function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) =>
+    Math.max(...cells.map((r) => (r[i] ?? "").length))
+  );
+  const numeric = head.map((_, i) =>
+    rows.length > 0 &&
+    rows.every((r) => typeof r[i] === "number" || r[i] === "-")
+  );
+  return cells.map((r) =>
+    r.map((c, i) => numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))
+      .join("  ").trimEnd()
+  ).join("\n") + "\n";
+}
+
+const _f1 = (n: number | undefined) =>
+  n === undefined ? "-" : Math.round(n * 10) / 10;
+
+/** The CONNECT table: address, status, round trip, clock offset, version. */
+export function connectTable(results: readonly ConnectResult[]): string {
+  return table(
+    ["address", "status", "rtt_us", "offset_us", "+-us", "version", "note"],
+    results.map((r) => [
+      r.addr,
+      r.status,
+      _f1(r.rttUs),
+      _f1(r.offsetUs),
+      _f1(r.offsetBoundUs),
+      r.hello ? `${r.hello.program}/p${r.hello.protocol}` : "-",
+      r.status === "ok"
+        ? (r.hello?.emulate ? `emulates ${r.hello.emulate}` : "")
+        : r.error ?? "",
+    ]),
+  );
+}
+
+/** Warnings for workers whose clock offset exceeds what the probes measure. */
+export function clockWarnings(
+  results: readonly ConnectResult[],
+  limitUs = CLOCK_WARN_US,
+): string[] {
+  return results.filter((r) =>
+    r.offsetUs !== undefined &&
+    Math.abs(r.offsetUs) - (r.offsetBoundUs ?? 0) > limitUs
+  ).map((r) =>
+    `warning: Clock of "${r.addr}" is ${_f1(r.offsetUs! / 1000)} ms off ` +
+    `(+- ${
+      _f1(r.offsetBoundUs! / 1000)
+    } ms): one-way delays through it are off by as ` +
+    `much; synchronise the clocks (chrony or PTP, see README)`
+  );
+}
+
+/** The end-of-run table: per tree and evaluation, the worst leaf and build time. */
+export function summaryTable(results: Results): string {
+  const rows: (string | number)[][] = [];
+  for (const t of results.trees) {
+    const evals = t.evaluations.length > 0 ? t.evaluations : [undefined];
+    for (const e of evals) {
+      const w = e?.worstLeaf;
+      rows.push([
+        t.name,
+        t.root,
+        e ? e.run : "-",
+        w?.addr ?? "-",
+        _f1(w?.p90Us),
+        _f1(w?.p50Us),
+        _f1(w?.meanUs),
+        _f1(w?.stddevUs),
+        _f1(t.buildMs / 1000),
+        t.stragglers.length,
+        t.status,
+      ]);
+    }
+  }
+  return table(
+    [
+      "tree",
+      "root",
+      "run",
+      "worst_leaf",
+      "p90_us",
+      "p50_us",
+      "mean_us",
+      "stddev_us",
+      "build_s",
+      "stragglers",
+      "status",
+    ],
+    rows,
+  );
+}

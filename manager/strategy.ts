@@ -1,0 +1,171 @@
+/**
+ * Scoring probed candidates and choosing which a parent keeps.
+ *
+ * A candidate's score is the weighted sum of its probe statistics, as its
+ * {@link Strategy} says (e.g. WEIGHTED = 0.3 × p90 + 0.7 × stddev, see
+ * `STRATEGY_WEIGHTS` in `defaults.ts`). Lower is better: BEST keeps the
+ * lowest scores, WORST the highest, RANDOM draws without looking at them.
+ *
+ * A candidate that failed (no statistics, or nothing received) scores
+ * `Infinity` and is never kept, by BEST or by WORST: a worst tree is built
+ * from the slowest workers that work, not from broken ones.
+ *
+ * @module
+ */
+import type { ProbeStats } from "../proto/codec.ts";
+import type { Rng } from "./pool.ts";
+import { type Stat, STATS, type Strategy, type TreeType } from "./script.ts";
+
+/** The numeric fields of {@link ProbeStats}. */
+export type NumericStatsField = {
+  [K in keyof ProbeStats]-?: ProbeStats[K] extends number ? K : never;
+}[keyof ProbeStats];
+
+/** The {@link ProbeStats} field each statistic of a strategy reads. */
+export const STAT_FIELDS: Readonly<Record<Stat, NumericStatsField>> = {
+  min: "minUs",
+  p25: "p25Us",
+  p50: "p50Us",
+  p75: "p75Us",
+  p90: "p90Us",
+  p99: "p99Us",
+  p999: "p999Us",
+  max: "maxUs",
+  mean: "meanUs",
+  stddev: "stddevUs",
+  lost: "lost",
+};
+
+/** A probed candidate: its address and, unless its probe failed, statistics. */
+export interface Candidate {
+  addr: string;
+  stats?: ProbeStats;
+}
+
+/** Options of {@link select}. */
+export interface SelectOptions {
+  /** How many candidates to keep (the fanout). */
+  keep: number;
+  type: TreeType;
+  /** Required for BEST and WORST; for RANDOM it only fills `scores`. */
+  strategy?: Strategy;
+  /** Required for RANDOM. */
+  rng?: Rng;
+}
+
+/** What {@link select} chose. */
+export interface Selection {
+  /** The kept addresses, best first for BEST, worst first for WORST. */
+  kept: string[];
+  /**
+   * Every candidate's score (`Infinity` for a failed one); empty for a
+   * RANDOM selection without a strategy.
+   */
+  scores: Record<string, number>;
+}
+
+/**
+ * The weighted sum of the statistics `strategy` names, in microseconds for
+ * delays and packets for `lost`. `Infinity` when the candidate failed: no
+ * statistics, nothing received, or a statistic that is not a number.
+ */
+export function score(
+  stats: ProbeStats | undefined,
+  strategy: Strategy,
+): number {
+  if (stats === undefined || !(stats.received > 0)) return Infinity;
+  let sum = 0;
+  for (const stat of STATS) {
+    const w = strategy.weights[stat] ?? 0;
+    if (w !== 0) sum += w * stats[STAT_FIELDS[stat]];
+  }
+  return Number.isNaN(sum) ? Infinity : sum;
+}
+
+/**
+ * Chooses the `keep` candidates a parent keeps as children. BEST keeps the
+ * lowest scores and WORST the highest, both among the candidates that did
+ * not fail, ties broken by address; RANDOM draws `keep` of all candidates
+ * with `rng` (they were drawn without probing). Throws if there are fewer
+ * usable candidates than `keep`, if addresses repeat, or if BEST/WORST lack
+ * a strategy or RANDOM an rng.
+ */
+export function select(
+  candidates: readonly Candidate[],
+  opts: SelectOptions,
+): Selection {
+  const { keep, type, strategy, rng } = opts;
+  if (!Number.isSafeInteger(keep) || keep < 0) {
+    throw new RangeError(
+      `Cannot select ${keep} candidates: keep must be a whole number`,
+    );
+  }
+  const addrs = new Set<string>();
+  for (const c of candidates) {
+    if (addrs.has(c.addr)) {
+      throw new Error(`Cannot select candidates: "${c.addr}" is listed twice`);
+    }
+    addrs.add(c.addr);
+  }
+  const scores: Record<string, number> = {};
+  if (strategy) {
+    for (const c of candidates) scores[c.addr] = score(c.stats, strategy);
+  }
+
+  if (type === "RANDOM") {
+    if (!rng) {
+      throw new Error("Cannot select a RANDOM tree's children without an rng");
+    }
+    _enough(keep, candidates.length, {
+      type,
+      of: candidates.length,
+      failed: [],
+    });
+    const pick = candidates.map((c) => c.addr);
+    for (let i = 0; i < keep; i++) {
+      const j = i + rng.int(pick.length - i);
+      [pick[i], pick[j]] = [pick[j]!, pick[i]!];
+    }
+    return { kept: pick.slice(0, keep), scores };
+  }
+
+  if (!strategy) {
+    throw new Error(
+      `Cannot select a ${type} tree's children without a strategy`,
+    );
+  }
+  const usable = candidates.filter((c) => scores[c.addr]! < Infinity);
+  const failed = candidates.filter((c) => !(scores[c.addr]! < Infinity));
+  _enough(keep, usable.length, {
+    type,
+    of: candidates.length,
+    failed: failed.map((c) => c.addr),
+  });
+  const sign = type === "BEST" ? 1 : -1;
+  const ranked = usable.map((c) => ({ addr: c.addr, s: scores[c.addr]! }))
+    .sort((a, b) =>
+      a.s !== b.s
+        ? sign * (a.s - b.s)
+        : a.addr < b.addr
+        ? -1
+        : a.addr > b.addr
+        ? 1
+        : 0
+    );
+  return { kept: ranked.slice(0, keep).map((c) => c.addr), scores };
+}
+
+function _enough(
+  keep: number,
+  usable: number,
+  at: { type: TreeType; of: number; failed: string[] },
+): void {
+  if (usable >= keep) return;
+  const failed = at.failed.length === 0
+    ? ""
+    : ` (failed: ${at.failed.map((a) => `"${a}"`).join(", ")})`;
+  throw new Error(
+    `Cannot select ${keep} children for a ${at.type} tree: only ${usable} of ` +
+      `${at.of} candidates are usable${failed}`,
+  );
+}

@@ -1,0 +1,167 @@
+/**
+ * Fixture messages, one per message kind, for the golden byte tests
+ * (`codec_test.ts` compares them with `testdata/*.hex`).
+ *
+ * @module
+ */
+import { emptyCommand, emptyJob, type Message } from "./codec.ts";
+
+const TS = 1715280981565948;
+
+/** One message of each kind, with every field that kind uses. */
+export const FIXTURES: Record<string, Message> = {
+  connect: {
+    id: 0,
+    ts: TS,
+    type: "CONNECT",
+    data: {
+      src: "manager@lab",
+      dst: "127.0.0.1:9101",
+      hello: {
+        protocol: 1,
+        program: "0.1.0",
+        capabilities: [],
+        hostname: "lab",
+        emulate: "",
+      },
+    },
+  },
+  connect_ack: {
+    id: 0,
+    ts: TS + 80,
+    type: "ACK",
+    data: {
+      src: "127.0.0.1:9101",
+      dst: "manager@lab",
+      hello: {
+        protocol: 1,
+        program: "0.1.0",
+        capabilities: ["parent", "child", "proxy", "emulate"],
+        hostname: "vm1",
+        emulate: "delay=2ms",
+      },
+    },
+  },
+  command: {
+    id: 1,
+    ts: TS + 1000,
+    type: "COMMAND",
+    data: {
+      src: "manager@lab",
+      dst: "127.0.0.1:9101",
+      command: emptyCommand({
+        flag: "MCAST",
+        instr: "BEST-P90 run 1",
+        layer: 2,
+        select: 2,
+        rate: 10000,
+        dur: 30000,
+        timeout: 40000,
+        addrs: ["127.0.0.1:9102", "127.0.0.1:9103"],
+        warmup: 1000,
+        size: 24,
+        subtrees: [
+          {
+            addr: "127.0.0.1:9102",
+            children: [{ addr: "127.0.0.1:9104", children: [] }],
+          },
+          { addr: "127.0.0.1:9103", children: [] },
+        ],
+      }),
+    },
+  },
+  report: {
+    id: 2,
+    ts: TS + 2000,
+    type: "REPORT",
+    data: {
+      src: "manager@lab",
+      dst: "127.0.0.1:9101",
+      report: {
+        job: emptyJob({ id: "j1", owner: "127.0.0.1:9101" }),
+        complete: false,
+      },
+    },
+  },
+  report_ack: {
+    id: 2,
+    ts: TS + 2100,
+    type: "ACK",
+    data: {
+      src: "127.0.0.1:9101",
+      dst: "manager@lab",
+      report: {
+        complete: true,
+        job: emptyJob({
+          flag: "PARENT",
+          owner: "127.0.0.1:9101",
+          id: "j1",
+          pid: 4242,
+          end: true,
+          params: [10000, 10000, 1000, 24, 1],
+          sender: {
+            sent: 101000,
+            children: 2,
+            lateShare: 0.001,
+            latenessP50Us: 3,
+            latenessP99Us: 40.5,
+            latenessMaxUs: 310,
+          },
+          deps: [
+            emptyJob({
+              flag: "CHILD",
+              owner: "127.0.0.1:9102",
+              id: "j3",
+              pid: 4300,
+              end: true,
+              addr: "127.0.0.1:40001",
+              stats: {
+                received: 100000,
+                lost: 2,
+                duplicates: 0,
+                reordered: 1,
+                malformed: 0,
+                warmup: 10000,
+                negative: 0,
+                hops: 0,
+                endSeen: true,
+                minUs: 20.5,
+                p25Us: 30,
+                p50Us: 35.25,
+                p75Us: 41,
+                p90Us: 50,
+                p99Us: 80,
+                p999Us: 120,
+                maxUs: 900,
+                meanUs: 37.5,
+                stddevUs: 9.75,
+                series: [{
+                  t: 0,
+                  count: 10000,
+                  p50Us: 35,
+                  p90Us: 50,
+                  stddevUs: 9.5,
+                }],
+                histogram:
+                  "HISTFAAAAB94nJNpmSzMwMDAyQABzFAaRoPEGZnRRBlBJAAiWwJD",
+              },
+            }),
+          ],
+        }),
+      },
+    },
+  },
+  err: {
+    id: 3,
+    ts: TS + 3000,
+    type: "ERR",
+    data: {
+      src: "127.0.0.1:9101",
+      dst: "manager@lab",
+      error: {
+        flag: "CHILD",
+        desc: 'Field "rate" must be at most 1000000, got 2000000',
+      },
+    },
+  },
+};

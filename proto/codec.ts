@@ -1,0 +1,310 @@
+/**
+ * Encoding and validated decoding of control-plane messages.
+ *
+ * `treecast.proto` is the single source of truth: it is imported as text
+ * (embedded by `deno compile`, never read from disk at run time) and parsed
+ * once by protobufjs. The TypeScript types below mirror it; `codec_test.ts`
+ * checks that every field of the schema is known here and vice versa.
+ *
+ * @module
+ */
+import protobuf from "protobufjs";
+import PROTO_TEXT from "./treecast.proto" with { type: "text" };
+
+/** Message types, as named in the schema (TYPE_UNSPECIFIED is never valid). */
+export type MsgType = "ACK" | "CONNECT" | "COMMAND" | "REPORT" | "ERR";
+/** Job kinds and roles. */
+export type Flag = "NONE" | "PARENT" | "CHILD" | "MCAST" | "PROXY";
+
+/** CONNECT payload. */
+export interface Hello {
+  protocol: number;
+  program: string;
+  capabilities: string[];
+  hostname: string;
+  emulate: string;
+}
+
+/** A node and the tree below it. */
+export interface Subtree {
+  addr: string;
+  children: Subtree[];
+}
+
+/** COMMAND payload. Durations in milliseconds. */
+export interface Command {
+  flag: Flag;
+  instr: string;
+  layer: number;
+  select: number;
+  rate: number;
+  dur: number;
+  timeout: number;
+  addrs: string[];
+  warmup: number;
+  size: number;
+  record: boolean;
+  subtrees: Subtree[];
+}
+
+/** One point of a receiver's per-second series. */
+export interface SeriesPoint {
+  t: number;
+  count: number;
+  p50Us: number;
+  p90Us: number;
+  stddevUs: number;
+}
+
+/** A receiver's delay statistics (microseconds). */
+export interface ProbeStats {
+  received: number;
+  lost: number;
+  duplicates: number;
+  reordered: number;
+  malformed: number;
+  warmup: number;
+  negative: number;
+  hops: number;
+  endSeen: boolean;
+  minUs: number;
+  p25Us: number;
+  p50Us: number;
+  p75Us: number;
+  p90Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+  meanUs: number;
+  stddevUs: number;
+  series: SeriesPoint[];
+  histogram: string;
+}
+
+/** A sender's schedule keeping. */
+export interface SenderStats {
+  sent: number;
+  children: number;
+  lateShare: number;
+  latenessP50Us: number;
+  latenessP99Us: number;
+  latenessMaxUs: number;
+}
+
+/** A proxy's forwarding counts. */
+export interface ForwardStats {
+  forwarded: number;
+  dropped: number;
+  malformed: number;
+}
+
+/** A job's state and results. */
+export interface Job {
+  flag: Flag;
+  owner: string;
+  id: string;
+  pid: number;
+  instr: string;
+  end: boolean;
+  largest: boolean;
+  ret: number;
+  deps: Job[];
+  output: string[];
+  params: number[];
+  addr: string;
+  stats?: ProbeStats;
+  sender?: SenderStats;
+  forward?: ForwardStats;
+  error: string;
+  started: number;
+  expectedEnd: number;
+  emulate: string;
+}
+
+/** REPORT payload. */
+export interface Report {
+  job: Job;
+  complete: boolean;
+}
+
+/** ERR payload. */
+export interface ErrorBody {
+  flag: Flag;
+  desc: string;
+}
+
+/** Routing and exactly one payload (none is allowed only on a bare ACK). */
+export interface Metadata {
+  src: string;
+  dst: string;
+  command?: Command;
+  report?: Report;
+  error?: ErrorBody;
+  hello?: Hello;
+}
+
+/** One control-plane message. `ts` in microseconds since the epoch. */
+export interface Message {
+  id: number;
+  ts: number;
+  type: MsgType;
+  data: Metadata;
+}
+
+/** Bytes that are not a valid message; `desc` is what an ERR reply says. */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+}
+
+const _root = protobuf.parse(PROTO_TEXT, { keepCase: false }).root;
+const _Message = _root.lookupType("treecast.Message");
+/** The parsed schema (for tests and tools). */
+export const SCHEMA: protobuf.Root = _root;
+
+const _PAYLOAD: Record<MsgType, (keyof Metadata)[]> = {
+  CONNECT: ["hello"],
+  COMMAND: ["command"],
+  REPORT: ["report"],
+  ERR: ["error"],
+  ACK: ["hello", "report", "error", "command"],
+};
+
+/** Encodes a message. Throws if it does not fit the schema. */
+export function encode(msg: Message): Uint8Array {
+  const pb = _Message.fromObject(msg);
+  const err = _Message.verify(pb);
+  if (err) throw new Error(`Cannot encode message: ${err}`);
+  return _Message.encode(pb).finish();
+}
+
+/** Decodes and validates a message; throws {@link DecodeError} with a description. */
+export function decode(bytes: Uint8Array): Message {
+  let raw: protobuf.Message;
+  try {
+    raw = _Message.decode(bytes);
+  } catch (e) {
+    throw new DecodeError(
+      `Malformed message (${bytes.length} bytes): ${
+        (e as Error).message.split("\n")[0]
+      }`,
+    );
+  }
+  const obj = _Message.toObject(raw, {
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+  });
+  _checkEnums(_Message, obj, "message");
+  _dropNulls(obj);
+  const msg = obj as Message;
+  if (msg.type === ("TYPE_UNSPECIFIED" as MsgType)) {
+    throw new DecodeError("Message has no type");
+  }
+  if (!obj.data) {
+    throw new DecodeError(`${msg.type} message has no data (Metadata)`);
+  }
+  const wanted = _PAYLOAD[msg.type];
+  const present = wanted.filter((k) => msg.data[k] !== undefined);
+  if (msg.type !== "ACK" && present.length === 0) {
+    throw new DecodeError(
+      `${msg.type} message is missing its ${wanted[0]} payload`,
+    );
+  }
+  const stray = (["command", "report", "error", "hello"] as const).find((k) =>
+    msg.data[k] !== undefined && !wanted.includes(k)
+  );
+  if (stray) {
+    throw new DecodeError(`${msg.type} message carries a ${stray} payload`);
+  }
+  if (msg.type === "REPORT" && !msg.data.report?.job) {
+    throw new DecodeError("REPORT message is missing report.job");
+  }
+  return msg;
+}
+
+function _checkEnums(
+  type: protobuf.Type,
+  obj: Record<string, unknown>,
+  path: string,
+): void {
+  for (const field of type.fieldsArray) {
+    const v = obj[field.name];
+    if (v === null || v === undefined) continue;
+    const rt = field.resolvedType;
+    if (rt instanceof protobuf.Enum) {
+      if (typeof v !== "string") {
+        throw new DecodeError(
+          `Unknown ${rt.name} value ${v} in ${path}.${field.name}`,
+        );
+      }
+    } else if (rt instanceof protobuf.Type) {
+      const items = field.repeated ? v as Record<string, unknown>[] : [v];
+      items.forEach((item, i) =>
+        _checkEnums(
+          rt,
+          item as Record<string, unknown>,
+          `${path}.${field.name}${field.repeated ? `[${i}]` : ""}`,
+        )
+      );
+    }
+  }
+}
+
+function _dropNulls(obj: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === null) delete obj[k];
+    else if (Array.isArray(v)) {
+      v.forEach((x) => typeof x === "object" && _dropNulls(x));
+    } else if (typeof v === "object") {
+      _dropNulls(v as Record<string, unknown>);
+    }
+  }
+}
+
+/** The time now in microseconds since the epoch, as `Message.ts` carries it. */
+export function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** A Job with every field at its default; override what you know. */
+export function emptyJob(fields: Partial<Job> = {}): Job {
+  return {
+    flag: "NONE",
+    owner: "",
+    id: "",
+    pid: 0,
+    instr: "",
+    end: false,
+    largest: false,
+    ret: 0,
+    deps: [],
+    output: [],
+    params: [],
+    addr: "",
+    error: "",
+    started: 0,
+    expectedEnd: 0,
+    emulate: "",
+    ...fields,
+  };
+}
+
+/** A Command with every field at its default; override what you know. */
+export function emptyCommand(fields: Partial<Command> = {}): Command {
+  return {
+    flag: "NONE",
+    instr: "",
+    layer: 0,
+    select: 0,
+    rate: 0,
+    dur: 0,
+    timeout: 0,
+    addrs: [],
+    warmup: 0,
+    size: 0,
+    record: false,
+    subtrees: [],
+    ...fields,
+  };
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import protobuf from "protobufjs";
+import {
+  decode,
+  DecodeError,
+  emptyCommand,
+  emptyJob,
+  encode,
+  SCHEMA,
+} from "./codec.ts";
+import { FIXTURES } from "./_fixtures.ts";
+
+const _hex = (b: Uint8Array) =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const _fromHex = (h: string) =>
+  new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
+const _golden = (name: string) =>
+  Deno.readTextFileSync(new URL(`./testdata/${name}.hex`, import.meta.url))
+    .replace(/\s/g, "");
+
+for (const [name, msg] of Object.entries(FIXTURES)) {
+  Deno.test(`golden ${name}: encode gives the fixture bytes`, () => {
+    assert.equal(_hex(encode(msg)), _golden(name));
+  });
+  Deno.test(`golden ${name}: decoding the fixture bytes gives the object`, () => {
+    assert.deepEqual(decode(_fromHex(_golden(name))), msg);
+  });
+}
+
+Deno.test("every message kind has a golden fixture", () => {
+  const types = new Set(Object.values(FIXTURES).map((m) => m.type));
+  assert.deepEqual([...types].sort(), [
+    "ACK",
+    "COMMAND",
+    "CONNECT",
+    "ERR",
+    "REPORT",
+  ]);
+});
+
+Deno.test("the TypeScript defaults know every field of the schema", () => {
+  const fields = (t: string) =>
+    SCHEMA.lookupType(`treecast.${t}`).fieldsArray.map((f) => f.name).sort();
+  const optional = ["stats", "sender", "forward"];
+  assert.deepEqual(
+    fields("Job"),
+    [...Object.keys(emptyJob()), ...optional].sort(),
+  );
+  assert.deepEqual(fields("Command"), Object.keys(emptyCommand()).sort());
+});
+
+const _raw = (obj: Record<string, unknown>) => {
+  const T = SCHEMA.lookupType("treecast.Message");
+  return T.encode(T.fromObject(obj)).finish();
+};
+
+const BAD: [string, Uint8Array, RegExp][] = [
+  [
+    "truncated bytes",
+    _fromHex(_golden("command")).slice(0, 20),
+    /Malformed message/,
+  ],
+  ["garbage", new Uint8Array([0xff, 0xff, 0xff, 0xff]), /Malformed message/],
+  ["empty", new Uint8Array(), /no type/],
+  [
+    "unknown type",
+    _raw({ type: 9, data: { src: "a" } }),
+    /Unknown Type value 9/,
+  ],
+  [
+    "unknown flag deep in a job",
+    _raw({
+      type: 1,
+      data: { report: { job: { deps: [{ flag: 42 }] } } },
+    }),
+    /Unknown Flag value 42 in message\.data\.report\.job\.deps\[0\]\.flag/,
+  ],
+  ["no metadata", _raw({ type: 2 }), /CONNECT message has no data/],
+  [
+    "CONNECT without hello",
+    _raw({ type: 2, data: { src: "a" } }),
+    /missing its hello/,
+  ],
+  [
+    "COMMAND without command",
+    _raw({ type: 3, data: { src: "a" } }),
+    /missing its command/,
+  ],
+  [
+    "REPORT without job",
+    _raw({ type: 4, data: { report: { complete: true } } }),
+    /report\.job/,
+  ],
+  ["ERR without error", _raw({ type: 5, data: {} }), /missing its error/],
+  [
+    "CONNECT carrying a command",
+    _raw({ type: 2, data: { command: { rate: 1 } } }),
+    /missing its hello|carries a command/,
+  ],
+];
+for (const [name, bytes, re] of BAD) {
+  Deno.test(`decode rejects ${name} with a typed error`, () => {
+    assert.throws(
+      () => decode(bytes),
+      (e) => e instanceof DecodeError && re.test(e.message),
+    );
+  });
+}
+
+Deno.test("the schema is parsed from the embedded text, not read at run time", async () => {
+  const src = await Deno.readTextFile(new URL("./codec.ts", import.meta.url));
+  assert.match(src, /with \{ type: "text" \}/);
+  assert.doesNotMatch(src, /readTextFile|readFile|protobuf\.load/);
+  assert.ok(SCHEMA instanceof protobuf.Root);
+});

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { deadAddr } from "./helpers/net.ts";
+import { runTreecast, startReady } from "./helpers/run.ts";
+
+Deno.test("manager CONNECT: three workers answer, a dead address is named, exit 1, no hang", async () => {
+  const workers = await Promise.all(
+    [0, 1, 2].map(() => startReady(["worker", "--bind", "127.0.0.1:0"])),
+  );
+  const dead = await deadAddr();
+  const dir = await Deno.makeTempDir();
+  const script = `${dir}/connect.yaml`;
+  const addrs = [...workers.map((w) => w.addr), dead];
+  await Deno.writeTextFile(
+    script,
+    `name: CONNECT-TEST\ndepth: 1\nfanout: 1\naddrs:\n${
+      addrs.map((a) => `  - "${a}"`).join("\n")
+    }\nsteps:\n  - action: CONNECT\n`,
+  );
+  try {
+    const t0 = performance.now();
+    const r = await runTreecast([
+      "manager",
+      script,
+      "--timeout",
+      "300ms",
+      "--retries",
+      "1",
+    ]);
+    const took = performance.now() - t0;
+    assert.equal(r.code, 1, r.stderr);
+    const rows = r.stdout.trim().split("\n");
+    assert.match(rows[0]!, /^address\s+status\s+rtt_us\s+offset_us/);
+    for (const w of workers) {
+      const row = rows.find((l) => l.startsWith(w.addr));
+      assert.ok(row, `no row for ${w.addr}`);
+      assert.match(
+        row!,
+        new RegExp(`^${w.addr.replaceAll(".", "\\.")}\\s+ok\\s+\\d+`),
+      );
+    }
+    assert.match(rows.find((l) => l.startsWith(dead))!, /unreachable/);
+    assert.match(
+      r.stderr,
+      new RegExp(`error: 1 of 4 workers did not answer CONNECT: "${dead}"`),
+    );
+    // 2 attempts of 300 ms for the dead one, plus process start: nowhere near a hang.
+    assert.ok(took < 20_000, `took ${took} ms`);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+});
+
+Deno.test("a worker stops cleanly on SIGTERM and SIGINT", async () => {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    const w = await startReady(["worker", "--bind", "127.0.0.1:0"]);
+    const status = await w.stop(sig);
+    assert.equal(status.code, 0);
+  }
+});

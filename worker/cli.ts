@@ -1,0 +1,111 @@
+/**
+ * `treecast worker`: bind a REP socket and serve the manager until stopped.
+ *
+ * @module
+ */
+import {
+  type Command,
+  type CommandSpec,
+  joinHostPort,
+  parseHostPort,
+  required,
+  runCommand,
+  stdio,
+  UsageError,
+} from "../core/cli.ts";
+import { LOG_LEVELS, type LogLevel, MessageLog } from "../core/node.ts";
+import { RepServer } from "../core/transport.ts";
+import { Worker } from "./worker.ts";
+
+const spec = {
+  name: "worker",
+  summary: "Serve a manager: run the probe jobs it commands on this VM",
+  synopsis: "worker --bind HOST:PORT [options]",
+  description:
+    "Binds a ZeroMQ REP socket and answers CONNECT, COMMAND and REPORT until\n" +
+    'SIGINT or SIGTERM. Prints one JSON line {"event":"ready",...} with the\n' +
+    "bound address (port 0 picks a free port).",
+  flags: {
+    bind: { type: "string", arg: "HOST:PORT", help: "Control address to bind" },
+    advertise: {
+      type: "string",
+      arg: "HOST",
+      help:
+        "Host to advertise for this worker's probes (default: the host the manager used)",
+    },
+    emulate: {
+      type: "string",
+      arg: "SPEC",
+      help:
+        "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us",
+    },
+    log: {
+      type: "string",
+      arg: "FILE",
+      help: "Append a JSON line per message to FILE",
+    },
+    "log-level": {
+      type: "string",
+      arg: "LEVEL",
+      help: `Log detail: ${LOG_LEVELS.join(", ")}`,
+      defaultText: "info",
+    },
+  },
+} as const satisfies CommandSpec;
+
+/** Parses `--log-level`. */
+export function parseLogLevel(text: string | undefined): LogLevel {
+  if (text === undefined) return "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `Flag "--log-level" must be one of ${
+        LOG_LEVELS.join(", ")
+      }, got "${text}"`,
+    );
+  }
+  return text as LogLevel;
+}
+
+/** The `worker` subcommand. */
+export const workerCommand: Command = {
+  spec,
+  run: (args) =>
+    runCommand(spec, args, async ({ values }) => {
+      const bind = parseHostPort("bind", required("bind", values.bind));
+      const level = parseLogLevel(values["log-level"]);
+      const server = await RepServer.bind(joinHostPort(bind));
+      const log = new MessageLog({
+        level,
+        ...(values.log !== undefined ? { path: values.log } : {}),
+      });
+      const worker = new Worker({
+        name: server.addr,
+        bindHost: bind.hostname,
+        ...(values.advertise !== undefined
+          ? { advertise: values.advertise }
+          : {}),
+        log,
+        ...(values.emulate !== undefined ? { emulate: values.emulate } : {}),
+      });
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
+      stdio.out(
+        JSON.stringify({ event: "ready", role: "worker", bind: server.addr }) +
+          "\n",
+      );
+      stdio.err(`treecast worker: listening on tcp://${server.addr}\n`);
+      log.event("info", "listening", { bind: server.addr });
+      try {
+        await worker.serve(server, stop.signal);
+      } finally {
+        Deno.removeSignalListener("SIGINT", onSignal);
+        Deno.removeSignalListener("SIGTERM", onSignal);
+        server.close();
+        await worker.close();
+      }
+      stdio.err("treecast worker: stopped\n");
+      return 0;
+    }),
+};

@@ -1,0 +1,287 @@
+/**
+ * The worker's job table (the seed: "nodes own jobs, run them concurrently,
+ * guard against job dependencies"). A job is one probe subprocess of
+ * treecast's own executable (`parent`, `child` or `proxy`, with flags the
+ * worker builds from a validated command), plus the jobs it depends on.
+ *
+ * @module
+ */
+import { selfCommand } from "../core/self.ts";
+import {
+  emptyJob,
+  type Flag,
+  type ForwardStats,
+  type Job,
+  type ProbeStats,
+  type SenderStats,
+} from "../proto/codec.ts";
+
+/** The probe kinds a job may run. Nothing else is ever started. */
+export type ProbeKind = "parent" | "child" | "proxy";
+
+/** Lines of a probe's stderr kept as the job's output. */
+const OUTPUT_LINES = 20;
+/** Finished jobs kept for REPORT; older ones are forgotten. */
+const KEEP_FINISHED = 256;
+
+/** What {@link JobTable.start} needs. */
+export interface JobStart {
+  flag: Flag;
+  kind: ProbeKind;
+  /** Probe flags (after the subcommand), built by the worker, never from a message. */
+  args: string[];
+  owner: string;
+  instr: string;
+  params: number[];
+  deps: Job[];
+  /** Kill the probe after this long, ms. */
+  timeoutMs: number;
+  /** Expected run time, ms (for expected_end). */
+  expectedMs: number;
+  emulate: string;
+  /** Replace the host of the probe's READY address with this one. */
+  advertise: string;
+}
+
+/** A job in the table: its protobuf view plus the process behind it. */
+export class JobRecord {
+  readonly job: Job;
+  /** Resolves once the probe exited and its result (if any) was read. */
+  readonly done: Promise<void>;
+  #process: Deno.ChildProcess;
+  #timer: ReturnType<typeof setTimeout>;
+  /** Set once the job and all its dependencies have ended: the final report. */
+  finalReport: Job | undefined;
+
+  constructor(
+    job: Job,
+    process: Deno.ChildProcess,
+    done: Promise<void>,
+    timer: ReturnType<typeof setTimeout>,
+  ) {
+    this.job = job;
+    this.#process = process;
+    this.done = done;
+    this.#timer = timer;
+  }
+
+  /** Stops the probe (SIGTERM: it prints its partial results and exits). */
+  stop(signal: Deno.Signal = "SIGTERM"): void {
+    clearTimeout(this.#timer);
+    if (this.job.end) return;
+    try {
+      this.#process.kill(signal);
+    } catch { /* already gone */ }
+  }
+}
+
+/** Maps a probe's result JSON line onto the job's typed results. */
+export function applyResult(job: Job, r: Record<string, unknown>): void {
+  const n = (
+    v: unknown,
+  ) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+  const lat = (r.latency_us ?? {}) as Record<string, unknown>;
+  if (r.latency_us) {
+    const stats: ProbeStats = {
+      received: n(r.received),
+      lost: n(r.lost),
+      duplicates: n(r.duplicates),
+      reordered: n(r.reordered),
+      malformed: n(r.malformed),
+      warmup: n(r.warmup),
+      negative: n(r.negative),
+      hops: n(r.hops),
+      endSeen: r.end_seen === true,
+      minUs: n(lat.min),
+      p25Us: n(lat.p25),
+      p50Us: n(lat.p50),
+      p75Us: n(lat.p75),
+      p90Us: n(lat.p90),
+      p99Us: n(lat.p99),
+      p999Us: n(lat.p999),
+      maxUs: n(lat.max),
+      meanUs: n(lat.mean),
+      stddevUs: n(lat.stddev),
+      series: (Array.isArray(r.series) ? r.series : []).map((
+        p: Record<string, unknown>,
+      ) => ({
+        t: n(p.t),
+        count: n(p.count),
+        p50Us: n(p.p50_us),
+        p90Us: n(p.p90_us),
+        stddevUs: n(p.stddev_us),
+      })),
+      histogram: typeof r.histogram === "string" ? r.histogram : "",
+    };
+    job.stats = stats;
+  }
+  if (r.probe === "parent") {
+    const l = (r.lateness_us ?? {}) as Record<string, unknown>;
+    const sender: SenderStats = {
+      sent: n(r.sent),
+      children: n(r.children),
+      lateShare: n(r.late_share),
+      latenessP50Us: n(l.p50),
+      latenessP99Us: n(l.p99),
+      latenessMaxUs: n(l.max),
+    };
+    job.sender = sender;
+  }
+  if (r.probe === "proxy") {
+    const forward: ForwardStats = {
+      forwarded: n(r.forwarded),
+      dropped: n(r.dropped),
+      malformed: n(r.malformed),
+    };
+    job.forward = forward;
+  }
+}
+
+/** The jobs of one worker. */
+export class JobTable {
+  #jobs = new Map<string, JobRecord>();
+  #next = 0;
+
+  /** The job with this id, if known. */
+  get(id: string): JobRecord | undefined {
+    return this.#jobs.get(id);
+  }
+
+  /** Every job still running. */
+  running(): JobRecord[] {
+    return [...this.#jobs.values()].filter((r) => !r.job.end);
+  }
+
+  /**
+   * Starts a probe job. For `child` and `proxy` resolves once the probe
+   * printed its READY line (its address is then in `job.addr`); for
+   * `parent` once it has been spawned. Rejects if the probe exits first or
+   * is not ready within `readyTimeoutMs`.
+   */
+  async start(s: JobStart, readyTimeoutMs = 10_000): Promise<JobRecord> {
+    const id = `j${this.#next++}`;
+    const now = Date.now();
+    const job = emptyJob({
+      flag: s.flag,
+      owner: s.owner,
+      id,
+      instr: s.instr,
+      params: s.params,
+      deps: s.deps,
+      started: now * 1000,
+      expectedEnd: (now + s.expectedMs) * 1000,
+      emulate: s.emulate,
+    });
+    const { cmd, args } = selfCommand([s.kind, ...s.args]);
+    const process = new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    job.pid = process.pid;
+    let onReady: (addr: string) => void = () => {};
+    const ready = new Promise<string>((resolve) => (onReady = resolve));
+    const stdout = this.#readLines(process.stdout, (line) => {
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (obj.event === "ready" && typeof obj.bind === "string") {
+        const port = obj.bind.slice(obj.bind.lastIndexOf(":") + 1);
+        job.addr = `${s.advertise}:${port}`;
+        onReady(job.addr);
+      } else if (obj.event === "result") {
+        applyResult(job, obj);
+      }
+    });
+    const stderr = this.#readLines(process.stderr, (line) => {
+      job.output.push(line);
+      if (job.output.length > OUTPUT_LINES) job.output.shift();
+      if (line.startsWith("error: ")) job.error = line.slice(7);
+    });
+    const timer = setTimeout(() => {
+      job.error ||= `Stopped after its timeout of ${s.timeoutMs} ms`;
+      try {
+        process.kill("SIGTERM");
+      } catch { /* gone */ }
+    }, s.timeoutMs);
+    const done = (async () => {
+      const status = await process.status;
+      await Promise.allSettled([stdout, stderr]);
+      clearTimeout(timer);
+      job.ret = status.code;
+      job.end = true;
+      if (status.code !== 0 && !job.error) {
+        job.error = `Probe exited with code ${status.code}`;
+      }
+    })();
+    const rec = new JobRecord(job, process, done, timer);
+    this.#jobs.set(id, rec);
+    this.#forgetOld();
+    if (s.kind === "parent") return rec;
+    const exited = done.then(() => {
+      throw new Error(
+        `The ${s.kind} probe exited before it was ready: ${
+          job.error || `code ${job.ret}`
+        }`,
+      );
+    });
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      guard = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `The ${s.kind} probe was not ready within ${readyTimeoutMs} ms`,
+            ),
+          ),
+        readyTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([ready, exited, late]);
+    } catch (e) {
+      rec.stop("SIGKILL");
+      throw e;
+    } finally {
+      clearTimeout(guard);
+      exited.catch(() => {});
+    }
+    return rec;
+  }
+
+  async #readLines(
+    stream: ReadableStream<Uint8Array>,
+    onLine: (l: string) => void,
+  ) {
+    let buf = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        onLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    }
+    if (buf) onLine(buf);
+  }
+
+  #forgetOld(): void {
+    const finished = [...this.#jobs.values()].filter((r) => r.job.end);
+    for (
+      const r of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))
+    ) {
+      this.#jobs.delete(r.job.id);
+    }
+  }
+
+  /** Stops every running job and waits for them to exit. */
+  async stopAll(): Promise<void> {
+    const running = this.running();
+    for (const r of running) r.stop();
+    await Promise.allSettled(running.map((r) => r.done));
+  }
+}

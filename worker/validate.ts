@@ -1,0 +1,156 @@
+/**
+ * Validation of a COMMAND's parameters before anything is started. Every
+ * numeric parameter has a range, every address must be HOST:PORT, and the
+ * job kind must be one the product defines; anything else is a
+ * {@link CommandError} naming the field, answered with ERR.
+ *
+ * @module
+ */
+import { splitHostPort } from "../core/cli.ts";
+import type { Command, Subtree } from "../proto/codec.ts";
+
+/** A COMMAND that must not be run; the message names the field. */
+export class CommandError extends Error {
+  override name = "CommandError";
+  /** The offending field. */
+  readonly field: string;
+  constructor(field: string, reason: string) {
+    super(`Field "${field}" ${reason}`);
+    this.field = field;
+  }
+}
+
+/** Ranges of COMMAND fields (durations in ms). */
+export const LIMITS = {
+  rate: [1, 1_000_000],
+  dur: [1, 3_600_000],
+  warmup: [0, 600_000],
+  timeout: [0, 7_200_000],
+  layer: [0, 16],
+  select: [0, 1024],
+  size: [0, 65_507],
+  addrs: [0, 1024],
+  instr: [0, 200],
+  subtreeNodes: [0, 100_000],
+} as const;
+
+function _range(field: keyof typeof LIMITS, n: number): void {
+  const [min, max] = LIMITS[field];
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new CommandError(
+      field,
+      `must be a whole number from ${min} to ${max}, got ${n}`,
+    );
+  }
+}
+
+/** Height of a subtree: 0 for a leaf. */
+export function height(t: Subtree): number {
+  return t.children.length === 0 ? 0 : 1 + Math.max(...t.children.map(height));
+}
+
+function _countNodes(t: Subtree, budget: { left: number }): void {
+  if (--budget.left < 0) {
+    throw new CommandError(
+      "subtrees",
+      `must hold at most ${LIMITS.subtreeNodes[1]} nodes`,
+    );
+  }
+  t.children.forEach((c) => _countNodes(c, budget));
+}
+
+function _addr(field: string, text: string): void {
+  try {
+    splitHostPort(text);
+  } catch (e) {
+    throw new CommandError(field, `must be HOST:PORT: ${(e as Error).message}`);
+  }
+}
+
+/** Throws {@link CommandError} unless `cmd` is a job this product runs. */
+export function validateCommand(cmd: Command): void {
+  if (!["PARENT", "CHILD", "PROXY", "MCAST"].includes(cmd.flag)) {
+    throw new CommandError(
+      "flag",
+      `must be PARENT, CHILD, PROXY or MCAST, got ${cmd.flag}`,
+    );
+  }
+  _range("rate", cmd.rate);
+  _range("dur", cmd.dur);
+  _range("warmup", cmd.warmup);
+  _range("timeout", cmd.timeout);
+  _range("layer", cmd.layer);
+  _range("select", cmd.select);
+  _range("size", cmd.size);
+  if (cmd.size !== 0 && cmd.size < 24) {
+    throw new CommandError(
+      "size",
+      `must be 0 (default) or at least 24 bytes, got ${cmd.size}`,
+    );
+  }
+  if (cmd.instr.length > LIMITS.instr[1]) {
+    throw new CommandError(
+      "instr",
+      `must be at most ${LIMITS.instr[1]} characters`,
+    );
+  }
+  if (cmd.addrs.length > LIMITS.addrs[1]) {
+    throw new CommandError(
+      "addrs",
+      `must list at most ${LIMITS.addrs[1]} addresses`,
+    );
+  }
+  cmd.addrs.forEach((a, i) => _addr(`addrs[${i}]`, a));
+  if (new Set(cmd.addrs).size !== cmd.addrs.length) {
+    throw new CommandError("addrs", "must not repeat an address");
+  }
+  if (cmd.flag === "CHILD") {
+    if (cmd.layer !== 0) {
+      throw new CommandError("layer", `must be 0 for CHILD, got ${cmd.layer}`);
+    }
+    if (cmd.addrs.length > 0) {
+      throw new CommandError("addrs", "must be empty for CHILD");
+    }
+    if (cmd.subtrees.length > 0) {
+      throw new CommandError("subtrees", "must be empty for CHILD");
+    }
+    return;
+  }
+  if (cmd.layer < 1) {
+    throw new CommandError(
+      "layer",
+      `must be at least 1 for ${cmd.flag}, got ${cmd.layer}`,
+    );
+  }
+  if (cmd.addrs.length === 0) {
+    throw new CommandError(
+      "addrs",
+      `must list at least one address for ${cmd.flag}`,
+    );
+  }
+  if (cmd.subtrees.length === 0) return;
+  if (cmd.subtrees.length !== cmd.addrs.length) {
+    throw new CommandError(
+      "subtrees",
+      "must have one entry per address in addrs",
+    );
+  }
+  const budget = { left: LIMITS.subtreeNodes[1] };
+  cmd.subtrees.forEach((t, i) => {
+    if (t.addr !== cmd.addrs[i]) {
+      throw new CommandError(`subtrees[${i}].addr`, `must equal addrs[${i}]`);
+    }
+    _countNodes(t, budget);
+    const visit = (n: Subtree, path: string): void => {
+      _addr(`${path}.addr`, n.addr);
+      n.children.forEach((c, j) => visit(c, `${path}.children[${j}]`));
+    };
+    visit(t, `subtrees[${i}]`);
+    if (height(t) > cmd.layer - 1) {
+      throw new CommandError(
+        `subtrees[${i}]`,
+        `is ${height(t) + 1} layers deep, more than layer ${cmd.layer} allows`,
+      );
+    }
+  });
+}

@@ -1,0 +1,350 @@
+/**
+ * The worker's core: answers each control message with exactly one reply.
+ * It never prints or exits; the CLI shell (`cli.ts`) binds and serves.
+ *
+ * @module
+ */
+import { splitHostPort } from "../core/cli.ts";
+import {
+  CAPABILITIES,
+  RELAY_RETRIES,
+  RELAY_TIMEOUT_MS,
+} from "../core/defaults.ts";
+import { MessageLog, Node } from "../core/node.ts";
+import {
+  MAX_MESSAGE_BYTES,
+  type RepServer,
+  ReqClient,
+} from "../core/transport.ts";
+import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
+import {
+  type Command,
+  decode,
+  DecodeError,
+  emptyJob,
+  encode,
+  type Job,
+  type Message,
+  type Report,
+} from "../proto/codec.ts";
+import { JobTable, type ProbeKind } from "./jobs.ts";
+import { height, validateCommand } from "./validate.ts";
+
+/** Options of a {@link Worker}. */
+export interface WorkerOptions {
+  /** The worker's control address, its name in messages. */
+  name: string;
+  /** Emulation applied to every probe it runs ("" for none). */
+  emulate?: string;
+  /** Host its probes bind to (default: the host of `name`). */
+  bindHost?: string;
+  /** Host its probes are advertised at (default: the host the sender used). */
+  advertise?: string;
+  /** Deadline of each relayed request attempt, ms (scaled by the layers below). */
+  relayTimeoutMs?: number;
+  log?: MessageLog;
+}
+
+/** A worker: a {@link Node} that serves CONNECT, COMMAND and REPORT. */
+export class Worker extends Node {
+  #emulate: string;
+  #bindHost: string;
+  #advertise: string | undefined;
+  #relayTimeoutMs: number;
+  #clients = new Map<string, ReqClient>();
+  /** The jobs this worker started. */
+  readonly jobs = new JobTable();
+
+  constructor(opts: WorkerOptions) {
+    super(opts.name, opts.log ?? new MessageLog());
+    this.#emulate = opts.emulate ?? "";
+    this.#bindHost = opts.bindHost ?? _host(opts.name) ?? "127.0.0.1";
+    this.#advertise = opts.advertise;
+    this.#relayTimeoutMs = opts.relayTimeoutMs ?? RELAY_TIMEOUT_MS;
+  }
+
+  /** Handles one request's bytes; always resolves to a reply's bytes. */
+  async handle(bytes: Uint8Array): Promise<Uint8Array> {
+    let req: Message | undefined;
+    let reply: Message;
+    try {
+      if (bytes.length > MAX_MESSAGE_BYTES) {
+        throw new DecodeError(
+          `Message of ${bytes.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`,
+        );
+      }
+      req = decode(bytes);
+      this.log.message("recv", req.data.src, req);
+      reply = await this.#dispatch(req);
+    } catch (e) {
+      const desc = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof DecodeError)) {
+        this.log.event("error", "request failed", { desc });
+      }
+      reply = this.errorReply(req, desc);
+    }
+    this.log.message("send", reply.data.dst, reply);
+    return encode(reply);
+  }
+
+  #dispatch(req: Message): Promise<Message> | Message {
+    switch (req.type) {
+      case "CONNECT":
+        return this.#connect(req);
+      case "COMMAND":
+        return this.#command(req);
+      case "REPORT":
+        return this.#report(req);
+      default:
+        return this.errorReply(
+          req,
+          `A worker does not serve ${req.type} messages`,
+        );
+    }
+  }
+
+  #connect(req: Message): Message {
+    const hello = req.data.hello!;
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      return this.errorReply(
+        req,
+        `Protocol version ${hello.protocol} is not supported: this worker ` +
+          `(treecast ${PROGRAM_VERSION}) speaks protocol ${PROTOCOL_VERSION}`,
+      );
+    }
+    return this.reply(req, "ACK", {
+      hello: {
+        protocol: PROTOCOL_VERSION,
+        program: PROGRAM_VERSION,
+        capabilities: [...CAPABILITIES],
+        hostname: Deno.hostname(),
+        emulate: this.#emulate,
+      },
+    });
+  }
+
+  #client(addr: string): ReqClient {
+    let c = this.#clients.get(addr);
+    if (!c) {
+      c = new ReqClient(addr, {
+        timeoutMs: this.#relayTimeoutMs,
+        retries: RELAY_RETRIES,
+      });
+      this.#clients.set(addr, c);
+    }
+    return c;
+  }
+
+  /**
+   * COMMAND: validate, relay to the layer below (their probes must listen
+   * before this one sends), then start this worker's own probe.
+   */
+  async #command(req: Message): Promise<Message> {
+    const cmd = req.data.command!;
+    validateCommand(cmd);
+    const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
+    const deps = cmd.layer > 0 ? await this.#relay(cmd) : [];
+    const kind: ProbeKind = cmd.flag === "CHILD"
+      ? "child"
+      : cmd.flag === "PROXY"
+      ? "proxy"
+      : "parent";
+    const expectedMs = cmd.warmup + cmd.dur;
+    const timeoutMs = cmd.timeout > 0 ? cmd.timeout : expectedMs + 30_000;
+    const emulate = kind === "parent" ? "" : this.#emulate;
+    const rec = await this.jobs.start({
+      flag: cmd.flag,
+      kind,
+      args: probeArgs(kind, cmd, {
+        bindHost: this.#bindHost,
+        to: deps.map((d) => d.addr),
+        emulate,
+        timeoutMs,
+      }),
+      owner: this.name,
+      instr: cmd.instr,
+      params: [cmd.rate, cmd.dur, cmd.warmup, cmd.size, cmd.layer],
+      deps,
+      timeoutMs,
+      expectedMs,
+      emulate,
+      advertise,
+    });
+    this.log.event("info", "job started", {
+      id: rec.job.id,
+      kind,
+      pid: rec.job.pid,
+    });
+    return this.reply(req, "ACK", {
+      report: { job: rec.job, complete: false },
+    });
+  }
+
+  /** Relays `cmd` one layer down; resolves to the started jobs, in addrs order. */
+  async #relay(cmd: Command): Promise<Job[]> {
+    const settled = await Promise.allSettled(cmd.addrs.map(async (addr, i) => {
+      const sub = cmd.subtrees[i] ?? { addr, children: [] };
+      const h = height(sub);
+      const command: Command = {
+        ...cmd,
+        flag: h > 0 ? "PROXY" : "CHILD",
+        layer: h,
+        addrs: sub.children.map((c) => c.addr),
+        subtrees: h > 0 ? sub.children : [],
+      };
+      const { reply } = await this.request(
+        this.#client(addr),
+        () => this.message("COMMAND", addr, { command }),
+        { timeoutMs: this.#relayTimeoutMs * (h + 1) },
+      );
+      const job = reply.data.report?.job;
+      if (!job || !job.addr) {
+        throw new Error(`Worker "${addr}" answered without a probe address`);
+      }
+      // The owner is the address this worker reaches it at (for REPORT).
+      return { ...job, owner: addr };
+    }));
+    const failed = settled.findIndex((r) => r.status === "rejected");
+    if (failed >= 0) {
+      const reason = (settled[failed] as PromiseRejectedResult).reason;
+      throw new Error(
+        `Cannot start the ${
+          cmd.flag === "PARENT" ? "child" : "subtree"
+        } job on ` +
+          `"${cmd.addrs[failed]}": ${
+            reason instanceof Error ? reason.message : reason
+          }`,
+      );
+    }
+    return settled.map((r) => (r as PromiseFulfilledResult<Job>).value);
+  }
+
+  /**
+   * REPORT: the job's state, with its dependencies' reports gathered from
+   * the workers below; complete once the whole subtree has ended. A finished
+   * job's report is kept, so asking again gives the same answer.
+   */
+  async #report(req: Message): Promise<Message> {
+    const id = req.data.report!.job.id;
+    const rec = this.jobs.get(id);
+    if (!rec) return this.errorReply(req, `No job "${id}" on this worker`);
+    if (rec.finalReport) {
+      return this.reply(req, "ACK", {
+        report: { job: rec.finalReport, complete: true },
+      });
+    }
+    const deps = await Promise.all(rec.job.deps.map((d) => this.#reportDep(d)));
+    const job: Job = {
+      ...rec.job,
+      deps: deps.map((d) => d.job),
+      output: [...rec.job.output],
+    };
+    const complete = rec.job.end && deps.every((d) => d.complete);
+    if (complete) rec.finalReport = job;
+    return this.reply(req, "ACK", { report: { job, complete } });
+  }
+
+  async #reportDep(dep: Job): Promise<Report> {
+    try {
+      const { reply } = await this.request(
+        this.#client(dep.owner),
+        () =>
+          this.message("REPORT", dep.owner, {
+            report: { job: emptyJob({ id: dep.id }), complete: false },
+          }),
+      );
+      const report = reply.data.report;
+      if (!report) throw new Error("answered without a report");
+      return {
+        job: { ...report.job, owner: dep.owner },
+        complete: report.complete,
+      };
+    } catch (e) {
+      // A worker below that is gone ends its part of the subtree: report it.
+      return {
+        job: { ...dep, end: true, error: `Lost: ${(e as Error).message}` },
+        complete: true,
+      };
+    }
+  }
+
+  /** Serves requests arriving on `server` until the signal aborts. */
+  serve(server: RepServer, signal?: AbortSignal): Promise<void> {
+    return server.serve((bytes) => this.handle(bytes), signal);
+  }
+
+  /** Stops every job the worker started, then closes its sockets and log. */
+  async close(): Promise<void> {
+    await this.jobs.stopAll();
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+    this.log.close();
+  }
+}
+
+function _host(addr: string): string | undefined {
+  try {
+    return splitHostPort(addr).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options of {@link probeArgs}. */
+export interface ProbeArgOptions {
+  bindHost: string;
+  /** Data addresses of the probes below (parent and proxy). */
+  to: string[];
+  emulate: string;
+  timeoutMs: number;
+}
+
+/**
+ * The probe's flags for a validated command: built from typed numbers and
+ * addresses only, never from a string the message carried.
+ */
+export function probeArgs(
+  kind: ProbeKind,
+  cmd: Command,
+  o: ProbeArgOptions,
+): string[] {
+  const s = (ms: number) => String(ms / 1000);
+  const emulate = o.emulate ? ["--emulate", o.emulate] : [];
+  switch (kind) {
+    case "parent":
+      return [
+        "--to",
+        o.to.join(","),
+        "--rate",
+        String(cmd.rate),
+        "--duration",
+        s(cmd.dur),
+        "--warmup",
+        s(cmd.warmup),
+        ...(cmd.size > 0 ? ["--size", String(cmd.size)] : []),
+      ];
+    case "child":
+      return [
+        "--bind",
+        `${o.bindHost}:0`,
+        "--duration",
+        s(cmd.warmup + cmd.dur),
+        "--timeout",
+        s(o.timeoutMs),
+        ...emulate,
+      ];
+    case "proxy":
+      return [
+        "--bind",
+        `${o.bindHost}:0`,
+        "--to",
+        o.to.join(","),
+        "--duration",
+        s(cmd.warmup + cmd.dur),
+        "--timeout",
+        s(o.timeoutMs),
+        ...(cmd.record ? ["--record"] : []),
+        ...emulate,
+      ];
+  }
+}

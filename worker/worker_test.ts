@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { RepServer, ReqClient } from "../core/transport.ts";
+import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
+import { decode, encode, type Message } from "../proto/codec.ts";
+import { FIXTURES } from "../proto/_fixtures.ts";
+import { Worker } from "./worker.ts";
+
+const connect = (protocol = PROTOCOL_VERSION): Message => ({
+  ...FIXTURES.connect!,
+  data: {
+    ...FIXTURES.connect!.data,
+    hello: { ...FIXTURES.connect!.data.hello!, protocol },
+  },
+});
+
+Deno.test("CONNECT is answered with ACK carrying versions and capabilities", async () => {
+  const w = new Worker({ name: "127.0.0.1:9101", emulate: "delay=2ms" });
+  const reply = decode(await w.handle(encode(connect())));
+  assert.equal(reply.type, "ACK");
+  assert.equal(reply.id, 0);
+  assert.equal(reply.data.dst, "manager@lab");
+  assert.equal(reply.data.hello?.protocol, PROTOCOL_VERSION);
+  assert.equal(reply.data.hello?.program, PROGRAM_VERSION);
+  assert.deepEqual(reply.data.hello?.capabilities, [
+    "parent",
+    "child",
+    "proxy",
+    "emulate",
+  ]);
+  assert.equal(reply.data.hello?.emulate, "delay=2ms");
+});
+
+Deno.test("CONNECT with another protocol version gets ERR naming both versions", async () => {
+  const w = new Worker({ name: "w" });
+  const reply = decode(await w.handle(encode(connect(PROTOCOL_VERSION + 1))));
+  assert.equal(reply.type, "ERR");
+  assert.match(
+    reply.data.error!.desc,
+    new RegExp(
+      `Protocol version ${
+        PROTOCOL_VERSION + 1
+      }.*speaks protocol ${PROTOCOL_VERSION}`,
+    ),
+  );
+});
+
+Deno.test("a type a worker does not serve gets ERR", async () => {
+  const w = new Worker({ name: "w" });
+  for (const name of ["connect_ack", "err"]) {
+    const reply = decode(await w.handle(encode(FIXTURES[name]!)));
+    assert.equal(reply.type, "ERR");
+    assert.match(reply.data.error!.desc, /does not serve (ACK|ERR)/);
+  }
+});
+
+Deno.test("an oversized message gets ERR naming the limit", async () => {
+  const w = new Worker({ name: "w" });
+  const reply = decode(await w.handle(new Uint8Array((1 << 20) + 1)));
+  assert.equal(reply.type, "ERR");
+  assert.match(reply.data.error!.desc, /over the 1048576-byte limit/);
+});
+
+/** A deterministic PRNG (mulberry32) so a failing input can be replayed. */
+function _rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random byte strings and mutations of valid messages that no worker can serve. */
+export function fuzzInputs(count: number, seed: number): Uint8Array[] {
+  const rand = _rng(seed);
+  const valid = Object.values(FIXTURES).map(encode);
+  const out: Uint8Array[] = [];
+  while (out.length < count) {
+    let b: Uint8Array;
+    if (rand() < 0.3) {
+      b = new Uint8Array(Math.floor(rand() * 64));
+      for (let i = 0; i < b.length; i++) b[i] = Math.floor(rand() * 256);
+    } else {
+      b = valid[Math.floor(rand() * valid.length)]!.slice();
+      const edits = 1 + Math.floor(rand() * 4);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(rand() * b.length);
+        const op = rand();
+        if (op < 0.5) b[at] = Math.floor(rand() * 256);
+        else if (op < 0.75) b = b.slice(0, at);
+        else {b = new Uint8Array([
+            ...b.slice(0, at),
+            Math.floor(rand() * 256),
+            ...b.slice(at),
+          ]);}
+      }
+    }
+    // Keep only inputs that cannot be served: they fail to decode, or decode to
+    // a type a worker never serves (ACK, ERR). A mutation that is still a valid
+    // CONNECT would rightly get an ACK.
+    let servable = false;
+    try {
+      const m = decode(b);
+      servable = m.type === "CONNECT" || m.type === "COMMAND" ||
+        m.type === "REPORT";
+    } catch {
+      // undecodable: keep
+    }
+    if (!servable) out.push(b);
+  }
+  return out;
+}
+
+Deno.test("1,000 random and mutated byte strings each get ERR; the worker still answers CONNECT", async () => {
+  const server = await RepServer.bind("127.0.0.1:0");
+  const worker = new Worker({ name: server.addr });
+  const stop = new AbortController();
+  const serving = worker.serve(server, stop.signal);
+  const client = new ReqClient(server.addr, { timeoutMs: 2000, retries: 0 });
+  const inputs = fuzzInputs(1000, 7);
+  let errs = 0;
+  for (const [i, input] of inputs.entries()) {
+    const reply = decode(await client.request(input));
+    assert.equal(reply.type, "ERR", `input ${i} got ${reply.type}`);
+    assert.ok(reply.data.error!.desc.length > 0);
+    errs++;
+  }
+  assert.equal(errs, 1000);
+  const ack = decode(await client.request(encode(connect())));
+  assert.equal(ack.type, "ACK");
+  client.close();
+  stop.abort();
+  await serving;
+  server.close();
+});
