@@ -6,6 +6,7 @@
 import { type Command, stdio } from "./core/cli.ts";
 import { PROGRAM_VERSION } from "./core/version.ts";
 import { managerCommand } from "./manager/cli.ts";
+import { demoCommand } from "./manager/demo.ts";
 import { workerCommand } from "./worker/cli.ts";
 import { childCommand, parentCommand, proxyCommand } from "./probes/cli.ts";
 
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   parentCommand,
   proxyCommand,
   childCommand,
+  demoCommand,
 ];
 
 /** The top-level help text. */

@@ -15,3 +15,63 @@ export function selfCommand(
   const main = fileURLToPath(new URL("../main.ts", import.meta.url));
   return { cmd: Deno.execPath(), args: ["run", "-A", main, ...args] };
 }
+
+/** A running treecast subprocess whose first stdout line was a ready event. */
+export interface ReadyProcess {
+  /** The bound address from the ready line. */
+  addr: string;
+  child: Deno.ChildProcess;
+  /** Sends `signal` (default SIGTERM) once and resolves to the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts `treecast ARGS` and resolves once it printed its
+ * `{"event":"ready","bind":...}` line; later stdout is drained and dropped.
+ * Rejects if it exits first or is not ready within `timeoutMs`.
+ */
+export async function spawnReady(
+  args: readonly string[],
+  opts: { stderr?: "inherit" | "null"; timeoutMs?: number } = {},
+): Promise<ReadyProcess> {
+  const { cmd, args: argv } = selfCommand(args);
+  const child = new Deno.Command(cmd, {
+    args: argv,
+    stdin: "null",
+    stdout: "piped",
+    stderr: opts.stderr ?? "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stopped: Promise<Deno.CommandStatus> | undefined;
+  const stop = (signal: Deno.Signal = "SIGTERM") => {
+    if (!stopped) {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      stopped = child.status;
+    }
+    return stopped;
+  };
+  let buf = "";
+  const guard = setTimeout(() => stop("SIGKILL"), opts.timeoutMs ?? 15_000);
+  try {
+    while (!buf.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) {
+        throw new Error(
+          `"treecast ${args.join(" ")}" exited before it was ready`,
+        );
+      }
+      buf += value;
+    }
+  } finally {
+    clearTimeout(guard);
+  }
+  const ready = JSON.parse(buf.slice(0, buf.indexOf("\n")));
+  (async () => {
+    try {
+      while (!(await reader.read()).done) { /* drain */ }
+    } catch { /* closed */ }
+  })();
+  return { addr: String(ready.bind), child, stop };
+}

@@ -18,7 +18,7 @@ import { Experiment, type ExperimentEvent } from "./experiment.ts";
 import { clockWarnings, connectTable, summaryTable } from "./format.ts";
 import { Manager } from "./manager.ts";
 import { ResultsWriter, runFolderName } from "./results.ts";
-import { loadScript } from "./script.ts";
+import { loadScript, type Script } from "./script.ts";
 
 const spec = {
   name: "manager",
@@ -96,6 +96,85 @@ export function eventLine(e: ExperimentEvent): string | undefined {
   }
 }
 
+/** Options of {@link runScript}. */
+export interface RunScriptOptions {
+  /** Folder for the results folders. */
+  out: string;
+  timeoutMs?: number;
+  retries?: number;
+  log?: MessageLog;
+}
+
+/**
+ * Runs a validated script with terminal output: the CONNECT table, one line
+ * per event, the summary table and where the results are. Resolves to the
+ * exit code; Ctrl-C (SIGINT) or SIGTERM stops it with the partial results
+ * written ({@link Interrupted}, exit 130).
+ */
+export async function runScript(
+  script: Script,
+  opts: RunScriptOptions,
+): Promise<number> {
+  const manager = new Manager({
+    timeoutMs: opts.timeoutMs ?? Math.round(script.timeouts.request * 1000),
+    retries: opts.retries ?? script.timeouts.retries,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+  const needsResults = script.steps.some((s) => s.action === "ROOT");
+  const writer = needsResults
+    ? new ResultsWriter(
+      `${opts.out}/${runFolderName(script.name, new Date())}`,
+    )
+    : undefined;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let unreachable = 0;
+  const experiment = new Experiment(script, {
+    manager,
+    ...(writer ? { writer } : {}),
+    signal: stop.signal,
+    onEvent: (e) => {
+      if (e.kind === "connect") {
+        stdio.out(connectTable(e.results));
+        for (const w of clockWarnings(e.results)) stdio.err(w + "\n");
+        const lost = e.results.filter((r) => r.status !== "ok");
+        unreachable = lost.length;
+        if (lost.length > 0) {
+          stdio.err(
+            `error: ${lost.length} of ${e.results.length} workers did not answer CONNECT: ` +
+              lost.map((r) => `"${r.addr}"`).join(", ") + "\n",
+          );
+        }
+        return;
+      }
+      const line = eventLine(e);
+      if (line) stdio.err(line + "\n");
+    },
+  });
+  try {
+    await experiment.run();
+  } catch (e) {
+    if (e instanceof Interrupted && writer) {
+      throw new Interrupted(
+        `Interrupted: partial results in ${writer.path}`,
+      );
+    }
+    if (writer) stdio.err(`Partial results in ${writer.path}\n`);
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    manager.close();
+  }
+  if (experiment.results.trees.length > 0) {
+    stdio.out(summaryTable(experiment.results));
+  }
+  if (writer) stdio.out(`Results: ${writer.path}\n`);
+  return unreachable === 0 ? 0 : 1;
+}
+
 /** The `manager` subcommand. */
 export const managerCommand: Command = {
   spec,
@@ -113,68 +192,16 @@ export const managerCommand: Command = {
           integer: true,
         });
       const script = await loadScript(positionals[0]!);
-      const manager = new Manager({
-        timeoutMs: Math.round((timeoutS ?? script.timeouts.request) * 1000),
-        retries: retries ?? script.timeouts.retries,
+      return await runScript(script, {
+        out: values.out ?? "results",
+        ...(timeoutS !== undefined
+          ? { timeoutMs: Math.round(timeoutS * 1000) }
+          : {}),
+        ...(retries !== undefined ? { retries } : {}),
         log: new MessageLog({
           level,
           ...(values.log !== undefined ? { path: values.log } : {}),
         }),
       });
-      const needsResults = script.steps.some((s) => s.action === "ROOT");
-      const writer = needsResults
-        ? new ResultsWriter(
-          `${values.out ?? "results"}/${
-            runFolderName(script.name, new Date())
-          }`,
-        )
-        : undefined;
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      Deno.addSignalListener("SIGINT", onSignal);
-      Deno.addSignalListener("SIGTERM", onSignal);
-      let unreachable = 0;
-      const experiment = new Experiment(script, {
-        manager,
-        ...(writer ? { writer } : {}),
-        signal: stop.signal,
-        onEvent: (e) => {
-          if (e.kind === "connect") {
-            stdio.out(connectTable(e.results));
-            for (const w of clockWarnings(e.results)) stdio.err(w + "\n");
-            const lost = e.results.filter((r) => r.status !== "ok");
-            unreachable = lost.length;
-            if (lost.length > 0) {
-              stdio.err(
-                `error: ${lost.length} of ${e.results.length} workers did not answer CONNECT: ` +
-                  lost.map((r) => `"${r.addr}"`).join(", ") + "\n",
-              );
-            }
-            return;
-          }
-          const line = eventLine(e);
-          if (line) stdio.err(line + "\n");
-        },
-      });
-      try {
-        await experiment.run();
-      } catch (e) {
-        if (e instanceof Interrupted && writer) {
-          throw new Interrupted(
-            `Interrupted: partial results in ${writer.path}`,
-          );
-        }
-        if (writer) stdio.err(`Partial results in ${writer.path}\n`);
-        throw e;
-      } finally {
-        Deno.removeSignalListener("SIGINT", onSignal);
-        Deno.removeSignalListener("SIGTERM", onSignal);
-        manager.close();
-      }
-      if (experiment.results.trees.length > 0) {
-        stdio.out(summaryTable(experiment.results));
-      }
-      if (writer) stdio.out(`Results: ${writer.path}\n`);
-      return unreachable === 0 ? 0 : 1;
     }),
 };
