@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { RepServer, ReqClient } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
-import { decode, encode, type Message } from "../proto/codec.ts";
+import { decode, emptyCommand, encode, type Message } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
-import { Worker } from "./worker.ts";
+import { probeArgs, Worker } from "./worker.ts";
 
 const connect = (protocol = PROTOCOL_VERSION): Message => ({
   ...FIXTURES.connect!,
@@ -132,4 +132,70 @@ Deno.test("1,000 random and mutated byte strings each get ERR; the worker still 
   stop.abort();
   await serving;
   server.close();
+});
+
+Deno.test("a COMMAND that is not allowed gets ERR naming the field and starts nothing", async () => {
+  const w = new Worker({ name: "127.0.0.1:9101" });
+  const bad = [
+    emptyCommand({ flag: "NONE", rate: 1000, dur: 1000 }),
+    emptyCommand({ flag: "CHILD", rate: 0, dur: 1000 }),
+    emptyCommand({
+      flag: "PARENT",
+      layer: 1,
+      rate: 1000,
+      dur: 1000,
+      addrs: ["$(touch /tmp/pwned):1"],
+    }),
+  ];
+  for (const command of bad) {
+    const req: Message = {
+      id: 1,
+      ts: 1,
+      type: "COMMAND",
+      data: { src: "m", dst: "127.0.0.1:9101", command },
+    };
+    const reply = decode(await w.handle(encode(req)));
+    assert.equal(reply.type, "ERR");
+    assert.match(reply.data.error!.desc, /^Field "(flag|rate|addrs\[0\])"/);
+  }
+  assert.equal(w.jobs.running().length, 0);
+  assert.equal(w.jobs.get("j0"), undefined);
+  await w.close();
+});
+
+Deno.test("probe flags are built from typed fields only: the label never reaches them", () => {
+  const cmd = emptyCommand({
+    flag: "PROXY",
+    instr: "$(rm -rf /) ; --emulate delay=1s",
+    layer: 1,
+    rate: 1000,
+    dur: 2000,
+    warmup: 500,
+    record: true,
+    addrs: ["127.0.0.1:9102"],
+  });
+  const args = probeArgs("proxy", cmd, {
+    bindHost: "127.0.0.1",
+    to: ["127.0.0.1:40001"],
+    emulate: "",
+    timeoutMs: 9000,
+  });
+  assert.deepEqual(args, [
+    "--bind",
+    "127.0.0.1:0",
+    "--to",
+    "127.0.0.1:40001",
+    "--duration",
+    "2.5",
+    "--timeout",
+    "9",
+    "--record",
+  ]);
+});
+
+Deno.test("REPORT for an unknown job gets ERR naming it", async () => {
+  const w = new Worker({ name: "w" });
+  const reply = decode(await w.handle(encode(FIXTURES.report!)));
+  assert.equal(reply.type, "ERR");
+  assert.match(reply.data.error!.desc, /No job "j1" on this worker/);
 });

@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { Experiment } from "../manager/experiment.ts";
+import { Manager } from "../manager/manager.ts";
+import type { Results } from "../manager/results.ts";
+import { parseScript } from "../manager/script.ts";
+import { assertResultsSchema } from "./helpers/schema.ts";
+import { startTestbed } from "./helpers/testbed.ts";
+
+const SEEDS = [1, 2, 3, 4, 5];
+
+function script(addrs: string[], root: string, seed: number): string {
+  return `name: STRAGGLERS
+seed: ${seed}
+addrs: [${addrs.map((a) => `"${a}"`).join(", ")}]
+depth: 2
+fanout: 2
+hyperparameter: 6
+rate: 1000
+duration: 500ms
+warmup: 100ms
+evaluation: { rate: 1000, duration: 700ms, warmup: 100ms, runs: 1 }
+root: "${root}"
+trees:
+  - { type: BEST, strategy: WEIGHTED }
+  - { type: BEST, strategy: P90 }
+  - { type: WORST, strategy: P90 }
+  - { type: RANDOM }
+timeouts: { request: 3, retries: 1, job_grace: 10 }
+`;
+}
+
+Deno.test({
+  name:
+    "12 workers, 3 stragglers, 5 seeds: BEST avoids them, WORST finds them, BEST < RAND < WORST",
+  sanitizeResources: false,
+  fn: async () => {
+    // Workers 0 (the root) and 1..8 are fast; 9, 10, 11 add 3 ms to every packet they receive.
+    const bed = await startTestbed(12, {
+      slow: [9, 10, 11],
+      emulate: "delay=3ms,jitter=100us",
+    });
+    const runs: Results[] = [];
+    try {
+      for (const seed of SEEDS) {
+        const m = new Manager({ timeoutMs: 3000, retries: 1 });
+        try {
+          const s = parseScript(
+            script(bed.addrs, bed.addrs[0]!, seed),
+            `seed-${seed}.yaml`,
+          );
+          runs.push(await new Experiment(s, { manager: m }).run());
+        } finally {
+          m.close();
+        }
+      }
+    } finally {
+      await bed.stop();
+    }
+    const slow = new Set(bed.stragglers);
+    const p90: Record<string, number[]> = { BEST: [], RANDOM: [], WORST: [] };
+    for (const r of runs) {
+      assert.equal(r.status, "complete");
+      assertResultsSchema(JSON.parse(JSON.stringify(r)));
+      assert.equal(r.trees.length, 4);
+      for (const t of r.trees) {
+        const inTree = t.nodes.filter((n) => n !== null && slow.has(n));
+        assert.deepEqual(t.stragglers.sort(), inTree.sort());
+        if (t.type === "BEST") {
+          assert.deepEqual(inTree, [], `${t.name} seed ${r.script.seed}`);
+        }
+        if (t.type === "WORST") {
+          assert.ok(inTree.length >= 1, `${t.name} seed ${r.script.seed}`);
+        }
+        const worst = t.evaluations[0]!.worstLeaf!;
+        assert.equal(
+          t.evaluations[0]!.nodes.filter((n) => n.role === "leaf").length,
+          4,
+        );
+        p90[t.type]!.push(worst.p90Us);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const [best, rand, worst] = [
+      mean(p90.BEST!),
+      mean(p90.RANDOM!),
+      mean(p90.WORST!),
+    ];
+    console.log(
+      `mean worst-leaf p90 (us): BEST ${best.toFixed(1)}, RANDOM ${
+        rand.toFixed(1)
+      }, WORST ${worst.toFixed(1)}`,
+    );
+    assert.ok(best < rand, `BEST ${best} >= RANDOM ${rand}`);
+    assert.ok(rand < worst, `RANDOM ${rand} >= WORST ${worst}`);
+  },
+});

@@ -1,0 +1,40 @@
+/**
+ * A local testbed of real worker processes for cross-process tests.
+ *
+ * @module
+ */
+import { type ReadyProcess, spawnReady } from "../../core/self.ts";
+
+/** Workers started on 127.0.0.1 (port 0); `stragglers` of them emulate `emulate`. */
+export interface Testbed {
+  addrs: string[];
+  stragglers: string[];
+  workers: ReadyProcess[];
+  stop(): Promise<void>;
+}
+
+/** Starts `n` workers; workers at the `slow` indices run with `--emulate`. */
+export async function startTestbed(
+  n: number,
+  opts: { slow?: number[]; emulate?: string } = {},
+): Promise<Testbed> {
+  const slow = new Set(opts.slow ?? []);
+  const workers = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      spawnReady([
+        "worker",
+        "--bind",
+        "127.0.0.1:0",
+        ...(slow.has(i) && opts.emulate ? ["--emulate", opts.emulate] : []),
+      ])),
+  );
+  const addrs = workers.map((w) => w.addr);
+  return {
+    addrs,
+    stragglers: addrs.filter((_, i) => slow.has(i)),
+    workers,
+    stop: async () => {
+      await Promise.all(workers.map((w) => w.stop()));
+    },
+  };
+}
