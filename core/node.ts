@@ -94,9 +94,15 @@ export class RemoteError extends Error {
   override name = "RemoteError";
   /** The peer that answered. */
   readonly addr: string;
-  constructor(addr: string, desc: string) {
+  /** The worker below it that the error is about, if any. */
+  readonly about: string | undefined;
+  /** The peer's description. */
+  readonly desc: string;
+  constructor(addr: string, desc: string, about?: string) {
     super(`Worker "${addr}" answered with an error: ${desc}`);
     this.addr = addr;
+    this.desc = desc;
+    this.about = about;
   }
 }
 
@@ -141,13 +147,16 @@ export class Node {
     };
   }
 
-  /** An ERR reply naming what was wrong. */
+  /**
+   * An ERR reply naming what was wrong; `addr` names another worker when the
+   * error is about it (a relay that failed).
+   */
   errorReply(
     req: Message | undefined,
     desc: string,
-    flag: Flag = "NONE",
+    opts: { flag?: Flag; addr?: string } = {},
   ): Message {
-    const error = { flag, desc };
+    const error = { flag: opts.flag ?? "NONE", desc, addr: opts.addr ?? "" };
     return req ? this.reply(req, "ERR", { error }) : {
       id: -1,
       ts: nowUs(),
@@ -190,6 +199,7 @@ export class Node {
       throw new RemoteError(
         client.addr,
         reply.data.error?.desc ?? "(no description)",
+        reply.data.error?.addr || undefined,
       );
     }
     return { reply, sentUs, recvUs };

@@ -91,6 +91,10 @@ export function eventLine(e: ExperimentEvent): string | undefined {
         w ? `${w.addr} p90 ${w.p90Us.toFixed(1)} us` : "none reported"
       }`;
     }
+    case "lost":
+      return `  lost worker ${e.lost.addr} during ${e.lost.during}: ${e.lost.detail}`;
+    case "readmitted":
+      return `  worker ${e.addr} answered CONNECT again: admitted`;
     case "tree-done":
       return `tree ${e.index + 1}/${e.total}: ${e.tree.name} complete`;
   }
@@ -156,6 +160,12 @@ export async function runScript(
   try {
     await experiment.run();
   } catch (e) {
+    if (e instanceof Interrupted) {
+      const stopped = await manager.stopAll(experiment.live);
+      stdio.err(
+        `Stopped the jobs on ${stopped.length} of ${experiment.live.length} workers\n`,
+      );
+    }
     if (e instanceof Interrupted && writer) {
       throw new Interrupted(
         `Interrupted: partial results in ${writer.path}`,

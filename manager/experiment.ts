@@ -7,12 +7,15 @@
  * @module
  */
 import { Interrupted } from "../core/cli.ts";
+import { RemoteError } from "../core/node.ts";
+import { TransportError } from "../core/transport.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
+import { evaluationFromReport } from "./evaluation.ts";
 import type { ConnectResult, Manager } from "./manager.ts";
 import { deriveSeed, Pool, Rng } from "./pool.ts";
 import {
-  type EvalNode,
   type EvaluationResult,
+  type LostWorker,
   newResults,
   type Results,
   type ResultsWriter,
@@ -58,13 +61,17 @@ export type ExperimentEvent =
     tree: TreeResult;
     depth: number;
     parents: string[];
+    /** Each parent's candidates, in the order of `parents`. */
+    sets: string[][];
     candidates: number;
     expectedMs: number;
   }
   | { kind: "stage-done"; tree: TreeResult; stages: StageResult[] }
   | { kind: "eval-start"; tree: TreeResult; run: number; expectedMs: number }
   | { kind: "eval-done"; tree: TreeResult; evaluation: EvaluationResult }
-  | { kind: "tree-done"; tree: TreeResult; index: number; total: number };
+  | { kind: "tree-done"; tree: TreeResult; index: number; total: number }
+  | { kind: "lost"; lost: LostWorker }
+  | { kind: "readmitted"; addr: string };
 
 /** Options of {@link Experiment}. */
 export interface ExperimentOptions {
@@ -79,6 +86,8 @@ export interface ExperimentOptions {
 interface TreeRun {
   spec: TreeSpec;
   root: string;
+  rootIndex: number;
+  seed: number;
   tree: Tree;
   pool: Pool;
   rng: Rng;
@@ -87,6 +96,8 @@ interface TreeRun {
   total: number;
   t0: number;
   batch: number;
+  /** Stage attempts that failed (lost workers); bounded. */
+  failures: number;
 }
 
 interface StageJob {
@@ -96,6 +107,8 @@ interface StageJob {
   jobId: string;
   startedUs: number;
   report?: Job;
+  /** The parent was lost while its job ran. */
+  lost?: boolean;
 }
 
 type Pending =
@@ -106,6 +119,7 @@ type Pending =
     jobId: string;
     startedUs: number;
     report?: Job;
+    error?: string;
   };
 
 /** A step of the queue. */
@@ -126,6 +140,8 @@ export type Step =
 const POLL_MS = 250;
 /** Margin after a job's expected end before the first REPORT, ms. */
 const REPORT_MARGIN_MS = 300;
+/** Stage attempts a tree may lose to failed workers before it gives up. */
+const MAX_STAGE_FAILURES = 10;
 
 /** One experiment: a script's steps run against its workers. */
 export class Experiment {
@@ -139,6 +155,9 @@ export class Experiment {
   #emit: (e: ExperimentEvent) => void;
   #queue: Step[] = [];
   #workers: ConnectResult[] | undefined;
+  /** Admitted workers (answered CONNECT), less the lost ones. */
+  #live = new Set<string>();
+  #lost = new Map<string, LostWorker>();
 
   constructor(script: Script, opts: ExperimentOptions) {
     this.#script = script;
@@ -148,6 +167,11 @@ export class Experiment {
     this.#clock = opts.clock ?? realClock;
     this.#emit = opts.onEvent ?? (() => {});
     this.results = newResults(script, nowUs());
+  }
+
+  /** Workers that answered CONNECT and have not been lost since. */
+  get live(): string[] {
+    return [...this.#live];
   }
 
   /**
@@ -166,15 +190,16 @@ export class Experiment {
       this.results.status = "complete";
       return this.results;
     } catch (e) {
-      this.results.status = e instanceof Interrupted ? "interrupted" : "failed";
-      this.results.error = (e as Error).message;
+      const stopped = e instanceof Interrupted || this.#signal?.aborted;
+      this.results.status = stopped ? "interrupted" : "failed";
+      this.results.error = stopped ? "Interrupted" : (e as Error).message;
       for (const t of this.results.trees) {
         if (t.status === "building" || t.status === "evaluating") {
           t.status = "failed";
           t.error = this.results.error;
         }
       }
-      throw e;
+      throw stopped && !(e instanceof Interrupted) ? new Interrupted() : e;
     } finally {
       this.results.finishedUs = nowUs();
       this.#save();
@@ -204,17 +229,53 @@ export class Experiment {
     const results = await this.#m.connect(this.#script.addrs, this.#signal);
     this.#workers = results;
     this.results.workers = results;
+    this.#live = new Set(
+      results.filter((r) => r.status === "ok").map((r) => r.addr),
+    );
     this.#emit({ kind: "connect", results });
     this.#save();
+  }
+
+  /** Declares a worker lost: out of every pool from now on, recorded. */
+  #markLost(
+    addr: string,
+    during: LostWorker["during"],
+    detail: string,
+    run?: TreeRun,
+  ): void {
+    if (!this.#live.has(addr)) return;
+    this.#live.delete(addr);
+    run?.pool.remove([addr]);
+    const lost: LostWorker = {
+      addr,
+      atUs: nowUs(),
+      during,
+      ...(run ? { tree: run.spec.name } : {}),
+      detail,
+    };
+    this.#lost.set(addr, lost);
+    this.results.lost.push(lost);
+    this.#emit({ kind: "lost", lost });
+    this.#save();
+  }
+
+  /** CONNECT again to the lost workers; those that answer are admitted again. */
+  async #readmit(): Promise<void> {
+    if (this.#lost.size === 0) return;
+    const back = await this.#m.connect([...this.#lost.keys()], this.#signal);
+    for (const r of back.filter((r) => r.status === "ok")) {
+      this.#lost.get(r.addr)!.readmittedUs = nowUs();
+      this.#lost.delete(r.addr);
+      this.#live.add(r.addr);
+      this.#emit({ kind: "readmitted", addr: r.addr });
+    }
   }
 
   /** The script's ROOT: choose the roots, queue one ROOT per (root, tree). */
   async #expandRoots(): Promise<void> {
     if (!this.#workers) await this.#connect();
-    const admitted = this.#workers!.filter((w) => w.status === "ok").map((w) =>
-      w.addr
-    );
     const s = this.#script;
+    const admitted = this.live;
     const need = nodeCount(s.depth, s.fanout);
     if (admitted.length < need) {
       throw new Error(
@@ -238,45 +299,46 @@ export class Experiment {
     roots.forEach((root, rootIndex) =>
       s.trees.forEach((spec) => {
         const seed = deriveSeed(s.seed, rootIndex, spec.name);
-        const tree = new Tree({ depth: s.depth, fanout: s.fanout });
-        const result: TreeResult = {
-          name: spec.name,
-          type: spec.type,
-          ...(spec.strategy
-            ? {
-              strategy: {
-                name: spec.strategy.name,
-                weights: { ...spec.strategy.weights },
-              },
-            }
-            : {}),
-          root,
-          rootIndex,
-          parallel: s.parallel,
-          depth: s.depth,
-          fanout: s.fanout,
-          nodes: [],
-          edges: [],
-          stages: [],
-          evaluations: [],
-          stragglers: [],
-          buildMs: 0,
-          evaluationMs: 0,
-          status: "building",
-        };
         steps.push({
           action: "ROOT",
           run: {
             spec,
             root,
-            tree,
-            pool: new Pool(admitted.filter((a) => a !== root), { seed }),
+            rootIndex,
+            seed,
+            tree: new Tree({ depth: s.depth, fanout: s.fanout }),
+            pool: new Pool([], { seed }),
             rng: new Rng(deriveSeed(seed, "select")),
-            result,
+            result: {
+              name: spec.name,
+              type: spec.type,
+              ...(spec.strategy
+                ? {
+                  strategy: {
+                    name: spec.strategy.name,
+                    weights: { ...spec.strategy.weights },
+                  },
+                }
+                : {}),
+              root,
+              rootIndex,
+              parallel: s.parallel,
+              depth: s.depth,
+              fanout: s.fanout,
+              nodes: [],
+              edges: [],
+              stages: [],
+              evaluations: [],
+              stragglers: [],
+              buildMs: 0,
+              evaluationMs: 0,
+              status: "building",
+            },
             index: steps.length,
             total,
             t0: 0,
             batch: 0,
+            failures: 0,
           },
         });
       })
@@ -284,18 +346,25 @@ export class Experiment {
     this.#queue.unshift(...steps);
   }
 
-  /** ROOT for one tree: place the root and start building. */
-  #root(run: TreeRun): Promise<void> {
-    run.tree.setRoot(run.root);
-    run.t0 = this.#clock.now();
+  /** ROOT for one tree: admit returning workers, place the root, start building. */
+  async #root(run: TreeRun): Promise<void> {
+    await this.#readmit();
     this.results.trees.push(run.result);
-    this.#sync(run);
+    run.t0 = this.#clock.now();
     this.#emit({
       kind: "tree-start",
       tree: run.result,
       index: run.index,
       total: run.total,
     });
+    if (!this.#live.has(run.root)) {
+      return this.#treeFailed(run, `The root "${run.root}" was lost`);
+    }
+    run.pool = new Pool(this.live.filter((a) => a !== run.root).sort(), {
+      seed: run.seed,
+    });
+    run.tree.setRoot(run.root);
+    this.#sync(run);
     if (run.spec.type === "RANDOM") {
       // RANDOM draws every node's children without probing.
       for (
@@ -303,14 +372,26 @@ export class Experiment {
         i !== undefined;
         i = run.tree.nextInternal()
       ) {
-        const kept = run.pool.draw(run.tree.fanout);
+        const kept = run.pool.draw(this.#enough(run, run.tree.fanout));
         run.tree.addChildren(i, kept);
         run.pool.remove(kept);
       }
       return this.#built(run);
     }
     this.#queue.unshift({ action: "PARENT", run });
-    return Promise.resolve();
+  }
+
+  /** Throws a clear error when the pool cannot supply `k` workers. */
+  #enough(run: TreeRun, k: number): number {
+    if (run.pool.size < k) {
+      throw new Error(
+        `${run.spec.name}: the pool has ${run.pool.size} live workers left, too few to ` +
+          `finish the tree (lost: ${
+            [...this.#lost.keys()].map((a) => `"${a}"`).join(", ") || "none"
+          })`,
+      );
+    }
+    return k;
   }
 
   /** PARENT: start the next stage(s): parents probing their candidates. */
@@ -320,12 +401,10 @@ export class Experiment {
     let pending = s.parallel
       ? run.tree.pendingAtDepth()
       : [run.tree.nextInternal()!];
-    let k = run.pool.candidatesFor(s.hyperparameter, F);
-    if (k < F) {
-      throw new Error(
-        `The pool has ${run.pool.size} workers left: too few for a parent to keep ${F}`,
-      );
-    }
+    let k = this.#enough(
+      run,
+      Math.max(F, run.pool.candidatesFor(s.hyperparameter, F)),
+    );
     // Parents of one depth probe at once, each with its own K candidates, as
     // many as the pool holds; the rest follow in the next batch.
     pending = pending.slice(0, Math.max(1, Math.floor(run.pool.size / k)));
@@ -341,30 +420,44 @@ export class Experiment {
       timeout: Math.round((s.warmup + s.duration + s.timeouts.jobGrace) * 1000),
     });
     const expectedMs = cmd.warmup + cmd.dur;
+    const parents = pending.map((i) => run.tree.nodes[i]!);
     this.#emit({
       kind: "stage-start",
       tree: run.result,
       depth: run.tree.depthOf(pending[0]!),
-      parents: pending.map((i) => run.tree.nodes[i]!),
+      parents,
+      sets,
       candidates: k,
       expectedMs,
     });
-    const jobs = await Promise.all(pending.map(async (i, n) => {
-      const parent = run.tree.nodes[i]!;
-      const candidates = sets[n]!;
-      const job = await this.#m.command(parent, {
-        ...cmd,
-        instr: `${run.spec.name} stage: parent ${parent}`,
-        addrs: candidates,
-      }, this.#signal);
-      return {
-        parentIndex: i,
-        parent,
-        candidates,
-        jobId: job.id,
-        startedUs: nowUs(),
-      };
-    }));
+    const started = await Promise.all(
+      pending.map(async (i, n): Promise<StageJob | undefined> => {
+        const parent = parents[n]!;
+        const candidates = sets[n]!;
+        try {
+          const job = await this.#m.command(parent, {
+            ...cmd,
+            instr: `${run.spec.name} stage: parent ${parent}`,
+            addrs: candidates,
+          }, this.#signal);
+          return {
+            parentIndex: i,
+            parent,
+            candidates,
+            jobId: job.id,
+            startedUs: nowUs(),
+          };
+        } catch (e) {
+          this.#stageFailed(run, i, e);
+          return undefined;
+        }
+      }),
+    );
+    const jobs = started.filter((j): j is StageJob => j !== undefined);
+    if (jobs.length === 0) {
+      this.#queue.unshift({ action: "PARENT", run });
+      return;
+    }
     const trigger = this.#clock.now() + expectedMs + REPORT_MARGIN_MS;
     this.#queue.unshift({
       action: "REPORT",
@@ -375,27 +468,87 @@ export class Experiment {
     });
   }
 
+  /**
+   * A stage of parent node `i` failed. A lost parent is replaced in the
+   * tree, a lost candidate dropped from the pool; the stage runs again.
+   * Anything but a lost worker is a failure of the run.
+   */
+  #stageFailed(run: TreeRun, i: number, e: unknown): void {
+    if (this.#signal?.aborted) throw new Interrupted();
+    const parent = run.tree.nodes[i]!;
+    if (e instanceof TransportError) {
+      this.#markLost(parent, "stage", e.message, run);
+      this.#replace(run, i);
+    } else if (e instanceof RemoteError && e.about) {
+      this.#markLost(e.about, "stage", e.desc, run);
+    } else {
+      throw e;
+    }
+    if (++run.failures > MAX_STAGE_FAILURES) {
+      throw new Error(
+        `${run.spec.name}: ${run.failures} stage attempts failed; last: ${
+          (e as Error).message
+        }`,
+      );
+    }
+  }
+
+  /** Replaces the lost (childless) node `i` with a live worker from the pool. */
+  #replace(run: TreeRun, i: number): void {
+    if (i === 0) throw new Error(`The root "${run.tree.nodes[0]}" was lost`);
+    const parent = run.tree.nodes[run.tree.parentIndex(i)!]!;
+    // The next best candidate of the stage that placed the lost node, if it
+    // is still free; otherwise a random one.
+    const stage = [...run.result.stages].reverse().find((st) =>
+      st.parent === parent
+    );
+    const ranked = (stage?.candidates ?? [])
+      .filter((c) => !c.kept && c.score !== undefined && run.pool.has(c.addr))
+      .sort((a, b) =>
+        run.spec.type === "WORST" ? b.score! - a.score! : a.score! - b.score!
+      );
+    const addr = ranked[0]?.addr ?? run.pool.draw(this.#enough(run, 1))[0]!;
+    run.tree.replace(i, addr);
+    run.pool.remove([addr]);
+    this.#sync(run);
+  }
+
   /** REPORT: wait for the trigger, ask, and either finish or ask again later. */
   async #report(step: Extract<Step, { action: "REPORT" }>): Promise<void> {
     await this.#clock.sleep(step.trigger - this.#clock.now(), this.#signal);
     const p = step.pending;
-    const asks = p.kind === "stage"
-      ? p.jobs.filter((j) => !j.report).map((j) => ({
-        owner: j.parent,
-        job: j,
-      }))
-      : (p.report ? [] : [{ owner: step.run.root, job: p }]);
-    const layers = p.kind === "stage" ? 1 : this.#script.depth;
-    await Promise.all(asks.map(async ({ owner, job }) => {
-      const r = await this.#m.report(owner, job.jobId, {
-        layers,
-        signal: this.#signal,
-      });
-      if (r.complete) job.report = r.job;
-    }));
+    if (p.kind === "stage") {
+      await Promise.all(
+        p.jobs.filter((j) => !j.report && !j.lost).map(async (j) => {
+          try {
+            const r = await this.#m.report(j.parent, j.jobId, {
+              layers: 1,
+              signal: this.#signal,
+            });
+            if (r.complete) j.report = r.job;
+          } catch (e) {
+            this.#stageFailed(step.run, j.parentIndex, e);
+            j.lost = true;
+          }
+        }),
+      );
+    } else if (!p.report && !p.error) {
+      try {
+        const r = await this.#m.report(step.run.root, p.jobId, {
+          layers: this.#script.depth,
+          signal: this.#signal,
+        });
+        if (r.complete) p.report = r.job;
+      } catch (e) {
+        if (this.#signal?.aborted) throw new Interrupted();
+        if (!(e instanceof TransportError)) throw e;
+        this.#markLost(step.run.root, "evaluation", e.message, step.run);
+        p.error = `The root "${step.run.root}" was lost: ${e.message}`;
+      }
+    }
     const done = p.kind === "stage"
-      ? p.jobs.every((j) => j.report)
-      : p.report !== undefined;
+      ? p.jobs.every((j) => j.report || j.lost)
+      : p.report !== undefined || p.error !== undefined;
     if (!done) {
       if (this.#clock.now() > step.deadline) {
         throw new Error(
@@ -408,45 +561,67 @@ export class Experiment {
       this.#queue.unshift({ ...step, trigger: this.#clock.now() + POLL_MS });
       return;
     }
-    if (p.kind === "stage") return this.#stageDone(step.run, p.jobs);
-    return this.#evalDone(step.run, p.run, p.startedUs, p.report!);
+    if (p.kind === "stage") {
+      return this.#stageDone(
+        step.run,
+        p.jobs.filter((j) => j.report),
+      );
+    }
+    return this.#evalDone(step.run, p);
   }
 
   /** Scores a finished stage's candidates, keeps F per parent, frees the rest. */
-  #stageDone(run: TreeRun, jobs: StageJob[]): Promise<void> {
+  #stageDone(run: TreeRun, jobs: StageJob[]): void {
     const stages: StageResult[] = [];
     run.batch++;
     for (const j of jobs) {
       const byAddr = new Map(j.report!.deps.map((d) => [d.owner, d]));
+      for (const d of j.report!.deps) {
+        if (d.error.startsWith("Lost:")) {
+          this.#markLost(d.owner, "stage", d.error, run);
+        }
+      }
       const cands = j.candidates.map((addr) => ({
         addr,
         ...(byAddr.get(addr)?.stats ? { stats: byAddr.get(addr)!.stats! } : {}),
       }));
-      const sel = select(cands, {
-        keep: this.#script.fanout,
-        type: run.spec.type,
-        ...(run.spec.strategy ? { strategy: run.spec.strategy } : {}),
-        rng: run.rng,
-      });
-      run.tree.addChildren(j.parentIndex, sel.kept);
-      run.pool.remove(sel.kept);
+      let kept: string[] = [];
+      let scores: Record<string, number> = {};
+      let error: string | undefined;
+      try {
+        const sel = select(cands.filter((c) => this.#live.has(c.addr)), {
+          keep: this.#script.fanout,
+          type: run.spec.type,
+          ...(run.spec.strategy ? { strategy: run.spec.strategy } : {}),
+          rng: run.rng,
+        });
+        kept = sel.kept;
+        scores = sel.scores;
+        run.tree.addChildren(j.parentIndex, kept);
+        run.pool.remove(kept);
+      } catch (e) {
+        // Too few usable candidates: the node stays pending; the stage runs again.
+        error = (e as Error).message;
+        if (++run.failures > MAX_STAGE_FAILURES) throw e;
+      }
       const stage: StageResult = {
         depth: run.tree.depthOf(j.parentIndex),
         parent: j.parent,
         batch: run.batch,
         candidates: cands.map((c) => {
           const dep = byAddr.get(c.addr);
-          const score = sel.scores[c.addr];
+          const score = scores[c.addr];
           return {
             ...c,
             ...(score !== undefined && Number.isFinite(score) ? { score } : {}),
-            kept: sel.kept.includes(c.addr),
+            kept: kept.includes(c.addr),
             ...(dep?.error ? { error: dep.error } : {}),
           };
         }),
         ...(j.report!.sender ? { sender: j.report!.sender } : {}),
         startedUs: j.startedUs,
         finishedUs: nowUs(),
+        ...(error ? { error } : {}),
       };
       stages.push(stage);
       run.result.stages.push(stage);
@@ -456,18 +631,29 @@ export class Experiment {
     this.#emit({ kind: "stage-done", tree: run.result, stages });
     if (!run.tree.complete) {
       this.#queue.unshift({ action: "PARENT", run });
-      return Promise.resolve();
+      return;
     }
-    return this.#built(run);
+    this.#built(run);
   }
 
-  #built(run: TreeRun): Promise<void> {
+  #built(run: TreeRun): void {
     run.result.buildMs = this.#clock.now() - run.t0;
     run.result.status = "evaluating";
     this.#sync(run);
     this.#save();
     this.#queue.unshift({ action: "MCAST", run, evalRun: 1 });
-    return Promise.resolve();
+  }
+
+  #treeFailed(run: TreeRun, error: string): void {
+    run.result.status = "failed";
+    run.result.error = error;
+    this.#save();
+    this.#emit({
+      kind: "tree-done",
+      tree: run.result,
+      index: run.index,
+      total: run.total,
+    });
   }
 
   /** MCAST: trickle the evaluation down the tree from its root. */
@@ -496,7 +682,22 @@ export class Experiment {
       expectedMs,
     });
     const startedUs = nowUs();
-    const job = await this.#m.command(run.root, cmd, this.#signal);
+    let job: Job;
+    try {
+      job = await this.#m.command(run.root, cmd, this.#signal);
+    } catch (err) {
+      if (this.#signal?.aborted) throw new Interrupted();
+      if (err instanceof TransportError) {
+        this.#markLost(run.root, "evaluation", err.message, run);
+      } else if (!(err instanceof RemoteError)) throw err;
+      return this.#evalDone(run, {
+        kind: "eval",
+        run: evalRun,
+        jobId: "",
+        startedUs,
+        error: `The evaluation could not start: ${(err as Error).message}`,
+      });
+    }
     const trigger = this.#clock.now() + expectedMs + REPORT_MARGIN_MS;
     this.#queue.unshift({
       action: "REPORT",
@@ -507,58 +708,28 @@ export class Experiment {
     });
   }
 
-  #evalDone(
-    run: TreeRun,
-    evalRun: number,
-    startedUs: number,
-    root: Job,
-  ): Promise<void> {
-    const stragglers = new Set(run.result.stragglers);
-    const nodes: EvalNode[] = [];
-    const visit = (j: Job, depth: number, owner: string) => {
-      const role = depth === 0 ? "root" : j.deps.length > 0 ? "proxy" : "leaf";
-      nodes.push({
-        addr: owner,
-        role,
-        depth,
-        emulate: j.emulate,
-        ...(j.stats ? { stats: j.stats } : {}),
-        ...(j.forward ? { forward: j.forward } : {}),
-        ...(j.sender ? { sender: j.sender } : {}),
-        ...(j.error ? { error: j.error } : {}),
-      });
-      if (j.emulate) stragglers.add(owner);
-      j.deps.forEach((d) => visit(d, depth + 1, d.owner));
-    };
-    visit(root, 0, run.root);
-    const leaves = nodes.filter((n) => n.role === "leaf" && n.stats);
-    const worst = leaves.reduce<EvalNode | undefined>(
-      (w, n) => (!w || n.stats!.p90Us > w.stats!.p90Us ? n : w),
-      undefined,
-    );
+  #evalDone(run: TreeRun, p: Extract<Pending, { kind: "eval" }>): void {
     const evaluation: EvaluationResult = {
-      run: evalRun,
-      startedUs,
-      finishedUs: nowUs(),
-      nodes,
-      ...(worst
-        ? {
-          worstLeaf: {
-            addr: worst.addr,
-            p90Us: worst.stats!.p90Us,
-            p50Us: worst.stats!.p50Us,
-            meanUs: worst.stats!.meanUs,
-            stddevUs: worst.stats!.stddevUs,
-          },
-        }
-        : {}),
+      ...evaluationFromReport(p.report, {
+        run: p.run,
+        root: run.root,
+        treeNodes: run.tree.nodes.filter((n): n is string => n !== undefined),
+        startedUs: p.startedUs,
+        finishedUs: nowUs(),
+      }),
+      ...(p.error ? { error: p.error } : {}),
     };
+    for (const n of evaluation.nodes) {
+      if (n.error?.startsWith("Lost:")) {
+        this.#markLost(n.addr, "evaluation", n.error, run);
+      }
+    }
     run.result.evaluations.push(evaluation);
-    run.result.stragglers = [...stragglers];
-    run.result.evaluationMs += (evaluation.finishedUs - startedUs) / 1000;
+    run.result.evaluationMs += (evaluation.finishedUs - p.startedUs) / 1000;
     this.#emit({ kind: "eval-done", tree: run.result, evaluation });
-    if (evalRun < this.#script.evaluation.runs) {
-      this.#queue.unshift({ action: "MCAST", run, evalRun: evalRun + 1 });
+    if (p.error) return this.#treeFailed(run, p.error);
+    if (p.run < this.#script.evaluation.runs) {
+      this.#queue.unshift({ action: "MCAST", run, evalRun: p.run + 1 });
     } else {
       run.result.status = "complete";
       this.#emit({
@@ -569,7 +740,6 @@ export class Experiment {
       });
     }
     this.#save();
-    return Promise.resolve();
   }
 
   /** Copies the tree's shape into its result. */

@@ -214,6 +214,28 @@ export class Manager extends Node {
     return report;
   }
 
+  /**
+   * Sends STOP (every job, and the jobs they depend on) to each worker, with
+   * a short deadline and no retries; resolves to the workers that confirmed.
+   */
+  async stopAll(addrs: readonly string[], timeoutMs = 1000): Promise<string[]> {
+    const done = await Promise.allSettled(addrs.map(async (addr) => {
+      const client = new ReqClient(addr, { timeoutMs, retries: 0 });
+      try {
+        await this.request(client, () =>
+          this.message("STOP", addr, {
+            report: { job: emptyJob({ id: "" }), complete: false },
+          }));
+        return addr;
+      } finally {
+        client.close();
+      }
+    }));
+    return done.filter((r) => r.status === "fulfilled").map((r) =>
+      (r as PromiseFulfilledResult<string>).value
+    );
+  }
+
   /** Closes every socket. */
   close(): void {
     for (const c of this.#clients.values()) c.close();

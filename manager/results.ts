@@ -52,12 +52,28 @@ export interface EvalNode {
   error?: string;
 }
 
+/** A worker that stopped answering (or failed to start a job) during the run. */
+export interface LostWorker {
+  addr: string;
+  /** When it was declared lost (manager clock, us since the epoch). */
+  atUs: number;
+  /** What was going on: "stage" (probing), "evaluation", "connect". */
+  during: "stage" | "evaluation" | "connect";
+  /** The tree being built or evaluated, if any. */
+  tree?: string;
+  detail: string;
+  /** Re-admitted at a later CONNECT (us), if it came back. */
+  readmittedUs?: number;
+}
+
 /** One multicast evaluation of a finished tree. */
 export interface EvaluationResult {
   run: number;
   startedUs: number;
   finishedUs: number;
   nodes: EvalNode[];
+  /** Tree nodes that did not report (lost, or below a lost proxy). */
+  missing: string[];
   /** The leaf with the highest p90 delay. */
   worstLeaf?: {
     addr: string;
@@ -104,6 +120,8 @@ export interface Results {
   host: { hostname: string; os: string; arch: string; deno: string };
   script: { file: string; text: string; seed: number };
   workers: ConnectResult[];
+  /** Workers lost during the run, in order. */
+  lost: LostWorker[];
   trees: TreeResult[];
 }
 
@@ -127,6 +145,7 @@ export function newResults(script: Script, startedUs: number): Results {
     },
     script: { file: script.file, text: script.text, seed: script.seed },
     workers: [],
+    lost: [],
     trees: [],
   };
 }

@@ -151,6 +151,30 @@ export const FIXTURES: Record<string, Message> = {
       },
     },
   },
+  stop: {
+    id: 4,
+    ts: TS + 4000,
+    type: "STOP",
+    data: {
+      src: "manager@lab",
+      dst: "127.0.0.1:9101",
+      report: { job: emptyJob({ id: "" }), complete: false },
+    },
+  },
+  err_relay: {
+    id: 5,
+    ts: TS + 5000,
+    type: "ERR",
+    data: {
+      src: "127.0.0.1:9101",
+      dst: "manager@lab",
+      error: {
+        flag: "CHILD",
+        desc: 'Cannot start the child job on "127.0.0.1:9105": no answer',
+        addr: "127.0.0.1:9105",
+      },
+    },
+  },
   err: {
     id: 3,
     ts: TS + 3000,
@@ -161,6 +185,7 @@ export const FIXTURES: Record<string, Message> = {
       error: {
         flag: "CHILD",
         desc: 'Field "rate" must be at most 1000000, got 2000000',
+        addr: "",
       },
     },
   },

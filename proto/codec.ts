@@ -12,7 +12,13 @@ import protobuf from "protobufjs";
 import PROTO_TEXT from "./treecast.proto" with { type: "text" };
 
 /** Message types, as named in the schema (TYPE_UNSPECIFIED is never valid). */
-export type MsgType = "ACK" | "CONNECT" | "COMMAND" | "REPORT" | "ERR";
+export type MsgType =
+  | "ACK"
+  | "CONNECT"
+  | "COMMAND"
+  | "REPORT"
+  | "ERR"
+  | "STOP";
 /** Job kinds and roles. */
 export type Flag = "NONE" | "PARENT" | "CHILD" | "MCAST" | "PROXY";
 
@@ -131,6 +137,8 @@ export interface Report {
 export interface ErrorBody {
   flag: Flag;
   desc: string;
+  /** The worker the error is about ("" when none). */
+  addr: string;
 }
 
 /** Routing and exactly one payload (none is allowed only on a bare ACK). */
@@ -166,6 +174,7 @@ const _PAYLOAD: Record<MsgType, (keyof Metadata)[]> = {
   COMMAND: ["command"],
   REPORT: ["report"],
   ERR: ["error"],
+  STOP: ["report"],
   ACK: ["hello", "report", "error", "command"],
 };
 
@@ -217,8 +226,8 @@ export function decode(bytes: Uint8Array): Message {
   if (stray) {
     throw new DecodeError(`${msg.type} message carries a ${stray} payload`);
   }
-  if (msg.type === "REPORT" && !msg.data.report?.job) {
-    throw new DecodeError("REPORT message is missing report.job");
+  if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
+    throw new DecodeError(`${msg.type} message is missing report.job`);
   }
   return msg;
 }

@@ -35,6 +35,7 @@ Deno.test("every message kind has a golden fixture", () => {
     "CONNECT",
     "ERR",
     "REPORT",
+    "STOP",
   ]);
 });
 

@@ -8,6 +8,7 @@ import {
   type CommandSpec,
   joinHostPort,
   parseHostPort,
+  parseSeconds,
   required,
   runCommand,
   stdio,
@@ -38,6 +39,13 @@ const spec = {
       arg: "SPEC",
       help:
         "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us",
+    },
+    "relay-timeout": {
+      type: "string",
+      arg: "SECONDS",
+      help:
+        "Deadline of a request relayed to a worker below, per layer under it",
+      defaultText: "2s",
     },
     log: {
       type: "string",
@@ -81,6 +89,16 @@ export const workerCommand: Command = {
       const worker = new Worker({
         name: server.addr,
         bindHost: bind.hostname,
+        ...(values["relay-timeout"] !== undefined
+          ? {
+            relayTimeoutMs: Math.round(
+              parseSeconds("relay-timeout", values["relay-timeout"], {
+                min: 0.01,
+                max: 600,
+              }) * 1000,
+            ),
+          }
+          : {}),
         ...(values.advertise !== undefined
           ? { advertise: values.advertise }
           : {}),

@@ -81,7 +81,9 @@ export class Worker extends Node {
       if (!(e instanceof DecodeError)) {
         this.log.event("error", "request failed", { desc });
       }
-      reply = this.errorReply(req, desc);
+      reply = e instanceof RelayError
+        ? this.errorReply(req, desc, { flag: "CHILD", addr: e.addr })
+        : this.errorReply(req, desc);
     }
     this.log.message("send", reply.data.dst, reply);
     return encode(reply);
@@ -95,6 +97,8 @@ export class Worker extends Node {
         return this.#command(req);
       case "REPORT":
         return this.#report(req);
+      case "STOP":
+        return this.#stop(req);
       default:
         return this.errorReply(
           req,
@@ -157,7 +161,7 @@ export class Worker extends Node {
       kind,
       args: probeArgs(kind, cmd, {
         bindHost: this.#bindHost,
-        to: deps.map((d) => d.addr),
+        to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
         emulate,
         timeoutMs,
       }),
@@ -204,19 +208,72 @@ export class Worker extends Node {
       // The owner is the address this worker reaches it at (for REPORT).
       return { ...job, owner: addr };
     }));
-    const failed = settled.findIndex((r) => r.status === "rejected");
-    if (failed >= 0) {
-      const reason = (settled[failed] as PromiseRejectedResult).reason;
-      throw new Error(
+    const jobs: Job[] = [];
+    const failures: { addr: string; why: string }[] = [];
+    settled.forEach((r, i) => {
+      const addr = cmd.addrs[i]!;
+      if (r.status === "fulfilled") return void jobs.push(r.value);
+      const why = r.reason instanceof Error
+        ? r.reason.message
+        : String(r.reason);
+      failures.push({ addr, why });
+      // A lost subtree of an evaluation is reported, not fatal: the stream
+      // goes to the rest of the tree.
+      jobs.push(emptyJob({
+        flag: (cmd.subtrees[i]?.children.length ?? 0) > 0 ? "PROXY" : "CHILD",
+        owner: addr,
+        end: true,
+        error: `Lost: ${why}`,
+      }));
+    });
+    const first = failures[0];
+    if (
+      first && (cmd.flag === "PARENT" || failures.length === cmd.addrs.length)
+    ) {
+      await this.#stopDeps(jobs.filter((j) => j.id !== ""));
+      throw new RelayError(
+        first.addr,
         `Cannot start the ${
           cmd.flag === "PARENT" ? "child" : "subtree"
-        } job on ` +
-          `"${cmd.addrs[failed]}": ${
-            reason instanceof Error ? reason.message : reason
-          }`,
+        } job on "${first.addr}": ${first.why}`,
       );
     }
-    return settled.map((r) => (r as PromiseFulfilledResult<Job>).value);
+    return jobs;
+  }
+
+  /** STOP: end a job (or, with an empty id, every job) and its dependencies. */
+  async #stop(req: Message): Promise<Message> {
+    const id = req.data.report!.job.id;
+    const recs = id === ""
+      ? this.jobs.running()
+      : [this.jobs.get(id)].filter((r) => r !== undefined);
+    if (id !== "" && recs.length === 0) {
+      return this.errorReply(req, `No job "${id}" on this worker`);
+    }
+    for (const r of recs) r.stop();
+    await this.#stopDeps(recs.flatMap((r) => r.job.deps));
+    this.log.event("info", "stopped", { jobs: recs.map((r) => r.job.id) });
+    return this.reply(req, "ACK", {
+      report: {
+        job: recs[0]?.job ?? emptyJob({ owner: this.name }),
+        complete: true,
+      },
+    });
+  }
+
+  /** Sends STOP for each dependency to its owner; failures are ignored. */
+  async #stopDeps(deps: Job[]): Promise<void> {
+    await Promise.allSettled(
+      deps.filter((d) => d.id !== "" && !d.end).map((d) =>
+        this.request(
+          this.#client(d.owner),
+          () =>
+            this.message("STOP", d.owner, {
+              report: { job: emptyJob({ id: d.id }), complete: false },
+            }),
+        )
+      ),
+    );
   }
 
   /**
@@ -245,6 +302,7 @@ export class Worker extends Node {
   }
 
   async #reportDep(dep: Job): Promise<Report> {
+    if (dep.id === "") return { job: dep, complete: true }; // never started: lost
     try {
       const { reply } = await this.request(
         this.#client(dep.owner),
@@ -287,6 +345,17 @@ function _host(addr: string): string | undefined {
     return splitHostPort(addr).hostname;
   } catch {
     return undefined;
+  }
+}
+
+/** A relay to the worker at `addr` failed: answered as ERR naming it. */
+export class RelayError extends Error {
+  override name = "RelayError";
+  /** The worker below that failed. */
+  readonly addr: string;
+  constructor(addr: string, message: string) {
+    super(message);
+    this.addr = addr;
   }
 }
 

@@ -101,8 +101,7 @@ export function fuzzInputs(count: number, seed: number): Uint8Array[] {
     let servable = false;
     try {
       const m = decode(b);
-      servable = m.type === "CONNECT" || m.type === "COMMAND" ||
-        m.type === "REPORT";
+      servable = ["CONNECT", "COMMAND", "REPORT", "STOP"].includes(m.type);
     } catch {
       // undecodable: keep
     }
