@@ -166,9 +166,11 @@ export class Node {
   }
 
   /**
-   * Sends a request through `client` and decodes the reply. Each retry gets
-   * a fresh message (new id and ts). Resolves to the reply and the send and
-   * receive times (us) of the attempt that succeeded. An ERR reply or an
+   * Sends a request through `client` and decodes the reply. Every attempt
+   * (Lazy Pirate retry) resends the same message, same id and ts, so a
+   * worker that did handle a lost attempt answers the retry from its reply
+   * cache instead of starting a job twice. Resolves to the reply and the send
+   * and receive times (us) of the attempt that succeeded. An ERR reply or an
    * undecodable one is thrown as {@link RemoteError}; transport failures as
    * the transport's typed errors.
    */
@@ -177,12 +179,13 @@ export class Node {
     build: () => Message,
     opts: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<{ reply: Message; sentUs: number; recvUs: number }> {
-    let sentUs = 0;
+    const msg = build();
+    const bytes0 = encode(msg);
+    let sentUs = msg.ts;
     const bytes = await client.request(() => {
-      const msg = build();
-      sentUs = msg.ts;
+      sentUs = nowUs();
       this.log.message("send", client.addr, msg);
-      return encode(msg);
+      return bytes0;
     }, opts);
     const recvUs = nowUs();
     let reply: Message;

@@ -4,7 +4,11 @@
  *
  * @module
  */
-import { REQUEST_RETRIES, REQUEST_TIMEOUT_MS } from "../core/defaults.ts";
+import {
+  RELAY_RETRIES,
+  REQUEST_RETRIES,
+  REQUEST_TIMEOUT_MS,
+} from "../core/defaults.ts";
 import { MessageLog, Node, RemoteError } from "../core/node.ts";
 import {
   ReqClient,
@@ -70,6 +74,15 @@ export class Manager extends Node {
     super(`manager@${Deno.hostname()}`, opts.log ?? new MessageLog());
     this.#timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#retries = opts.retries ?? REQUEST_RETRIES;
+  }
+
+  /**
+   * The deadline of a request that the worker relays `layers` deep: its own
+   * share plus, per layer, every attempt of a relay (a worker's relay
+   * timeout must not exceed the manager's request timeout).
+   */
+  #layered(layers: number): number {
+    return this.#timeoutMs * (1 + layers * (1 + RELAY_RETRIES));
   }
 
   /** The (cached) REQ client for a worker. */
@@ -176,7 +189,7 @@ export class Manager extends Node {
       this.client(addr),
       () => this.message("COMMAND", addr, { command }),
       {
-        timeoutMs: this.#timeoutMs * (1 + command.layer),
+        timeoutMs: this.#layered(command.layer),
         ...(signal ? { signal } : {}),
       },
     );
@@ -203,7 +216,7 @@ export class Manager extends Node {
           report: { job: emptyJob({ id }), complete: false },
         }),
       {
-        timeoutMs: this.#timeoutMs * (1 + (opts.layers ?? 0)),
+        timeoutMs: this.#layered(opts.layers ?? 0),
         ...(opts.signal ? { signal: opts.signal } : {}),
       },
     );

@@ -52,6 +52,8 @@ export class Worker extends Node {
   #advertise: string | undefined;
   #relayTimeoutMs: number;
   #clients = new Map<string, ReqClient>();
+  /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
+  #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
   readonly jobs = new JobTable();
 
@@ -75,7 +77,23 @@ export class Worker extends Node {
       }
       req = decode(bytes);
       this.log.message("recv", req.data.src, req);
+      const key = `${req.data.src}#${req.id}#${req.ts}`;
+      const cached = this.#replies.get(key);
+      if (cached) {
+        // A retry of a request already handled (its reply was lost).
+        this.log.event("info", "retry answered from cache", { key });
+        return cached;
+      }
       reply = await this.#dispatch(req);
+      if (req.type === "COMMAND" || req.type === "STOP") {
+        const bytes = encode(reply);
+        this.#replies.set(key, bytes);
+        if (this.#replies.size > REPLY_CACHE) {
+          this.#replies.delete(this.#replies.keys().next().value!);
+        }
+        this.log.message("send", reply.data.dst, reply);
+        return bytes;
+      }
     } catch (e) {
       const desc = e instanceof Error ? e.message : String(e);
       if (!(e instanceof DecodeError)) {
@@ -347,6 +365,9 @@ function _host(addr: string): string | undefined {
     return undefined;
   }
 }
+
+/** How many recent COMMAND/STOP replies a worker keeps for retries. */
+const REPLY_CACHE = 256;
 
 /** A relay to the worker at `addr` failed: answered as ERR naming it. */
 export class RelayError extends Error {

@@ -16,7 +16,7 @@ export interface Testbed {
 /** Starts `n` workers; workers at the `slow` indices run with `--emulate`. */
 export async function startTestbed(
   n: number,
-  opts: { slow?: number[]; emulate?: string } = {},
+  opts: { slow?: number[]; emulate?: string; args?: string[] } = {},
 ): Promise<Testbed> {
   const slow = new Set(opts.slow ?? []);
   const workers = await Promise.all(
@@ -26,6 +26,7 @@ export async function startTestbed(
         "--bind",
         "127.0.0.1:0",
         ...(slow.has(i) && opts.emulate ? ["--emulate", opts.emulate] : []),
+        ...(opts.args ?? []),
       ])),
   );
   const addrs = workers.map((w) => w.addr);

@@ -1,0 +1,217 @@
+/**
+ * Lost workers over real processes, with short deadlines (no test waits
+ * seconds for a worker to be declared lost): killed as a candidate, as a
+ * parent, as a proxy during an evaluation, restarted, or leaving too few.
+ */
+import assert from "node:assert/strict";
+import { spawnReady } from "../core/self.ts";
+import { Experiment, type ExperimentEvent } from "../manager/experiment.ts";
+import { Manager } from "../manager/manager.ts";
+import type { Results } from "../manager/results.ts";
+import { parseScript } from "../manager/script.ts";
+import { assertResultsSchema } from "./helpers/schema.ts";
+import { startTestbed, type Testbed } from "./helpers/testbed.ts";
+
+const FAST = ["--relay-timeout", "1s"];
+
+function script(addrs: string[], extra: string): string {
+  return `name: LOST
+seed: 1
+addrs: [${addrs.map((a) => `"${a}"`).join(", ")}]
+depth: 2
+fanout: 2
+hyperparameter: 2
+rate: 1000
+duration: 400ms
+warmup: 100ms
+evaluation: { rate: 1000, duration: 600ms, warmup: 100ms, runs: 1 }
+root: "${addrs[0]}"
+parallel: false
+timeouts: { request: 0.5, retries: 1, job_grace: 5 }
+${extra}`;
+}
+
+/** Runs the experiment; `hook` sees every event and may kill workers. */
+async function run(
+  bed: Testbed,
+  extra: string,
+  hook: (e: ExperimentEvent, kill: (addr: string) => void) => void,
+): Promise<{ results: Results; error?: Error; lostAfterMs: number[] }> {
+  const m = new Manager({ timeoutMs: 1000, retries: 1 });
+  const killedAt = new Map<string, number>();
+  const lostAfterMs: number[] = [];
+  const kill = (addr: string) => {
+    const w = bed.workers[bed.addrs.indexOf(addr)]!;
+    killedAt.set(addr, performance.now());
+    void w.stop("SIGKILL");
+  };
+  const exp = new Experiment(
+    parseScript(script(bed.addrs, extra), "lost.yaml"),
+    {
+      manager: m,
+      onEvent: (e) => {
+        if (e.kind === "lost" && killedAt.has(e.lost.addr)) {
+          lostAfterMs.push(performance.now() - killedAt.get(e.lost.addr)!);
+        }
+        hook(e, kill);
+      },
+    },
+  );
+  try {
+    await exp.run();
+    return { results: exp.results, lostAfterMs };
+  } catch (error) {
+    return { results: exp.results, error: error as Error, lostAfterMs };
+  } finally {
+    m.close();
+    assertResultsSchema(JSON.parse(JSON.stringify(exp.results)));
+  }
+}
+
+const later = (ms: number, f: () => void) => void setTimeout(f, ms);
+
+Deno.test("a candidate lost during a PARENT stage is dropped; the tree is completed", async () => {
+  const bed = await startTestbed(9, { args: FAST });
+  let victim = "";
+  try {
+    const { results, error, lostAfterMs } = await run(
+      bed,
+      "trees: [{ type: BEST, strategy: P90 }]",
+      (e, kill) => {
+        if (e.kind === "stage-start" && !victim) {
+          victim = e.sets[0]![0]!;
+          later(250, () => kill(victim));
+        }
+      },
+    );
+    assert.equal(error, undefined, String(error?.message));
+    const tree = results.trees[0]!;
+    assert.equal(tree.status, "complete");
+    assert.equal(tree.nodes.filter((n) => n).length, 7);
+    assert.ok(!tree.nodes.includes(victim));
+    assert.deepEqual(results.lost.map((l) => [l.addr, l.during]), [[
+      victim,
+      "stage",
+    ]]);
+    console.log(
+      `candidate declared lost ${lostAfterMs[0]?.toFixed(0)} ms after the kill`,
+    );
+  } finally {
+    await bed.stop();
+  }
+});
+
+Deno.test("a parent lost during its stage is replaced in the tree; the tree is completed", async () => {
+  const bed = await startTestbed(9, { args: FAST });
+  let victim = "";
+  try {
+    const { results, error } = await run(
+      bed,
+      "trees: [{ type: BEST, strategy: P90 }]",
+      (e, kill) => {
+        if (e.kind === "stage-start" && e.depth === 1 && !victim) {
+          victim = e.parents[0]!;
+          later(250, () => kill(victim));
+        }
+      },
+    );
+    assert.equal(error, undefined, String(error?.message));
+    const tree = results.trees[0]!;
+    assert.equal(tree.status, "complete");
+    assert.ok(
+      !tree.nodes.includes(victim),
+      "the lost parent is still in the tree",
+    );
+    assert.equal(tree.nodes.filter((n) => n).length, 7);
+    assert.equal(results.lost[0]?.addr, victim);
+  } finally {
+    await bed.stop();
+  }
+});
+
+Deno.test("a proxy lost during MCAST: the leaves that reported are returned, the missing subtree marked", async () => {
+  const bed = await startTestbed(7, { args: FAST });
+  let victim = "";
+  try {
+    const { results, error } = await run(
+      bed,
+      "trees: [{ type: RANDOM }]",
+      (e, kill) => {
+        if (e.kind === "eval-start" && !victim) {
+          victim = e.tree.nodes[1]!;
+          later(300, () => kill(victim));
+        }
+      },
+    );
+    assert.equal(error, undefined, String(error?.message));
+    const tree = results.trees[0]!;
+    const ev = tree.evaluations[0]!;
+    const below = [tree.nodes[3]!, tree.nodes[4]!];
+    assert.deepEqual(ev.missing.sort(), [victim, ...below].sort());
+    const reported = ev.nodes.filter((n) =>
+      n.role === "leaf" && n.stats && n.stats.received > 0
+    );
+    assert.deepEqual(
+      reported.map((n) => n.addr).sort(),
+      [tree.nodes[5]!, tree.nodes[6]!].sort(),
+    );
+    assert.ok(
+      results.lost.some((l) => l.addr === victim && l.during === "evaluation"),
+    );
+  } finally {
+    await bed.stop();
+  }
+});
+
+Deno.test("a worker that restarts is admitted again at the next CONNECT", async () => {
+  const bed = await startTestbed(9, { args: FAST });
+  let victim = "";
+  let restarting: ReturnType<typeof spawnReady> | undefined;
+  try {
+    const { results, error } = await run(
+      bed,
+      "trees: [{ type: BEST, strategy: P90 }, { type: RANDOM }]",
+      (e, kill) => {
+        if (e.kind === "stage-start" && !victim) {
+          victim = e.sets[0]![0]!;
+          kill(victim);
+        }
+        if (e.kind === "lost" && e.lost.addr === victim && !restarting) {
+          // Back on the same port, well before the next tree's CONNECT.
+          restarting = spawnReady(["worker", "--bind", victim, ...FAST]);
+        }
+      },
+    );
+    assert.equal(error, undefined, String(error?.message));
+    assert.equal(results.lost.length, 1);
+    assert.ok(results.lost[0]!.readmittedUs, "not readmitted");
+    assert.equal(results.trees[1]!.status, "complete");
+  } finally {
+    await (await restarting)?.stop();
+    await bed.stop();
+  }
+});
+
+Deno.test("too few workers left: a clear error, and the completed tree is kept", async () => {
+  const bed = await startTestbed(7, { args: FAST });
+  try {
+    const { results, error } = await run(
+      bed,
+      "trees: [{ type: RANDOM }, { type: BEST, strategy: P90 }]",
+      (e, kill) => {
+        if (e.kind === "tree-start" && e.index === 1) kill(bed.addrs[6]!);
+      },
+    );
+    assert.ok(error, "the run should fail");
+    assert.match(error!.message, /too few to finish the tree/);
+    assert.equal(results.status, "failed");
+    assert.equal(
+      results.trees[0]!.status,
+      "complete",
+      JSON.stringify(results.trees[0]!.error),
+    );
+    assert.equal(results.trees[0]!.evaluations.length, 1);
+  } finally {
+    await bed.stop();
+  }
+});
