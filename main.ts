@@ -5,6 +5,7 @@
  */
 import { type Command, stdio } from "./core/cli.ts";
 import { PROGRAM_VERSION } from "./core/version.ts";
+import { keygenCommand } from "./core/keygen.ts";
 import { managerCommand } from "./manager/cli.ts";
 import { demoCommand } from "./manager/demo.ts";
 import { workerCommand } from "./worker/cli.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   proxyCommand,
   childCommand,
   demoCommand,
+  keygenCommand,
 ];
 
 /** The top-level help text. */

@@ -11,7 +11,10 @@ import {
   parseSeconds,
   runCommand,
   stdio,
+  UsageError,
 } from "../core/cli.ts";
+import { readKeyPair, readPublicKeys } from "../core/curve.ts";
+import type { CurveClientKeys } from "../core/transport.ts";
 import { LOG_LEVELS, MessageLog } from "../core/node.ts";
 import { parseLogLevel } from "../worker/cli.ts";
 import { Experiment, type ExperimentEvent } from "./experiment.ts";
@@ -47,6 +50,16 @@ const spec = {
       arg: "N",
       help:
         "Retries before a worker is unreachable (overrides timeouts.retries)",
+    },
+    "curve-key": {
+      type: "string",
+      arg: "FILE",
+      help: "Encrypt and authenticate with CURVE: this manager's .key file",
+    },
+    "curve-server": {
+      type: "string",
+      arg: "FILE",
+      help: "The workers' public key file (.pub), with --curve-key",
     },
     log: {
       type: "string",
@@ -107,6 +120,7 @@ export interface RunScriptOptions {
   timeoutMs?: number;
   retries?: number;
   log?: MessageLog;
+  curve?: CurveClientKeys;
 }
 
 /**
@@ -123,6 +137,7 @@ export async function runScript(
     timeoutMs: opts.timeoutMs ?? Math.round(script.timeouts.request * 1000),
     retries: opts.retries ?? script.timeouts.retries,
     ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.curve ? { curve: opts.curve } : {}),
   });
   const needsResults = script.steps.some((s) => s.action === "ROOT");
   const writer = needsResults
@@ -201,6 +216,20 @@ export const managerCommand: Command = {
           max: 10,
           integer: true,
         });
+      if (
+        (values["curve-key"] === undefined) !==
+          (values["curve-server"] === undefined)
+      ) {
+        throw new UsageError(
+          'Flags "--curve-key" and "--curve-server" go together',
+        );
+      }
+      const curve = values["curve-key"] === undefined ? undefined : {
+        ...readKeyPair("curve-key", values["curve-key"]),
+        serverKey: readPublicKeys("curve-server", [
+          values["curve-server"]!,
+        ])[0]!,
+      };
       const script = await loadScript(positionals[0]!);
       return await runScript(script, {
         out: values.out ?? "results",
@@ -208,6 +237,7 @@ export const managerCommand: Command = {
           ? { timeoutMs: Math.round(timeoutS * 1000) }
           : {}),
         ...(retries !== undefined ? { retries } : {}),
+        ...(curve ? { curve } : {}),
         log: new MessageLog({
           level,
           ...(values.log !== undefined ? { path: values.log } : {}),

@@ -11,6 +11,7 @@ import {
 } from "../core/defaults.ts";
 import { MessageLog, Node, RemoteError } from "../core/node.ts";
 import {
+  type CurveClientKeys,
   ReqClient,
   TransportError,
   WorkerUnreachable,
@@ -62,6 +63,8 @@ export interface ManagerOptions {
   /** Retries after a timed-out attempt. */
   retries?: number;
   log?: MessageLog;
+  /** CURVE: this manager's key pair and the workers' public key. */
+  curve?: CurveClientKeys;
 }
 
 /** The manager's control-plane side. */
@@ -69,11 +72,13 @@ export class Manager extends Node {
   #timeoutMs: number;
   #retries: number;
   #clients = new Map<string, ReqClient>();
+  #curve: CurveClientKeys | undefined;
 
   constructor(opts: ManagerOptions = {}) {
     super(`manager@${Deno.hostname()}`, opts.log ?? new MessageLog());
     this.#timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#retries = opts.retries ?? REQUEST_RETRIES;
+    this.#curve = opts.curve;
   }
 
   /**
@@ -85,14 +90,19 @@ export class Manager extends Node {
     return this.#timeoutMs * (1 + layers * (1 + RELAY_RETRIES));
   }
 
+  #newClient(addr: string, timeoutMs: number, retries: number): ReqClient {
+    return new ReqClient(addr, {
+      timeoutMs,
+      retries,
+      ...(this.#curve ? { curve: this.#curve } : {}),
+    });
+  }
+
   /** The (cached) REQ client for a worker. */
   client(addr: string): ReqClient {
     let c = this.#clients.get(addr);
     if (!c) {
-      c = new ReqClient(addr, {
-        timeoutMs: this.#timeoutMs,
-        retries: this.#retries,
-      });
+      c = this.#newClient(addr, this.#timeoutMs, this.#retries);
       this.#clients.set(addr, c);
     }
     return c;
@@ -113,10 +123,7 @@ export class Manager extends Node {
     addr: string,
     signal?: AbortSignal,
   ): Promise<ConnectResult> {
-    const client = new ReqClient(addr, {
-      timeoutMs: this.#timeoutMs,
-      retries: this.#retries,
-    });
+    const client = this.#newClient(addr, this.#timeoutMs, this.#retries);
     const opts = signal ? { signal } : {};
     const hello: Hello = {
       protocol: PROTOCOL_VERSION,
@@ -233,7 +240,7 @@ export class Manager extends Node {
    */
   async stopAll(addrs: readonly string[], timeoutMs = 1000): Promise<string[]> {
     const done = await Promise.allSettled(addrs.map(async (addr) => {
-      const client = new ReqClient(addr, { timeoutMs, retries: 0 });
+      const client = this.#newClient(addr, timeoutMs, 0);
       try {
         await this.request(client, () =>
           this.message("STOP", addr, {

@@ -15,7 +15,9 @@ import {
   UsageError,
 } from "../core/cli.ts";
 import { LOG_LEVELS, type LogLevel, MessageLog } from "../core/node.ts";
+import { readKeyPair, readPublicKeys, ZapHandler } from "../core/curve.ts";
 import { RepServer } from "../core/transport.ts";
+import { parseEmulation } from "../probes/emulate.ts";
 import { Worker } from "./worker.ts";
 
 const spec = {
@@ -40,6 +42,18 @@ const spec = {
       help:
         "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us",
     },
+    "curve-key": {
+      type: "string",
+      arg: "FILE",
+      help:
+        "Encrypt and authenticate with CURVE: this worker's .key file (shared by all workers)",
+    },
+    "curve-allow": {
+      type: "string",
+      arg: "FILE[,FILE]",
+      help: "Public key files (.pub) of the managers allowed to connect",
+      multiple: true,
+    },
     "relay-timeout": {
       type: "string",
       arg: "SECONDS",
@@ -61,6 +75,10 @@ const spec = {
   },
 } as const satisfies CommandSpec;
 
+function _loopback(host: string): boolean {
+  return host === "localhost" || host.startsWith("127.") || host === "::1";
+}
+
 /** Parses `--log-level`. */
 export function parseLogLevel(text: string | undefined): LogLevel {
   if (text === undefined) return "info";
@@ -81,7 +99,39 @@ export const workerCommand: Command = {
     runCommand(spec, args, async ({ values }) => {
       const bind = parseHostPort("bind", required("bind", values.bind));
       const level = parseLogLevel(values["log-level"]);
-      const server = await RepServer.bind(joinHostPort(bind));
+      if (values.emulate !== undefined) parseEmulation(values.emulate);
+      const curve = values["curve-key"] === undefined
+        ? undefined
+        : readKeyPair("curve-key", values["curve-key"]);
+      if (!curve && values["curve-allow"].length > 0) {
+        throw new UsageError('Flag "--curve-allow" needs "--curve-key"');
+      }
+      if (curve && values["curve-allow"].length === 0) {
+        throw new UsageError(
+          'Flag "--curve-key" needs "--curve-allow" with the managers\' public keys',
+        );
+      }
+      // Workers share one key pair, so a worker always admits its own key:
+      // that is how workers relay to each other.
+      const zap = curve
+        ? await ZapHandler.start([
+          curve.publicKey,
+          ...readPublicKeys(
+            "curve-allow",
+            values["curve-allow"].flatMap((v) => v.split(",")),
+          ),
+        ])
+        : undefined;
+      const server = await RepServer.bind(
+        joinHostPort(bind),
+        curve ? { curve, zapDomain: "treecast" } : {},
+      );
+      if (!curve && !_loopback(bind.hostname)) {
+        stdio.err(
+          `warning: Worker bound to "${server.addr}" without CURVE: anyone who can ` +
+            `reach this port can start probes here (see "treecast keygen" and SECURITY in the README)\n`,
+        );
+      }
       const log = new MessageLog({
         level,
         ...(values.log !== undefined ? { path: values.log } : {}),
@@ -104,6 +154,7 @@ export const workerCommand: Command = {
           : {}),
         log,
         ...(values.emulate !== undefined ? { emulate: values.emulate } : {}),
+        ...(curve ? { curve: { ...curve, serverKey: curve.publicKey } } : {}),
       });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -122,6 +173,7 @@ export const workerCommand: Command = {
         Deno.removeSignalListener("SIGTERM", onSignal);
         server.close();
         await worker.close();
+        await zap?.close();
       }
       stdio.err("treecast worker: stopped\n");
       return 0;

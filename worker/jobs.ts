@@ -21,6 +21,8 @@ export type ProbeKind = "parent" | "child" | "proxy";
 
 /** Lines of a probe's stderr kept as the job's output. */
 const OUTPUT_LINES = 20;
+/** How long past its timeout a probe may run before the worker stops it, ms. */
+const KILL_GRACE_MS = 2000;
 /** Finished jobs kept for REPORT; older ones are forgotten. */
 const KEEP_FINISHED = 256;
 
@@ -202,19 +204,23 @@ export class JobTable {
       if (job.output.length > OUTPUT_LINES) job.output.shift();
       if (line.startsWith("error: ")) job.error = line.slice(7);
     });
+    // A backstop: the probes end on their own timeouts first.
+    let killed = false;
     const timer = setTimeout(() => {
-      job.error ||= `Stopped after its timeout of ${s.timeoutMs} ms`;
+      killed = true;
       try {
         process.kill("SIGTERM");
       } catch { /* gone */ }
-    }, s.timeoutMs);
+    }, s.timeoutMs + KILL_GRACE_MS);
     const done = (async () => {
       const status = await process.status;
       await Promise.allSettled([stdout, stderr]);
       clearTimeout(timer);
       job.ret = status.code;
       job.end = true;
-      if (status.code !== 0 && !job.error) {
+      if (killed) {
+        job.error = `Stopped after its timeout of ${s.timeoutMs} ms`;
+      } else if (status.code !== 0 && !job.error) {
         job.error = `Probe exited with code ${status.code}`;
       }
     })();

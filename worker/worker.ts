@@ -12,6 +12,7 @@ import {
 } from "../core/defaults.ts";
 import { MessageLog, Node } from "../core/node.ts";
 import {
+  type CurveClientKeys,
   MAX_MESSAGE_BYTES,
   type RepServer,
   ReqClient,
@@ -42,6 +43,8 @@ export interface WorkerOptions {
   advertise?: string;
   /** Deadline of each relayed request attempt, ms (scaled by the layers below). */
   relayTimeoutMs?: number;
+  /** CURVE keys for relays to the workers below (they share the worker key pair). */
+  curve?: CurveClientKeys;
   log?: MessageLog;
 }
 
@@ -52,6 +55,7 @@ export class Worker extends Node {
   #advertise: string | undefined;
   #relayTimeoutMs: number;
   #clients = new Map<string, ReqClient>();
+  #curve: CurveClientKeys | undefined;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
@@ -63,6 +67,7 @@ export class Worker extends Node {
     this.#bindHost = opts.bindHost ?? _host(opts.name) ?? "127.0.0.1";
     this.#advertise = opts.advertise;
     this.#relayTimeoutMs = opts.relayTimeoutMs ?? RELAY_TIMEOUT_MS;
+    this.#curve = opts.curve;
   }
 
   /** Handles one request's bytes; always resolves to a reply's bytes. */
@@ -151,6 +156,7 @@ export class Worker extends Node {
       c = new ReqClient(addr, {
         timeoutMs: this.#relayTimeoutMs,
         retries: RELAY_RETRIES,
+        ...(this.#curve ? { curve: this.#curve } : {}),
       });
       this.#clients.set(addr, c);
     }

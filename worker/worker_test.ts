@@ -3,6 +3,7 @@ import { RepServer, ReqClient } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import { decode, emptyCommand, encode, type Message } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
+import { fuzzInputs } from "../tests/helpers/fuzz.ts";
 import { probeArgs, Worker } from "./worker.ts";
 
 const connect = (protocol = PROTOCOL_VERSION): Message => ({
@@ -59,56 +60,6 @@ Deno.test("an oversized message gets ERR naming the limit", async () => {
   assert.equal(reply.type, "ERR");
   assert.match(reply.data.error!.desc, /over the 1048576-byte limit/);
 });
-
-/** A deterministic PRNG (mulberry32) so a failing input can be replayed. */
-function _rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Random byte strings and mutations of valid messages that no worker can serve. */
-export function fuzzInputs(count: number, seed: number): Uint8Array[] {
-  const rand = _rng(seed);
-  const valid = Object.values(FIXTURES).map(encode);
-  const out: Uint8Array[] = [];
-  while (out.length < count) {
-    let b: Uint8Array;
-    if (rand() < 0.3) {
-      b = new Uint8Array(Math.floor(rand() * 64));
-      for (let i = 0; i < b.length; i++) b[i] = Math.floor(rand() * 256);
-    } else {
-      b = valid[Math.floor(rand() * valid.length)]!.slice();
-      const edits = 1 + Math.floor(rand() * 4);
-      for (let e = 0; e < edits; e++) {
-        const at = Math.floor(rand() * b.length);
-        const op = rand();
-        if (op < 0.5) b[at] = Math.floor(rand() * 256);
-        else if (op < 0.75) b = b.slice(0, at);
-        else {b = new Uint8Array([
-            ...b.slice(0, at),
-            Math.floor(rand() * 256),
-            ...b.slice(at),
-          ]);}
-      }
-    }
-    // Keep only inputs that cannot be served: they fail to decode, or decode to
-    // a type a worker never serves (ACK, ERR). A mutation that is still a valid
-    // CONNECT would rightly get an ACK.
-    let servable = false;
-    try {
-      const m = decode(b);
-      servable = ["CONNECT", "COMMAND", "REPORT", "STOP"].includes(m.type);
-    } catch {
-      // undecodable: keep
-    }
-    if (!servable) out.push(b);
-  }
-  return out;
-}
 
 Deno.test("1,000 random and mutated byte strings each get ERR; the worker still answers CONNECT", async () => {
   const server = await RepServer.bind("127.0.0.1:0");

@@ -1,0 +1,126 @@
+/** Stopping cleanly: workers, jobs and the manager, with no orphans. */
+import assert from "node:assert/strict";
+import { Manager } from "../manager/manager.ts";
+import { emptyCommand } from "../proto/codec.ts";
+import { alive, childrenOf, until } from "./helpers/proc.ts";
+import { ROOT, treecastArgs } from "./helpers/run.ts";
+import { startTestbed } from "./helpers/testbed.ts";
+
+const child = (timeout: number) =>
+  emptyCommand({ flag: "CHILD", rate: 1000, dur: 30_000, timeout });
+
+Deno.test("SIGTERM on a worker kills its job subprocesses: no orphans", async () => {
+  const bed = await startTestbed(1);
+  const m = new Manager({ timeoutMs: 3000, retries: 0 });
+  try {
+    const job = await m.command(bed.addrs[0]!, child(60_000));
+    assert.ok(job.pid > 0 && alive(job.pid));
+    assert.deepEqual(childrenOf(bed.workers[0]!.child.pid), [job.pid]);
+    const status = await bed.workers[0]!.stop("SIGTERM");
+    assert.equal(status.code, 0);
+    assert.ok(
+      await until(() => !alive(job.pid), 2000),
+      `probe ${job.pid} outlived its worker`,
+    );
+  } finally {
+    m.close();
+    await bed.stop();
+  }
+});
+
+Deno.test("a job whose stream never arrives ends on its own timeout", async () => {
+  const bed = await startTestbed(1);
+  const m = new Manager({ timeoutMs: 3000, retries: 0 });
+  try {
+    const job = await m.command(bed.addrs[0]!, child(800));
+    let report;
+    for (let i = 0; i < 40 && !report?.complete; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      report = await m.report(bed.addrs[0]!, job.id);
+    }
+    assert.ok(report?.complete, "the job did not end");
+    assert.notEqual(report!.job.ret, 0);
+    assert.match(report!.job.error, /stream|timeout/i);
+    assert.ok(!alive(job.pid));
+  } finally {
+    m.close();
+    await bed.stop();
+  }
+});
+
+Deno.test("Ctrl-C on the manager stops every job, writes partial results and exits 130", async () => {
+  const bed = await startTestbed(7);
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/long.yaml`,
+    `name: LONG
+addrs: [${bed.addrs.map((a) => `"${a}"`).join(", ")}]
+depth: 2
+fanout: 2
+hyperparameter: 2
+rate: 1000
+duration: 30s
+warmup: 0s
+root: "${bed.addrs[0]}"
+trees: [{ type: BEST, strategy: P90 }]
+`,
+  );
+  try {
+    const manager = new Deno.Command(Deno.execPath(), {
+      args: treecastArgs(["manager", `${dir}/long.yaml`, "--out", dir]),
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const reader = manager.stderr.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let err = "";
+    while (!err.includes("stage:")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += value;
+    }
+    // Wait until the stage's probes run on the root and its candidates.
+    assert.ok(
+      await until(
+        () =>
+          bed.workers.some((w, i) =>
+            i > 0 && childrenOf(w.child.pid).length > 0
+          ),
+        10_000,
+      ),
+      "no probe started",
+    );
+    manager.kill("SIGINT");
+    const [status] = await Promise.all([
+      manager.status,
+      (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          err += value;
+        }
+      })(),
+      manager.stdout.cancel(),
+    ]);
+    assert.equal(status.code, 130, err);
+    assert.match(err, /Stopped the jobs on 7 of 7 workers/);
+    assert.match(err, /error: Interrupted: partial results in /);
+    const folder = [...Deno.readDirSync(dir)].find((e) => e.isDirectory)!.name;
+    const results = JSON.parse(
+      await Deno.readTextFile(`${dir}/${folder}/results.json`),
+    );
+    assert.equal(results.status, "interrupted");
+    assert.equal(results.workers.length, 7);
+    assert.ok(
+      await until(
+        () => bed.workers.every((w) => childrenOf(w.child.pid).length === 0),
+        3000,
+      ),
+      "probes still running after the manager stopped them",
+    );
+  } finally {
+    await bed.stop();
+  }
+});
