@@ -1,0 +1,140 @@
+/**
+ * Emulated slow VMs: `--emulate delay=300us,jitter=100us[,loss=0.01][,seed=N]`.
+ *
+ * Each datagram passing through an emulating child or proxy is first dropped
+ * with probability `loss`; if kept, it gets an extra delay drawn **uniformly
+ * from [delay - jitter, delay + jitter], clamped at 0**, rounded to the
+ * nanosecond, and added to the datagram's `emu_ns` (saturating at 2^32-1 ns).
+ * Nothing waits: the delay is accounted, not slept, so a proxy forwards the
+ * sum and every leaf below a slow proxy sees it. Draws come from a seeded
+ * PRNG (mulberry32); without `seed=` a random seed is chosen and reported in
+ * the result, so any run can be replayed.
+ *
+ * @module
+ */
+import { parseSeconds, UsageError } from "../core/cli.ts";
+import { MAX_EMULATED_S } from "./defaults.ts";
+
+/** Emulation parameters, as the result JSON reports them. */
+export interface EmulationParams {
+  delay_us: number;
+  jitter_us: number;
+  loss: number;
+  seed: number;
+  distribution: "uniform";
+}
+
+const KEYS = ["delay", "jitter", "loss", "seed"] as const;
+
+/**
+ * Parses an `--emulate` spec; throws {@link UsageError} naming the bad key.
+ * `random` supplies the seed when the spec has none.
+ */
+export function parseEmulation(
+  text: string,
+  opts: { random?: () => number } = {},
+): EmulationParams {
+  const flag = `Flag "--emulate"`;
+  const seen = new Map<string, string>();
+  for (const part of text.split(",").map((s) => s.trim())) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    if (eq < 0) throw new UsageError(`${flag}: "${part}" is not KEY=VALUE`);
+    const key = part.slice(0, eq).trim(), value = part.slice(eq + 1).trim();
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new UsageError(
+        `${flag}: unknown key "${key}" (known: ${KEYS.join(", ")})`,
+      );
+    }
+    if (seen.has(key)) {
+      throw new UsageError(`${flag}: key "${key}" given twice`);
+    }
+    seen.set(key, value);
+  }
+  if (seen.size === 0) {
+    throw new UsageError(
+      `${flag} needs KEY=VALUE pairs such as delay=300us,jitter=100us`,
+    );
+  }
+  const duration = (key: string) => {
+    const v = seen.get(key);
+    if (v === undefined) return 0;
+    try {
+      return parseSeconds("emulate", v, { min: 0, max: MAX_EMULATED_S });
+    } catch {
+      throw new UsageError(
+        `${flag}: key "${key}" needs a duration up to ${MAX_EMULATED_S} s such as 300us, got "${v}"`,
+      );
+    }
+  };
+  const delay = duration("delay"), jitter = duration("jitter");
+  if (delay + jitter > MAX_EMULATED_S) {
+    throw new UsageError(
+      `${flag}: keys "delay" + "jitter" must be at most ${MAX_EMULATED_S} s, got ${
+        delay + jitter
+      } s`,
+    );
+  }
+  const lossText = seen.get("loss") ?? "0";
+  const loss = Number(lossText);
+  if (lossText === "" || !(loss >= 0 && loss <= 1)) {
+    throw new UsageError(
+      `${flag}: key "loss" needs a probability in 0..1, got "${lossText}"`,
+    );
+  }
+  const seedText = seen.get("seed");
+  let seed: number;
+  if (seedText === undefined) {
+    seed = Math.floor((opts.random ?? Math.random)() * 0x1_0000_0000) >>> 0;
+  } else {
+    seed = Number(seedText);
+    if (!/^\d+$/.test(seedText) || seed > 0xffff_ffff) {
+      throw new UsageError(
+        `${flag}: key "seed" needs a whole number in 0..4294967295, got "${seedText}"`,
+      );
+    }
+  }
+  return {
+    delay_us: Math.round(delay * 1e9) / 1e3,
+    jitter_us: Math.round(jitter * 1e9) / 1e3,
+    loss,
+    seed,
+    distribution: "uniform",
+  };
+}
+
+/** mulberry32: a small, fast, seeded 32-bit PRNG; uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Draws the fate of each datagram for one emulating node. */
+export class Emulator {
+  #next: () => number;
+  #delayNs: number;
+  #jitterNs: number;
+  #loss: number;
+
+  /** An emulator with `params`, its PRNG seeded from `params.seed`. */
+  constructor(params: EmulationParams) {
+    this.#next = mulberry32(params.seed);
+    this.#delayNs = params.delay_us * 1e3;
+    this.#jitterNs = params.jitter_us * 1e3;
+    this.#loss = params.loss;
+  }
+
+  /** The extra delay of the next datagram in ns, or -1 when it is dropped. */
+  next(): number {
+    if (this.#loss > 0 && this.#next() < this.#loss) return -1;
+    if (this.#jitterNs === 0) return this.#delayNs;
+    const d = this.#delayNs + this.#jitterNs * (2 * this.#next() - 1);
+    return d > 0 ? Math.round(d) : 0;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * What a child (or a recording proxy) measures about the stream it receives:
+ * sequence bookkeeping, one-way delays and the per-second series, and the
+ * JSON fields they become.
+ *
+ * @module
+ */
+import { RealtimeClock } from "./clock.ts";
+import { SeqTracker } from "./seq.ts";
+import {
+  LatencyStats,
+  type LatencySummary,
+  type SeriesPoint,
+} from "./stats.ts";
+import { OFF_SEQ, OFF_TS_HI, OFF_TS_LO } from "./wire.ts";
+
+/** The measurement fields of a child's (or recording proxy's) result line. */
+export interface RecordReport {
+  /** Distinct measured packets (not WARMUP, not END). */
+  received: number;
+  lost: number;
+  duplicates: number;
+  reordered: number;
+  /** WARMUP packets seen. */
+  warmup: number;
+  end_seen: boolean;
+  /** Most hops seen on a datagram. */
+  hops: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  /** Delays below zero (clock offset between hosts), recorded as 0. */
+  negative: number;
+  latency_us: LatencySummary;
+  series: SeriesPoint[];
+  /** Seconds beyond the series cap, counted but not kept. */
+  series_dropped: number;
+  /** HdrHistogram of the delays in ns, compressed base64. */
+  histogram: string;
+}
+
+/**
+ * Records the packets of one stream. The delay of a packet is
+ * `arrival - ts_ns + emu_ns` (see {@link RealtimeClock} for the arithmetic);
+ * its second `t` counts from the first measured packet's arrival.
+ */
+export class DelayRecorder {
+  #seq = new SeqTracker();
+  #stats = new LatencyStats();
+  #clock = new RealtimeClock();
+  #first = -1;
+  #t = 0;
+  #hops = 0;
+  #end = false;
+
+  /** The realtime clock the delays are taken with. */
+  get clock(): RealtimeClock {
+    return this.#clock;
+  }
+
+  /** Whether END arrived. */
+  get endSeen(): boolean {
+    return this.#end;
+  }
+
+  /** Notes the hop count `h` of any datagram of the format. */
+  noteHops(h: number): void {
+    if (h > this.#hops) this.#hops = h;
+  }
+
+  /** Records a measured packet that arrived at monotonic `nowMs`, with path delay `emuNs`. */
+  measured(view: DataView, nowMs: number, emuNs: number): void {
+    if (!this.#seq.accept(view.getUint32(OFF_SEQ, true))) return;
+    if (this.#first < 0) this.#first = nowMs;
+    const t = Math.floor((nowMs - this.#first) / 1000);
+    if (t !== this.#t) {
+      this.#t = t;
+      this.#clock.resync(); // once a second: follows a step of the realtime clock
+    }
+    const c = this.#clock;
+    const delay = c.sinceBase(nowMs) -
+      c.wireSinceBase(
+        view.getUint32(OFF_TS_HI, true),
+        view.getUint32(OFF_TS_LO, true),
+      ) +
+      emuNs;
+    this.#stats.record(delay, t);
+  }
+
+  /** Notes a WARMUP packet. */
+  warmup(view: DataView): void {
+    this.#seq.acceptWarmup(view.getUint32(OFF_SEQ, true));
+  }
+
+  /** Notes the END packet. */
+  end(view: DataView): void {
+    this.#end = true;
+    this.#seq.end(view.getUint32(OFF_SEQ, true));
+  }
+
+  /** The fields for the result line. */
+  report(): RecordReport {
+    const s = this.#seq;
+    return {
+      received: s.received,
+      lost: s.lost,
+      duplicates: s.duplicates,
+      reordered: s.reordered,
+      warmup: s.warmup,
+      end_seen: this.#end,
+      hops: this.#hops,
+      first_seq: s.firstSeq,
+      last_seq: s.lastSeq,
+      negative: this.#stats.negative,
+      latency_us: this.#stats.summary(),
+      series: this.#stats.series(),
+      series_dropped: this.#stats.seriesDropped,
+      histogram: this.#stats.encodedHistogram(),
+    };
+  }
+}

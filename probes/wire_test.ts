@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import {
+  decodeHeader,
+  encodeHeader,
+  FLAG_END,
+  FLAG_WARMUP,
+  HEADER_BYTES,
+  isProbeDatagram,
+  type ProbeHeader,
+  WireError,
+} from "./wire.ts";
+
+/** The three test vectors of PROBE_WIRE.md, verbatim. */
+const GOLDEN: [ProbeHeader, string][] = [
+  [
+    { seq: 0, flags: 0, tsNs: 1715280981565948000n, emuNs: 0, hops: 0 },
+    "000000000000000060c038fcf6e6cd170000000000000000",
+  ],
+  [
+    {
+      seq: 1,
+      flags: FLAG_WARMUP,
+      tsNs: 1715280981566048000n,
+      emuNs: 0,
+      hops: 0,
+    },
+    "010000000200000000473afcf6e6cd170000000000000000",
+  ],
+  [
+    {
+      seq: 20000,
+      flags: FLAG_END,
+      tsNs: 1715280983565948000n,
+      emuNs: 250000,
+      hops: 2,
+    },
+    "204e00000100000060546e73f7e6cd1790d0030002000000",
+  ],
+];
+
+const hex = (b: Uint8Array) =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string) =>
+  Uint8Array.from(s.match(/../g)!, (x) => parseInt(x, 16));
+
+Deno.test("encodeHeader gives the golden bytes of PROBE_WIRE.md", () => {
+  for (const [h, bytes] of GOLDEN) {
+    assert.deepEqual(hex(encodeHeader(h)), bytes);
+  }
+});
+
+Deno.test("decodeHeader of the golden bytes gives the header", () => {
+  for (const [h, bytes] of GOLDEN) {
+    assert.deepEqual(decodeHeader(unhex(bytes)), h);
+  }
+});
+
+Deno.test("decodeHeader ignores padding after the header", () => {
+  const [h, bytes] = GOLDEN[2]!;
+  const padded = new Uint8Array(200).fill(0xaa);
+  padded.set(unhex(bytes));
+  assert.deepEqual(decodeHeader(padded), h);
+  assert.equal(
+    isProbeDatagram(new DataView(padded.buffer), padded.length),
+    true,
+  );
+});
+
+Deno.test("encodeHeader writes into a longer buffer at its offset", () => {
+  const [h, bytes] = GOLDEN[1]!;
+  const big = new Uint8Array(40);
+  encodeHeader(h, big.subarray(8));
+  assert.deepEqual(hex(big.subarray(8, 8 + HEADER_BYTES)), bytes);
+  assert.deepEqual(big.subarray(0, 8), new Uint8Array(8));
+});
+
+Deno.test("malformed datagrams are rejected by both checks", () => {
+  const good = unhex(GOLDEN[0]![1]);
+  const cases: [string, Uint8Array, RegExp][] = [
+    ["short", good.subarray(0, 23), /at least 24 bytes, got 23/],
+    ["unknown flag", _with(good, 4, 4), /Unknown flags 0x4/],
+    ["reserved", _with(good, 22, 1), /Reserved field is 1/],
+  ];
+  for (const [what, bytes, msg] of cases) {
+    assert.throws(
+      () => decodeHeader(bytes),
+      (e) => e instanceof WireError && msg.test(e.message),
+      what,
+    );
+    assert.equal(
+      isProbeDatagram(
+        new DataView(bytes.buffer, bytes.byteOffset),
+        bytes.length,
+      ),
+      false,
+      what,
+    );
+  }
+  assert.equal(isProbeDatagram(new DataView(good.buffer), good.length), true);
+});
+
+Deno.test("encodeHeader refuses values that do not fit their field", () => {
+  const h = GOLDEN[0]![0];
+  assert.throws(
+    () => encodeHeader({ ...h, seq: 2 ** 32 }),
+    (e) => e instanceof RangeError && e.message.includes('"seq"'),
+  );
+  assert.throws(
+    () => encodeHeader({ ...h, flags: 4 }),
+    (e) => e instanceof RangeError && e.message.includes('"flags"'),
+  );
+  assert.throws(
+    () => encodeHeader({ ...h, hops: 65536 }),
+    (e) => e instanceof RangeError && e.message.includes('"hops"'),
+  );
+  assert.throws(
+    () => encodeHeader({ ...h, emuNs: -1 }),
+    (e) => e instanceof RangeError && e.message.includes('"emuNs"'),
+  );
+  assert.throws(
+    () => encodeHeader({ ...h, tsNs: -1n }),
+    (e) => e instanceof RangeError && e.message.includes('"tsNs"'),
+  );
+  assert.throws(
+    () => encodeHeader(h, new Uint8Array(23)),
+    (e) => e instanceof RangeError && e.message.includes("24 bytes"),
+  );
+});
+
+function _with(bytes: Uint8Array, at: number, value: number): Uint8Array {
+  const copy = bytes.slice();
+  copy[at] = value;
+  return copy;
+}
