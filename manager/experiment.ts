@@ -7,12 +7,13 @@
  * @module
  */
 import { Interrupted } from "../core/cli.ts";
+import { type Clock, realClock } from "./clock.ts";
 import { RemoteError } from "../core/node.ts";
 import { TransportError } from "../core/transport.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import { evaluationFromReport } from "./evaluation.ts";
 import type { ConnectResult, Manager } from "./manager.ts";
-import { deriveSeed, Pool, Rng } from "./pool.ts";
+import { deriveSeed, Pool } from "./pool.ts";
 import {
   type EvaluationResult,
   type LostWorker,
@@ -22,35 +23,13 @@ import {
   type StageResult,
   type TreeResult,
 } from "./results.ts";
-import type { Script, TreeSpec } from "./script.ts";
+import type { Script } from "./script.ts";
 import { select } from "./strategy.ts";
-import { nodeCount, Tree } from "./tree.ts";
+import { newTreeRun, type TreeRun } from "./treerun.ts";
+import { nodeCount } from "./tree.ts";
 
-/** Time as the workflow sees it; tests inject their own. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Sleeps `ms`; rejects with {@link Interrupted} when the signal aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock. */
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new Interrupted());
-      const t = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, Math.max(0, ms));
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(new Interrupted());
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-    }),
-};
+/** What the workflow asks of the workers (implemented by {@link Manager}). */
+export type Workers = Pick<Manager, "connect" | "command" | "report">;
 
 /** Progress of an experiment, for the CLI to show. */
 export type ExperimentEvent =
@@ -75,29 +54,12 @@ export type ExperimentEvent =
 
 /** Options of {@link Experiment}. */
 export interface ExperimentOptions {
-  manager: Manager;
+  /** The workers' side: a {@link Manager}, or a fake in unit tests. */
+  manager: Workers;
   writer?: ResultsWriter;
   signal?: AbortSignal;
   clock?: Clock;
   onEvent?: (e: ExperimentEvent) => void;
-}
-
-/** A tree being built and evaluated: one (root, tree spec) pair. */
-interface TreeRun {
-  spec: TreeSpec;
-  root: string;
-  rootIndex: number;
-  seed: number;
-  tree: Tree;
-  pool: Pool;
-  rng: Rng;
-  result: TreeResult;
-  index: number;
-  total: number;
-  t0: number;
-  batch: number;
-  /** Stage attempts that failed (lost workers); bounded. */
-  failures: number;
 }
 
 interface StageJob {
@@ -148,7 +110,7 @@ export class Experiment {
   /** The results so far (also written to the writer, when there is one). */
   readonly results: Results;
   #script: Script;
-  #m: Manager;
+  #m: Workers;
   #writer: ResultsWriter | undefined;
   #signal: AbortSignal | undefined;
   #clock: Clock;
@@ -298,48 +260,15 @@ export class Experiment {
     const steps: Step[] = [];
     roots.forEach((root, rootIndex) =>
       s.trees.forEach((spec) => {
-        const seed = deriveSeed(s.seed, rootIndex, spec.name);
         steps.push({
           action: "ROOT",
-          run: {
-            spec,
+          run: newTreeRun(spec, {
+            script: s,
             root,
             rootIndex,
-            seed,
-            tree: new Tree({ depth: s.depth, fanout: s.fanout }),
-            pool: new Pool([], { seed }),
-            rng: new Rng(deriveSeed(seed, "select")),
-            result: {
-              name: spec.name,
-              type: spec.type,
-              ...(spec.strategy
-                ? {
-                  strategy: {
-                    name: spec.strategy.name,
-                    weights: { ...spec.strategy.weights },
-                  },
-                }
-                : {}),
-              root,
-              rootIndex,
-              parallel: s.parallel,
-              depth: s.depth,
-              fanout: s.fanout,
-              nodes: [],
-              edges: [],
-              stages: [],
-              evaluations: [],
-              stragglers: [],
-              buildMs: 0,
-              evaluationMs: 0,
-              status: "building",
-            },
             index: steps.length,
             total,
-            t0: 0,
-            batch: 0,
-            failures: 0,
-          },
+          }),
         });
       })
     );

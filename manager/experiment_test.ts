@@ -1,0 +1,276 @@
+/**
+ * The step queue with fake workers and a fake clock: no processes, no real
+ * waiting. Deadlines are crossed by advancing the injected clock.
+ */
+import assert from "node:assert/strict";
+import { RemoteError } from "../core/node.ts";
+import { WorkerUnreachable } from "../core/transport.ts";
+import {
+  type Command,
+  emptyJob,
+  type Job,
+  type ProbeStats,
+  type Report,
+} from "../proto/codec.ts";
+import type { Clock } from "./clock.ts";
+import {
+  Experiment,
+  type ExperimentEvent,
+  type Workers,
+} from "./experiment.ts";
+import type { ConnectResult } from "./manager.ts";
+import { parseScript } from "./script.ts";
+
+const A = Array.from({ length: 12 }, (_, i) => `10.0.0.${i + 1}:9000`);
+
+class FakeClock implements Clock {
+  t = 1_000_000;
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number): Promise<void> {
+    this.t += Math.max(0, ms);
+    return Promise.resolve();
+  }
+}
+
+function stats(p90Us: number): ProbeStats {
+  return {
+    received: 1000,
+    lost: 0,
+    duplicates: 0,
+    reordered: 0,
+    malformed: 0,
+    warmup: 0,
+    negative: 0,
+    hops: 0,
+    endSeen: true,
+    minUs: p90Us / 2,
+    p25Us: p90Us / 2,
+    p50Us: p90Us * 0.8,
+    p75Us: p90Us * 0.9,
+    p90Us,
+    p99Us: p90Us,
+    p999Us: p90Us,
+    maxUs: p90Us,
+    meanUs: p90Us * 0.8,
+    stddevUs: 10,
+    series: [],
+    histogram: "",
+  };
+}
+
+/** Workers whose measured delay is `delay[addr]`; `dead` ones never answer. */
+class FakeWorkers implements Workers {
+  dead = new Set<string>();
+  stuck = false;
+  delay: Record<string, number> = {};
+  #jobs = new Map<string, { job: Job; endAt: number }>();
+  #n = 0;
+  constructor(readonly clock: FakeClock) {}
+
+  connect(addrs: readonly string[]): Promise<ConnectResult[]> {
+    return Promise.resolve(
+      addrs.map((addr) =>
+        this.dead.has(addr) ? { addr, status: "unreachable", error: "dead" } : {
+          addr,
+          status: "ok",
+          rttUs: 100,
+          hello: {
+            protocol: 1,
+            program: "t",
+            capabilities: [],
+            hostname: "h",
+            emulate: (this.delay[addr] ?? 0) > 1000 ? "delay=3ms" : "",
+          },
+        }
+      ),
+    );
+  }
+
+  #tree(addr: string, cmd: Command, depth: number, above: number): Job {
+    const d = above + (this.delay[addr] ?? 50);
+    const deps = cmd.subtrees.length > 0
+      ? cmd.subtrees.map((t) =>
+        this.#tree(
+          t.addr,
+          {
+            ...cmd,
+            addrs: t.children.map((c) => c.addr),
+            subtrees: t.children,
+          },
+          depth + 1,
+          depth === 0 ? 0 : d,
+        )
+      )
+      : cmd.addrs.map((c) =>
+        this.#tree(c, { ...cmd, addrs: [], subtrees: [] }, depth + 1, 0)
+      );
+    return emptyJob({
+      owner: addr,
+      id: `j${this.#n++}`,
+      flag: depth === 0 ? cmd.flag : deps.length > 0 ? "PROXY" : "CHILD",
+      deps,
+      end: true,
+      ...(depth > 0 ? { stats: stats(d) } : {}),
+    });
+  }
+
+  command(addr: string, cmd: Command): Promise<Job> {
+    if (this.dead.has(addr)) {
+      return Promise.reject(new WorkerUnreachable(addr, 2, 100));
+    }
+    const gone = cmd.addrs.find((a) => this.dead.has(a));
+    if (gone) {
+      return Promise.reject(
+        new RemoteError(addr, `Cannot start on "${gone}"`, gone),
+      );
+    }
+    const job = this.#tree(addr, cmd, 0, 0);
+    this.#jobs.set(job.id, {
+      job,
+      endAt: this.clock.now() + cmd.warmup + cmd.dur,
+    });
+    return Promise.resolve(job);
+  }
+
+  report(addr: string, id: string): Promise<Report> {
+    if (this.dead.has(addr)) {
+      return Promise.reject(new WorkerUnreachable(addr, 2, 100));
+    }
+    const j = this.#jobs.get(id)!;
+    return Promise.resolve({
+      job: j.job,
+      complete: !this.stuck && this.clock.now() >= j.endAt,
+    });
+  }
+}
+
+function setup(extra: string, opts: { slow?: string[] } = {}) {
+  const clock = new FakeClock();
+  const workers = new FakeWorkers(clock);
+  A.forEach((a, i) => (workers.delay[a] = 40 + i));
+  for (const s of opts.slow ?? []) workers.delay[s] = 3000;
+  const script = parseScript(
+    `name: T\nseed: 1\naddrs: [${A.map((a) => `"${a}"`).join(", ")}]\n` +
+      `depth: 2\nfanout: 2\nhyperparameter: 4\nrate: 1000\nduration: 2s\nwarmup: 1s\n` +
+      `evaluation: { duration: 3s }\nroot: "${
+        A[0]
+      }"\ntimeouts: { job_grace: 5 }\n${extra}`,
+    "t.yaml",
+  );
+  const events: ExperimentEvent[] = [];
+  const exp = new Experiment(script, {
+    manager: workers,
+    clock,
+    onEvent: (e) => events.push(e),
+  });
+  return { clock, workers, exp, events };
+}
+
+Deno.test("BEST keeps the fastest, WORST the slowest, RANDOM draws; parallel stages share a batch", async () => {
+  const slow = [A[9]!, A[10]!, A[11]!];
+  const { exp } = setup(
+    "trees: [{ type: BEST, strategy: P90 }, { type: WORST, strategy: P90 }, { type: RANDOM }]",
+    { slow },
+  );
+  const r = await exp.run();
+  assert.equal(r.status, "complete");
+  const [best, worst, rand] = r.trees;
+  assert.ok(
+    best!.nodes.every((n) => !slow.includes(n!)),
+    JSON.stringify(best!.nodes),
+  );
+  assert.ok(worst!.nodes.filter((n) => slow.includes(n!)).length >= 2);
+  assert.equal(rand!.stages.length, 0);
+  assert.equal(new Set(rand!.nodes).size, 7);
+  // Depth 1: two parents x 4 candidates fit the 9 free workers: one batch.
+  const d1 = best!.stages.filter((s) => s.depth === 1);
+  assert.equal(d1.length, 2);
+  assert.equal(d1[0]!.batch, d1[1]!.batch);
+  for (const t of r.trees) {
+    assert.equal(
+      t.evaluations[0]!.nodes.filter((n) => n.role === "leaf").length,
+      4,
+    );
+  }
+  assert.ok(
+    best!.evaluations[0]!.worstLeaf!.p90Us <
+      worst!.evaluations[0]!.worstLeaf!.p90Us,
+  );
+});
+
+Deno.test("a stage that never completes fails at its deadline on the injected clock", async () => {
+  const { exp, workers, clock } = setup(
+    "trees: [{ type: BEST, strategy: P90 }]",
+  );
+  workers.stuck = true;
+  const t0 = clock.now();
+  const real0 = performance.now();
+  await assert.rejects(
+    exp.run(),
+    /a PARENT stage did not complete within its timeout/,
+  );
+  // warm-up 1 s + duration 2 s + margin 0.3 s + job_grace 5 s, then one poll.
+  const waited = clock.now() - t0;
+  assert.ok(waited > 8300 && waited < 8700, `waited ${waited} ms of fake time`);
+  assert.ok(performance.now() - real0 < 1000, "no real waiting");
+  assert.equal(exp.results.status, "failed");
+});
+
+Deno.test("a parent lost during its stage is replaced by the next-best free candidate", async () => {
+  const { exp, workers, events } = setup(
+    "trees: [{ type: BEST, strategy: P90 }]",
+  );
+  let victim = "";
+  const origReport = workers.report.bind(workers);
+  workers.report = (addr, id) => {
+    const starts = events.filter((e) => e.kind === "stage-start");
+    const last = starts[starts.length - 1];
+    if (!victim && last?.kind === "stage-start" && last.depth === 1) {
+      victim = last.parents[0]!;
+      workers.dead.add(victim);
+    }
+    return origReport(addr, id);
+  };
+  const r = await exp.run();
+  assert.equal(r.status, "complete");
+  const t = r.trees[0]!;
+  assert.ok(!t.nodes.includes(victim));
+  const rootStage = t.stages[0]!;
+  const nextBest = rootStage.candidates.filter((c) => !c.kept).sort((a, b) =>
+    a.score! - b.score!
+  )[0]!;
+  // The victim was node 1 (the first depth-1 parent): its place went to the
+  // best candidate the root did not keep.
+  assert.equal(t.nodes[1], nextBest.addr);
+  assert.deepEqual(r.lost.map((l) => l.addr), [victim]);
+});
+
+Deno.test("a candidate that cannot be started is marked lost and the stage drawn again", async () => {
+  const { exp, workers } = setup("trees: [{ type: BEST, strategy: P90 }]");
+  workers.dead.add(A[5]!);
+  const r = await exp.run();
+  assert.equal(r.status, "complete");
+  assert.ok(!r.trees[0]!.nodes.includes(A[5]!));
+});
+
+Deno.test("a pool that runs dry ends the run with a clear error", async () => {
+  const { exp, workers } = setup(
+    "trees: [{ type: RANDOM }, { type: BEST, strategy: P90 }]",
+  );
+  // At the second tree's first stage six workers stop answering: five are
+  // left for a tree of seven.
+  const origCommand = workers.command.bind(workers);
+  let killed = false;
+  workers.command = (addr, cmd) => {
+    if (cmd.flag === "PARENT" && !killed) {
+      killed = true;
+      for (const a of A.slice(6)) workers.dead.add(a);
+    }
+    return origCommand(addr, cmd);
+  };
+  await assert.rejects(exp.run(), /too few to finish the tree/);
+  assert.equal(exp.results.trees[0]!.status, "complete");
+  assert.equal(exp.results.status, "failed");
+});

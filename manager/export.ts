@@ -1,0 +1,115 @@
+/**
+ * Machine-readable exports beside results.json: `leaves.csv`, one row per
+ * tree, evaluation run and leaf, for spreadsheets and notebooks. Delays are
+ * microseconds, as in the results file; fields are quoted as RFC 4180 asks
+ * (a field holding a comma, quote or line break is double-quoted, its
+ * quotes doubled). Lines end with `\n`.
+ *
+ * @module
+ */
+import type { ProbeStats } from "../proto/codec.ts";
+import type { Results } from "./results.ts";
+
+/** The columns of {@link leafCsv}, in order. */
+export const LEAF_COLUMNS = [
+  "tree",
+  "type",
+  "strategy",
+  "root",
+  "run",
+  "leaf",
+  "depth",
+  "emulated",
+  "worst",
+  "received",
+  "lost",
+  "min_us",
+  "p25_us",
+  "p50_us",
+  "p75_us",
+  "p90_us",
+  "p99_us",
+  "p999_us",
+  "max_us",
+  "mean_us",
+  "stddev_us",
+  "hops",
+  "error",
+] as const;
+
+const STAT_FIELDS: readonly (keyof ProbeStats)[] = [
+  "received",
+  "lost",
+  "minUs",
+  "p25Us",
+  "p50Us",
+  "p75Us",
+  "p90Us",
+  "p99Us",
+  "p999Us",
+  "maxUs",
+  "meanUs",
+  "stddevUs",
+  "hops",
+];
+
+/** One CSV field, quoted when it must be. */
+export function csvField(v: string | number | boolean | undefined): string {
+  if (v === undefined) return "";
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Per-leaf statistics of every tree and evaluation run, as CSV with a
+ * header line. `emulated` is the leaf's emulation ("" when none), `worst`
+ * whether it is the run's worst leaf; a leaf that reported no statistics
+ * has empty statistics and its error.
+ */
+export function leafCsv(results: Results): string {
+  const lines = [LEAF_COLUMNS.join(",")];
+  for (const t of results.trees) {
+    for (const e of t.evaluations) {
+      for (const n of e.nodes) {
+        if (n.role !== "leaf") continue;
+        const s = n.stats;
+        const row: (string | number | boolean | undefined)[] = [
+          t.name,
+          t.type,
+          t.strategy?.name ?? "",
+          t.root,
+          e.run,
+          n.addr,
+          n.depth,
+          n.emulate,
+          n.addr === e.worstLeaf?.addr,
+          ...STAT_FIELDS.map((f) => s?.[f] as number | undefined),
+          n.error ?? (s ? "" : "no statistics"),
+        ];
+        lines.push(row.map(csvField).join(","));
+      }
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The CSV file for a results file: `leaves.csv` in the same folder. */
+export function leafCsvPathFor(resultsPath: string): string {
+  const slash = resultsPath.lastIndexOf("/");
+  return slash < 0 ? "leaves.csv" : `${resultsPath.slice(0, slash)}/leaves.csv`;
+}
+
+/**
+ * Writes {@link leafCsv} beside `resultsPath` (temp file, then rename) and
+ * resolves to the CSV's path.
+ */
+export async function writeLeafCsv(
+  results: Results,
+  resultsPath: string,
+): Promise<string> {
+  const path = leafCsvPathFor(resultsPath);
+  const tmp = `${path}.tmp`;
+  await Deno.writeTextFile(tmp, leafCsv(results));
+  await Deno.rename(tmp, path);
+  return path;
+}

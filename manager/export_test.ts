@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { demoResults } from "../tests/fixtures/results_demo.ts";
+import {
+  csvField,
+  LEAF_COLUMNS,
+  leafCsv,
+  leafCsvPathFor,
+  writeLeafCsv,
+} from "./export.ts";
+
+/** A small RFC 4180 reader, to read back what leafCsv wrote. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [], field = "", quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') field += '"', i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") row.push(field), field = "";
+    else if (c === "\n") row.push(field), rows.push(row), row = [], field = "";
+    else field += c;
+  }
+  assert.equal(field + row.join(""), "", "text ends with a newline");
+  return rows;
+}
+
+Deno.test("csvField quotes commas, quotes and line breaks only", () => {
+  assert.equal(csvField("plain"), "plain");
+  assert.equal(csvField(12.5), "12.5");
+  assert.equal(csvField(true), "true");
+  assert.equal(csvField(undefined), "");
+  assert.equal(csvField("a,b"), '"a,b"');
+  assert.equal(csvField('say "hi"'), '"say ""hi"""');
+  assert.equal(csvField("two\nlines"), '"two\nlines"');
+  assert.equal(csvField("cr\r"), '"cr\r"');
+});
+
+Deno.test("leafCsv: a row per tree, run and leaf, with every column", () => {
+  const r = demoResults();
+  const rows = parseCsv(leafCsv(r));
+  assert.deepEqual(rows[0], [...LEAF_COLUMNS]);
+  const leaves = r.trees.flatMap((t) =>
+    t.evaluations.flatMap((e) => e.nodes.filter((n) => n.role === "leaf"))
+  );
+  assert.equal(rows.length - 1, leaves.length);
+  for (const row of rows) assert.equal(row.length, LEAF_COLUMNS.length);
+  const col = (name: (typeof LEAF_COLUMNS)[number]) =>
+    LEAF_COLUMNS.indexOf(name);
+  // The WORST tree's worst leaf is an emulated straggler.
+  const t = r.trees[2]!;
+  const w = t.evaluations[0]!.worstLeaf!;
+  const row = rows.find((x) =>
+    x[col("tree")] === t.name && x[col("leaf")] === w.addr
+  )!;
+  assert.equal(row[col("worst")], "true");
+  assert.equal(row[col("emulated")], "delay=3000us,jitter=150us");
+  assert.equal(Number(row[col("p90_us")]), w.p90Us);
+  assert.equal(Number(row[col("stddev_us")]), w.stddevUs);
+  assert.equal(row[col("run")], "1");
+  assert.equal(row[col("strategy")], "P90");
+  assert.equal(row[col("error")], "");
+  // The raw line quotes the emulation, which holds a comma.
+  assert.match(leafCsv(r), /,"delay=3000us,jitter=150us",true,/);
+});
+
+Deno.test("leafCsv: a leaf without statistics keeps its row, empty, with why", () => {
+  const r = demoResults();
+  r.trees = [r.trees[0]!];
+  const leaf = r.trees[0]!.evaluations[0]!.nodes.find((n) =>
+    n.role === "leaf"
+  )!;
+  delete leaf.stats;
+  leaf.error = 'Worker "x" did not answer, REPORT timed out';
+  const rows = parseCsv(leafCsv(r));
+  const row = rows.find((x) => x[5] === leaf.addr)!;
+  assert.equal(row[LEAF_COLUMNS.indexOf("p90_us")], "");
+  assert.equal(row.at(-1), leaf.error);
+});
+
+Deno.test("writeLeafCsv writes leaves.csv beside the results", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "treecast-export-" });
+  try {
+    const path = await writeLeafCsv(demoResults(), `${dir}/results.json`);
+    assert.equal(path, `${dir}/leaves.csv`);
+    assert.equal(leafCsvPathFor("results.json"), "leaves.csv");
+    assert.equal(await Deno.readTextFile(path), leafCsv(demoResults()));
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert.deepEqual(names, ["leaves.csv"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
