@@ -17,9 +17,12 @@ import { readKeyPair, readPublicKeys } from "../core/curve.ts";
 import type { CurveClientKeys } from "../core/transport.ts";
 import { LOG_LEVELS, MessageLog } from "../core/node.ts";
 import { parseLogLevel } from "../worker/cli.ts";
-import { Experiment, type ExperimentEvent } from "./experiment.ts";
+import { writeReportBeside } from "../report/cli.ts";
+import { Experiment } from "./experiment.ts";
+import { writeLeafCsv } from "./export.ts";
 import { clockWarnings, connectTable, summaryTable } from "./format.ts";
 import { Manager } from "./manager.ts";
+import { createProgress } from "./progress.ts";
 import { ResultsWriter, runFolderName } from "./results.ts";
 import { loadScript, type Script } from "./script.ts";
 
@@ -76,43 +79,6 @@ const spec = {
   positionals: [1, 1],
 } as const satisfies CommandSpec;
 
-/** One plain line per experiment event (stderr). */
-export function eventLine(e: ExperimentEvent): string | undefined {
-  switch (e.kind) {
-    case "connect":
-      return undefined;
-    case "tree-start":
-      return `tree ${
-        e.index + 1
-      }/${e.total}: ${e.tree.name} from root ${e.tree.root}`;
-    case "stage-start":
-      return `  stage: ${e.parents.length} parent(s) at depth ${e.depth} probe ${e.candidates} ` +
-        `candidates each for ${(e.expectedMs / 1000).toFixed(1)} s`;
-    case "stage-done":
-      return e.stages.map((s) =>
-        `  stage done: ${s.parent} keeps ${
-          s.candidates.filter((c) => c.kept).map((c) => c.addr).join(", ")
-        }`
-      ).join("\n");
-    case "eval-start":
-      return `  evaluation ${e.run}: multicast for ${
-        (e.expectedMs / 1000).toFixed(1)
-      } s`;
-    case "eval-done": {
-      const w = e.evaluation.worstLeaf;
-      return `  evaluation ${e.evaluation.run} done: worst leaf ${
-        w ? `${w.addr} p90 ${w.p90Us.toFixed(1)} us` : "none reported"
-      }`;
-    }
-    case "lost":
-      return `  lost worker ${e.lost.addr} during ${e.lost.during}: ${e.lost.detail}`;
-    case "readmitted":
-      return `  worker ${e.addr} answered CONNECT again: admitted`;
-    case "tree-done":
-      return `tree ${e.index + 1}/${e.total}: ${e.tree.name} complete`;
-  }
-}
-
 /** Options of {@link runScript}. */
 export interface RunScriptOptions {
   /** Folder for the results folders. */
@@ -150,6 +116,14 @@ export async function runScript(
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   let unreachable = 0;
+  const progress = createProgress({
+    isTerminal: Deno.stderr.isTerminal(),
+    plan: {
+      evalRuns: script.evaluation.runs,
+      stageMs: (script.warmup + script.duration) * 1000,
+      evalMs: (script.evaluation.warmup + script.evaluation.duration) * 1000,
+    },
+  });
   const experiment = new Experiment(script, {
     manager,
     ...(writer ? { writer } : {}),
@@ -166,15 +140,25 @@ export async function runScript(
               lost.map((r) => `"${r.addr}"`).join(", ") + "\n",
           );
         }
-        return;
       }
-      const line = eventLine(e);
-      if (line) stdio.err(line + "\n");
+      progress.onEvent(e);
     },
   });
   try {
     await experiment.run();
   } catch (e) {
+    progress.close();
+    if (writer) {
+      try {
+        await writeLeafCsv(experiment.results, writer.path);
+        const report = await writeReportBeside(experiment.results, writer.path);
+        stdio.err(`Report of the partial results: ${report}\n`);
+      } catch (x) {
+        stdio.err(
+          `warning: Cannot write the report: ${(x as Error).message}\n`,
+        );
+      }
+    }
     if (e instanceof Interrupted) {
       const stopped = await manager.stopAll(experiment.live);
       stdio.err(
@@ -189,6 +173,7 @@ export async function runScript(
     if (writer) stdio.err(`Partial results in ${writer.path}\n`);
     throw e;
   } finally {
+    progress.close();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     manager.close();
@@ -196,7 +181,13 @@ export async function runScript(
   if (experiment.results.trees.length > 0) {
     stdio.out(summaryTable(experiment.results));
   }
-  if (writer) stdio.out(`Results: ${writer.path}\n`);
+  if (writer) {
+    const csv = await writeLeafCsv(experiment.results, writer.path);
+    const report = await writeReportBeside(experiment.results, writer.path);
+    stdio.out(
+      `Results: ${writer.path}\nLeaf statistics: ${csv}\nReport: ${report}\n`,
+    );
+  }
   return unreachable === 0 ? 0 : 1;
 }
 

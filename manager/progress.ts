@@ -348,7 +348,7 @@ class _LiveBar implements Progress {
     this.#t.update(e, at);
     const line = eventLine(e, this.#t, at);
     if (e.kind === "connect") this.#start = at;
-    if (!this.#multi && e.kind !== "connect") this.#open();
+    if (!this.#multi && this.#t.tree >= 0) this.#open();
     if (line !== undefined) {
       if (this.#multi) this.#multi.log(_plain(line) + "\n");
       else this.#stream.write(_plain(line) + "\n");

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { runTreecast } from "./helpers/run.ts";
 
-const SUBCOMMANDS = ["manager", "worker", "parent", "proxy", "child"];
+const SUBCOMMANDS = [
+  "manager",
+  "worker",
+  "parent",
+  "proxy",
+  "child",
+  "demo",
+  "keygen",
+  "report",
+];
 const SNAP = new URL("./snapshots/", import.meta.url);
 const UPDATE = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
 

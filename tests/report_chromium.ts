@@ -138,7 +138,10 @@ async function _drive(
     // deno-lint-ignore no-explicit-any
     const params = p as Record<string, any>;
     if (method === "Runtime.exceptionThrown") {
-      errors.push(`exception: ${params.exceptionDetails?.text ?? "?"}`);
+      const d = params.exceptionDetails ?? {};
+      errors.push(
+        `exception: ${d.text ?? "?"} ${d.exception?.description ?? ""}`.trim(),
+      );
     } else if (
       method === "Runtime.consoleAPICalled" && params.type === "error"
     ) {

@@ -25,7 +25,7 @@ const spec = {
   summary: "Serve a manager: run the probe jobs it commands on this VM",
   synopsis: "worker --bind HOST:PORT [options]",
   description:
-    "Binds a ZeroMQ REP socket and answers CONNECT, COMMAND and REPORT until\n" +
+    "Binds a ZeroMQ REP socket and answers CONNECT, COMMAND, REPORT and STOP until\n" +
     'SIGINT or SIGTERM. Prints one JSON line {"event":"ready",...} with the\n' +
     "bound address (port 0 picks a free port).",
   flags: {

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { demoResults } from "../tests/fixtures/results_demo.ts";
+import { renderReport } from "./report.ts";
+
+/** The markup of the element opening with `open` (no nesting of its tag). */
+function element(html: string, open: RegExp, tag: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(open.source, "g");
+  for (let m = re.exec(html); m; m = re.exec(html)) {
+    const end = html.indexOf(`</${tag}>`, m.index);
+    assert.ok(end > 0, `unclosed <${tag}> at ${m.index}`);
+    out.push(html.slice(m.index, end + tag.length + 3));
+  }
+  return out;
+}
+
+const count = (s: string, sub: string) => s.split(sub).length - 1;
+
+const results = demoResults();
+const html = await renderReport(results);
+const trees = element(html, /<section class="tree"[^>]*>/, "section");
+
+Deno.test("the report has one section per tree, named by data-tree", () => {
+  assert.deepEqual(
+    trees.map((s) => s.match(/data-tree="([^"]+)"/)![1]),
+    results.trees.map((t) => t.name),
+  );
+});
+
+Deno.test("every tree has one drawing and one CDF chart", () => {
+  for (const s of trees) {
+    const drawings = element(s, /<figure class="drawing">/, "figure");
+    const cdfs = element(s, /<figure class="chart cdf">/, "figure");
+    assert.equal(drawings.length, 1);
+    assert.equal(count(drawings[0]!, "<svg"), 1);
+    assert.equal(cdfs.length, 1);
+    assert.equal(count(cdfs[0]!, "<svg"), 1);
+    // One curve per leaf: depth 2, fanout 2.
+    assert.equal(count(cdfs[0]!, 'aria-roledescription="line mark"'), 4);
+  }
+});
+
+Deno.test("the summary has a row per tree and run with the worst leaf", () => {
+  const summary = element(html, /<table class="summary">/, "table")[0]!;
+  const rows = element(summary, /<tr data-tree=/, "tr");
+  assert.equal(rows.length, results.trees.length);
+  results.trees.forEach((t, i) => {
+    const w = t.evaluations[0]!.worstLeaf!;
+    assert.match(rows[i]!, new RegExp(`data-tree="${t.name}"`));
+    assert.ok(rows[i]!.includes(w.addr));
+    assert.ok(rows[i]!.includes(w.p90Us.toFixed(1)));
+  });
+});
+
+Deno.test("stragglers show at a glance: listed per tree, marked in drawings", () => {
+  const summary = element(html, /<table class="summary">/, "table")[0]!;
+  const rows = element(summary, /<tr data-tree=/, "tr");
+  results.trees.forEach((t, i) => {
+    const n = Number(rows[i]!.match(/data-stragglers="(\d+)"/)![1]);
+    assert.equal(n, t.stragglers.length, t.name);
+    for (const s of t.stragglers) assert.ok(rows[i]!.includes(s));
+    const drawing = element(trees[i]!, /<figure class="drawing">/, "figure")[0]!
+      .replace(/<figcaption>[\s\S]*<\/figcaption>/, "");
+    assert.equal(count(drawing, "SLOW"), t.stragglers.length, t.name);
+    if (t.type === "BEST") assert.equal(t.stragglers.length, 0);
+  });
+  assert.ok(results.trees.some((t) => t.stragglers.length > 0));
+});
+
+Deno.test("each tree's stages list every candidate and which were kept", () => {
+  results.trees.forEach((t, i) => {
+    const stages = element(trees[i]!, /<table class="stages">/, "table");
+    if (t.stages.length === 0) {
+      assert.equal(stages.length, 0);
+      return;
+    }
+    const s = stages[0]!;
+    const kept = t.stages.flatMap((x) => x.candidates).filter((c) => c.kept);
+    assert.equal(count(s, '<tr class="kept">'), kept.length);
+    assert.equal(count(s, '<tr class="stage">'), t.stages.length);
+  });
+});
+
+Deno.test("the page is self-contained: no script, no link, no fetch", () => {
+  assert.doesNotMatch(html, /<script/i);
+  assert.doesNotMatch(html, /<link\b/i);
+  assert.doesNotMatch(html, /<img\b/i);
+  assert.doesNotMatch(html, /@import|@font-face/);
+  // The only URLs are XML namespaces, never fetched.
+  const urls = html.match(/(?:https?:)?\/\/[^\s"'<>)]+/g) ?? [];
+  for (const u of urls) {
+    assert.match(u, /^http:\/\/www\.w3\.org\/(2000\/svg|1999\/xlink)$/, u);
+  }
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+});
+
+Deno.test("ids are unique across the inlined drawings and charts", () => {
+  const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
+  const dup = ids.filter((id, i) => ids.indexOf(id) !== i);
+  assert.deepEqual(dup, []);
+});
+
+Deno.test("text from the results file is escaped", async () => {
+  const r = demoResults();
+  r.name = "<script>alert(1)</script>";
+  r.trees = r.trees.slice(3);
+  r.trees[0]!.name = 'x"><img src=y>';
+  const page = await renderReport(r);
+  assert.doesNotMatch(page, /<script/i);
+  assert.doesNotMatch(page, /<img/i);
+  assert.ok(page.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+});
+
+Deno.test("a run that failed early still renders, saying so", async () => {
+  const r = demoResults();
+  r.status = "failed";
+  r.error = "The root did not answer";
+  r.trees = [r.trees[0]!];
+  r.trees[0]!.evaluations = [];
+  r.trees[0]!.status = "failed";
+  const page = await renderReport(r);
+  assert.match(page, /The run is failed: The root did not answer/);
+  const s = element(page, /<section class="tree"[^>]*>/, "section")[0]!;
+  assert.equal(count(s, "<svg"), 1); // the drawing, no chart
+  assert.match(s, /No leaf reported a delay distribution/);
+});
