@@ -11,6 +11,22 @@
 import assert from "node:assert/strict";
 import type { Results } from "../manager/results.ts";
 import { runTreecast } from "./helpers/run.ts";
+import { assertResultsSchema } from "./helpers/schema.ts";
+
+/** Pids of local demo workers (`treecast worker --bind 127.0.0.1:0`). */
+function demoWorkers(): Set<number> {
+  const out = new Set<number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      if (cmd.includes(["", "worker", "--bind", "127.0.0.1:0"].join("\x00"))) {
+        out.add(Number(e.name));
+      }
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
 
 const help = await runTreecast(["help"]);
 const wired = /^ {2}report /m.test(help.stdout);
@@ -25,6 +41,7 @@ Deno.test({
   ignore: !wired,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "treecast-demo-" });
+    const before = demoWorkers();
     try {
       const r = await runTreecast(["demo", "--out", out], {
         timeoutMs: 180_000,
@@ -37,6 +54,10 @@ Deno.test({
       const results: Results = JSON.parse(
         await Deno.readTextFile(`${dir}/results.json`),
       );
+      assertResultsSchema(results);
+      assert.equal(results.status, "complete");
+      const left = [...demoWorkers()].filter((p) => !before.has(p));
+      assert.deepEqual(left, [], "the demo left workers running");
       assert.ok((await Deno.stat(`${dir}/leaves.csv`)).size > 0);
       const html = await Deno.readTextFile(m[1]!);
       let slowTrees = 0;

@@ -76,7 +76,7 @@ trees: [{ type: BEST, strategy: P90 }]
     const reader = manager.stderr.pipeThrough(new TextDecoderStream())
       .getReader();
     let err = "";
-    while (!err.includes("stage:")) {
+    while (!/stage \d+\/\d+:/.test(err)) {
       const { value, done } = await reader.read();
       if (done) break;
       err += value;
