@@ -16,6 +16,7 @@ import {
   type MsgType,
   nowUs,
 } from "../proto/codec.ts";
+import { UsageError } from "./cli.ts";
 import { type ReqClient, TransportError } from "./transport.ts";
 
 /** How much the message log records. */
@@ -27,6 +28,39 @@ export const LOG_LEVELS: readonly LogLevel[] = [
   "info",
   "debug",
 ];
+
+/** The `--log` and `--log-level` flags, shared by manager and worker. */
+export const LOG_FLAGS = {
+  log: {
+    type: "string",
+    arg: "FILE",
+    help: "Append a JSON line per message to FILE",
+  },
+  "log-level": {
+    type: "string",
+    arg: "LEVEL",
+    help: `Log detail: ${LOG_LEVELS.join(", ")}`,
+    defaultText: "info",
+  },
+} as const;
+
+/** The message log that `--log` and `--log-level` ask for. */
+export function logFromFlags(
+  values: { log: string | undefined; "log-level": string | undefined },
+): MessageLog {
+  const text = values["log-level"];
+  if (text !== undefined && !(LOG_LEVELS as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `Flag "--log-level" must be one of ${
+        LOG_LEVELS.join(", ")
+      }, got "${text}"`,
+    );
+  }
+  return new MessageLog({
+    level: (text ?? "info") as LogLevel,
+    ...(values.log !== undefined ? { path: values.log } : {}),
+  });
+}
 
 /**
  * A JSON-lines log: one object per line. At `info` every message sent and

@@ -15,8 +15,7 @@ import {
 } from "../core/cli.ts";
 import { readKeyPair, readPublicKeys } from "../core/curve.ts";
 import type { CurveClientKeys } from "../core/transport.ts";
-import { LOG_LEVELS, MessageLog } from "../core/node.ts";
-import { parseLogLevel } from "../worker/cli.ts";
+import { LOG_FLAGS, logFromFlags, type MessageLog } from "../core/node.ts";
 import { writeReportBeside } from "../report/cli.ts";
 import { Experiment } from "./experiment.ts";
 import { writeLeafCsv } from "./export.ts";
@@ -64,17 +63,7 @@ const spec = {
       arg: "FILE",
       help: "The workers' public key file (.pub), with --curve-key",
     },
-    log: {
-      type: "string",
-      arg: "FILE",
-      help: "Append a JSON line per message to FILE",
-    },
-    "log-level": {
-      type: "string",
-      arg: "LEVEL",
-      help: `Log detail: ${LOG_LEVELS.join(", ")}`,
-      defaultText: "info",
-    },
+    ...LOG_FLAGS,
   },
   positionals: [1, 1],
 } as const satisfies CommandSpec;
@@ -196,7 +185,6 @@ export const managerCommand: Command = {
   spec,
   run: (args) =>
     runCommand(spec, args, async ({ values, positionals }) => {
-      const level = parseLogLevel(values["log-level"]);
       const timeoutS = values.timeout === undefined
         ? undefined
         : parseSeconds("timeout", values.timeout, { min: 0.01, max: 3600 });
@@ -229,10 +217,7 @@ export const managerCommand: Command = {
           : {}),
         ...(retries !== undefined ? { retries } : {}),
         ...(curve ? { curve } : {}),
-        log: new MessageLog({
-          level,
-          ...(values.log !== undefined ? { path: values.log } : {}),
-        }),
+        log: logFromFlags(values),
       });
     }),
 };

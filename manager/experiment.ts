@@ -387,14 +387,7 @@ export class Experiment {
       this.#queue.unshift({ action: "PARENT", run });
       return;
     }
-    const trigger = this.#clock.now() + expectedMs + REPORT_MARGIN_MS;
-    this.#queue.unshift({
-      action: "REPORT",
-      run,
-      trigger,
-      deadline: trigger + s.timeouts.jobGrace * 1000,
-      pending: { kind: "stage", jobs },
-    });
+    this.#awaitReport(run, expectedMs, { kind: "stage", jobs });
   }
 
   /**
@@ -440,6 +433,18 @@ export class Experiment {
     run.tree.replace(i, addr);
     run.pool.remove([addr]);
     this.#sync(run);
+  }
+
+  /** Queues the REPORT for jobs expected to end in `expectedMs`. */
+  #awaitReport(run: TreeRun, expectedMs: number, pending: Pending): void {
+    const trigger = this.#clock.now() + expectedMs + REPORT_MARGIN_MS;
+    this.#queue.unshift({
+      action: "REPORT",
+      run,
+      trigger,
+      deadline: trigger + this.#script.timeouts.jobGrace * 1000,
+      pending,
+    });
   }
 
   /** REPORT: wait for the trigger, ask, and either finish or ask again later. */
@@ -627,13 +632,11 @@ export class Experiment {
         error: `The evaluation could not start: ${(err as Error).message}`,
       });
     }
-    const trigger = this.#clock.now() + expectedMs + REPORT_MARGIN_MS;
-    this.#queue.unshift({
-      action: "REPORT",
-      run,
-      trigger,
-      deadline: trigger + s.timeouts.jobGrace * 1000,
-      pending: { kind: "eval", run: evalRun, jobId: job.id, startedUs },
+    this.#awaitReport(run, expectedMs, {
+      kind: "eval",
+      run: evalRun,
+      jobId: job.id,
+      startedUs,
     });
   }
 

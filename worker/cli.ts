@@ -14,7 +14,7 @@ import {
   stdio,
   UsageError,
 } from "../core/cli.ts";
-import { LOG_LEVELS, type LogLevel, MessageLog } from "../core/node.ts";
+import { LOG_FLAGS, logFromFlags } from "../core/node.ts";
 import { readKeyPair, readPublicKeys, ZapHandler } from "../core/curve.ts";
 import { RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
@@ -61,35 +61,12 @@ const spec = {
         "Deadline of a request relayed to a worker below, per layer under it",
       defaultText: "2s",
     },
-    log: {
-      type: "string",
-      arg: "FILE",
-      help: "Append a JSON line per message to FILE",
-    },
-    "log-level": {
-      type: "string",
-      arg: "LEVEL",
-      help: `Log detail: ${LOG_LEVELS.join(", ")}`,
-      defaultText: "info",
-    },
+    ...LOG_FLAGS,
   },
 } as const satisfies CommandSpec;
 
 function _loopback(host: string): boolean {
   return host === "localhost" || host.startsWith("127.") || host === "::1";
-}
-
-/** Parses `--log-level`. */
-export function parseLogLevel(text: string | undefined): LogLevel {
-  if (text === undefined) return "info";
-  if (!(LOG_LEVELS as readonly string[]).includes(text)) {
-    throw new UsageError(
-      `Flag "--log-level" must be one of ${
-        LOG_LEVELS.join(", ")
-      }, got "${text}"`,
-    );
-  }
-  return text as LogLevel;
 }
 
 /** The `worker` subcommand. */
@@ -98,7 +75,7 @@ export const workerCommand: Command = {
   run: (args) =>
     runCommand(spec, args, async ({ values }) => {
       const bind = parseHostPort("bind", required("bind", values.bind));
-      const level = parseLogLevel(values["log-level"]);
+      const log = logFromFlags(values);
       if (values.emulate !== undefined) parseEmulation(values.emulate);
       const curve = values["curve-key"] === undefined
         ? undefined
@@ -132,10 +109,6 @@ export const workerCommand: Command = {
             `reach this port can start probes here (see "treecast keygen" and SECURITY in the README)\n`,
         );
       }
-      const log = new MessageLog({
-        level,
-        ...(values.log !== undefined ? { path: values.log } : {}),
-      });
       const worker = new Worker({
         name: server.addr,
         bindHost: bind.hostname,
