@@ -1,0 +1,245 @@
+/**
+ * Build-time benchmark: a BEST tree of depth D = 3 and fanout F = 2 (K = 2
+ * candidates per parent, short jobs) built on a local testbed of real worker
+ * processes, with `parallel: true` and `parallel: false` alternating in ABBA
+ * order per round. `buildMs` comes from the results (the manager's clock
+ * from the tree's ROOT step to its last stage).
+ *
+ * Reference times: a job lasts J = warm-up + duration; a sequential build
+ * needs at least I x J (I = 7 internal nodes, one stage each), a parallel one
+ * at least D x J (one batch per depth). Reported: each mode's median, the
+ * ratios to I x J and D x J, parallel / sequential (the baseline of the same
+ * run), and the overhead per layer (parallel) and per stage (sequential).
+ * Goal: parallel <= D x J + 1 s per layer. Figures only; nothing asserted.
+ *
+ * The jobs send 1,000 pps: on a 2-core machine the probe processes of
+ * four parallel stages compete for the CPU, which real VMs do not.
+ *
+ * @module
+ */
+import { Experiment } from "../../manager/experiment.ts";
+import { Manager } from "../../manager/manager.ts";
+import type { TreeResult } from "../../manager/results.ts";
+import { parseScript } from "../../manager/script.ts";
+import {
+  type Log,
+  median,
+  r1,
+  r3,
+  startWorkers,
+  stderrLog,
+  stopAll,
+} from "./_util.ts";
+
+/** Options of {@link runBuildBench}. */
+export interface BuildBenchOptions {
+  /** ABBA rounds (each: parallel, sequential, sequential, parallel); default 2. */
+  rounds?: number;
+  /** Only one build of each mode (parallel, then sequential). */
+  quick?: boolean;
+  /** Worker processes (default 24). */
+  workers?: number;
+  log?: Log;
+}
+
+/** One build. */
+export interface BuildRun {
+  parallel: boolean;
+  buildMs: number;
+  /** Distinct stage batches (parallel: one per depth; sequential: one per stage). */
+  batches: number;
+  stages: number;
+  /**
+   * Per batch, ms from the previous batch's end (the tree's start for the
+   * first) to the first stage's start: the COMMAND round trips, in which the
+   * workers spawn their child and parent probe processes.
+   */
+  commandMs: number[];
+  /**
+   * Per batch, ms from the first stage's start (its COMMAND answered) to the
+   * last one's end: the job (warm-up + duration), the REPORT margin and polls.
+   */
+  batchMs: number[];
+}
+
+/** The section's JSON. */
+export interface BuildBenchResult {
+  depth: number;
+  fanout: number;
+  k: number;
+  workers: number;
+  internal_nodes: number;
+  rate: number;
+  job_ms: number;
+  /** I x J and D x J, ms. */
+  i_x_job_ms: number;
+  d_x_job_ms: number;
+  parallel_ms: number;
+  sequential_ms: number;
+  ratio_parallel_to_sequential: number;
+  parallel_to_d_x_job: number;
+  parallel_to_i_x_job: number;
+  sequential_to_i_x_job: number;
+  parallel_overhead_per_layer_ms: number;
+  sequential_overhead_per_stage_ms: number;
+  /** Medians per depth (parallel) / per stage (sequential): see {@link BuildRun}. */
+  phases_ms: {
+    parallel: { command: number[]; batch: number[] };
+    sequential: { command: number[]; batch: number[] };
+  };
+  goal: { parallel_ms: number; rule: string };
+  met: boolean;
+  runs: BuildRun[];
+}
+
+const D = 3, F = 2, K = 2, RATE = 1000, DURATION_MS = 500, WARMUP_MS = 100;
+const INTERNAL = 2 ** D - 1;
+
+function _script(
+  addrs: string[],
+  parallel: boolean,
+  seed: number,
+): string {
+  return `name: BENCH-BUILD-${parallel ? "PARALLEL" : "SEQUENTIAL"}
+seed: ${seed}
+addrs: [${addrs.map((a) => `"${a}"`).join(", ")}]
+depth: ${D}
+fanout: ${F}
+hyperparameter: ${K}
+rate: ${RATE}
+duration: ${DURATION_MS}ms
+warmup: ${WARMUP_MS}ms
+evaluation: { rate: ${RATE}, duration: 200ms, warmup: 100ms, runs: 1 }
+root: "${addrs[0]}"
+parallel: ${parallel}
+trees: [{ type: BEST, strategy: P90 }]
+timeouts: { request: 5, retries: 1, job_grace: 10 }
+`;
+}
+
+function _run(t: TreeResult): BuildRun {
+  const spans = [...Map.groupBy(t.stages, (s) => s.batch).entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, ss]) => ({
+      start: Math.min(...ss.map((s) => s.startedUs)),
+      end: Math.max(...ss.map((s) => s.finishedUs)),
+    }));
+  // The tree is built right after its last stage: the time before the
+  // first batch started is what buildMs holds beyond the batches' span.
+  const whole = (spans.at(-1)!.end - spans[0]!.start) / 1000;
+  return {
+    parallel: t.parallel,
+    buildMs: r1(t.buildMs),
+    batches: spans.length,
+    stages: t.stages.length,
+    commandMs: spans.map((b, i) =>
+      r1(i === 0 ? t.buildMs - whole : (b.start - spans[i - 1]!.end) / 1000)
+    ),
+    batchMs: spans.map((b) => r1((b.end - b.start) / 1000)),
+  };
+}
+
+/** Per batch index, the median over `runs`. */
+function _perBatch(
+  runs: BuildRun[],
+  key: "commandMs" | "batchMs",
+): number[] {
+  const n = Math.max(0, ...runs.map((r) => r[key].length));
+  return Array.from(
+    { length: n },
+    (_, i) => r1(median(runs.map((r) => r[key][i]!).filter((x) => x >= 0))),
+  );
+}
+
+/** Runs the benchmark; see the module doc. */
+export async function runBuildBench(
+  opts: BuildBenchOptions = {},
+): Promise<BuildBenchResult> {
+  const log = opts.log ?? stderrLog;
+  const n = opts.workers ?? 24;
+  const order = opts.quick
+    ? [true, false]
+    : Array.from({ length: opts.rounds ?? 2 }, () => [true, false, false, true])
+      .flat();
+  log(`starting ${n} workers...`);
+  const workers = await startWorkers(n);
+  const addrs = workers.map((w) => w.addr);
+  const runs: BuildRun[] = [];
+  try {
+    for (const [i, parallel] of order.entries()) {
+      const m = new Manager({ timeoutMs: 5000, retries: 1 });
+      try {
+        const script = parseScript(
+          _script(addrs, parallel, i + 1),
+          `bench-build-${i}.yaml`,
+        );
+        const results = await new Experiment(script, { manager: m }).run();
+        const tree = results.trees[0]!;
+        if (tree.status !== "complete") {
+          throw new Error(`Build ${i} ended ${tree.status}: ${tree.error}`);
+        }
+        const run = _run(tree);
+        runs.push(run);
+        log(
+          `build ${
+            parallel ? "parallel  " : "sequential"
+          }: ${run.buildMs} ms, ` +
+            `${run.batches} batches; per batch COMMAND ${
+              run.commandMs.join(", ")
+            } ms, then job + REPORT ${run.batchMs.join(", ")} ms`,
+        );
+      } finally {
+        m.close();
+      }
+    }
+  } finally {
+    await stopAll(workers);
+  }
+  const job = WARMUP_MS + DURATION_MS;
+  const par = median(runs.filter((r) => r.parallel).map((r) => r.buildMs));
+  const seq = median(runs.filter((r) => !r.parallel).map((r) => r.buildMs));
+  const goal = D * job + D * 1000;
+  const result: BuildBenchResult = {
+    depth: D,
+    fanout: F,
+    k: K,
+    workers: n,
+    internal_nodes: INTERNAL,
+    rate: RATE,
+    job_ms: job,
+    i_x_job_ms: INTERNAL * job,
+    d_x_job_ms: D * job,
+    parallel_ms: r1(par),
+    sequential_ms: r1(seq),
+    ratio_parallel_to_sequential: r3(par / seq),
+    parallel_to_d_x_job: r3(par / (D * job)),
+    parallel_to_i_x_job: r3(par / (INTERNAL * job)),
+    sequential_to_i_x_job: r3(seq / (INTERNAL * job)),
+    parallel_overhead_per_layer_ms: r1((par - D * job) / D),
+    sequential_overhead_per_stage_ms: r1((seq - INTERNAL * job) / INTERNAL),
+    phases_ms: {
+      parallel: {
+        command: _perBatch(runs.filter((r) => r.parallel), "commandMs"),
+        batch: _perBatch(runs.filter((r) => r.parallel), "batchMs"),
+      },
+      sequential: {
+        command: _perBatch(runs.filter((r) => !r.parallel), "commandMs"),
+        batch: _perBatch(runs.filter((r) => !r.parallel), "batchMs"),
+      },
+    },
+    goal: { parallel_ms: goal, rule: "D x job + 1 s per layer" },
+    met: par <= goal,
+    runs,
+  };
+  log(
+    `build D=${D} F=${F}: parallel ${result.parallel_ms} ms ` +
+      `(${result.parallel_to_d_x_job} x D x job, ${result.parallel_to_i_x_job} x I x job), ` +
+      `sequential ${result.sequential_ms} ms (${result.sequential_to_i_x_job} x I x job); ` +
+      `parallel / sequential ${result.ratio_parallel_to_sequential}`,
+  );
+  return result;
+}
+
+if (import.meta.main) {
+  console.log(JSON.stringify(await runBuildBench()));
+}

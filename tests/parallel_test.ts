@@ -1,0 +1,165 @@
+/**
+ * Parallel building over real worker processes (issue #7): with
+ * `parallel: true` the parents of one depth probe at once, each with its own
+ * disjoint candidates, in one batch whose stages overlap in time; with
+ * `parallel: false` one stage runs at a time. Both give a complete tree of
+ * the same shape. Build times are printed, never asserted.
+ */
+import assert from "node:assert/strict";
+import { Experiment } from "../manager/experiment.ts";
+import { Manager } from "../manager/manager.ts";
+import type { Results, StageResult, TreeResult } from "../manager/results.ts";
+import { parseScript } from "../manager/script.ts";
+import { assertResultsSchema } from "./helpers/schema.ts";
+import { startTestbed } from "./helpers/testbed.ts";
+
+const D = 2, F = 2, K = 2;
+/** Nodes of a complete tree: 2^(D+1) - 1 for F = 2. */
+const NODES = 2 ** (D + 1) - 1;
+/** Internal nodes: one stage each. */
+const INTERNAL = 2 ** D - 1;
+
+function script(addrs: string[], parallel: boolean): string {
+  return `name: PARALLEL-${parallel ? "ON" : "OFF"}
+seed: 7
+addrs: [${addrs.map((a) => `"${a}"`).join(", ")}]
+depth: ${D}
+fanout: ${F}
+hyperparameter: ${K}
+rate: 1000
+duration: 400ms
+warmup: 100ms
+evaluation: { rate: 1000, duration: 300ms, warmup: 100ms, runs: 1 }
+root: "${addrs[0]}"
+parallel: ${parallel}
+trees: [{ type: BEST, strategy: P90 }]
+timeouts: { request: 3, retries: 1, job_grace: 10 }
+`;
+}
+
+const overlap = (a: StageResult, b: StageResult) =>
+  a.startedUs < b.finishedUs && b.startedUs < a.finishedUs;
+
+/** The shape checks both modes share: complete, distinct, consistent edges. */
+function assertShape(t: TreeResult, addrs: string[]): void {
+  assert.equal(t.status, "complete", String(t.error));
+  assert.equal(t.depth, D);
+  assert.equal(t.fanout, F);
+  assert.equal(t.nodes.length, NODES);
+  assert.ok(t.nodes.every((n) => n !== null), "a node is missing");
+  assert.equal(new Set(t.nodes).size, NODES, "a worker appears twice");
+  assert.ok(t.nodes.every((n) => addrs.includes(n!)));
+  assert.equal(t.root, addrs[0]);
+  assert.equal(t.nodes[0], t.root);
+  // Breadth first: node i's parent is node floor((i - 1) / F).
+  const expected = t.nodes.slice(1).map((n, j) =>
+    [t.nodes[Math.floor(j / F)]!, n!] as [string, string]
+  );
+  assert.deepEqual(
+    [...t.edges].sort(),
+    expected.sort(),
+    "edges disagree with nodes",
+  );
+  // One stage per internal node, each keeping F children, which are the
+  // node's children in the tree.
+  assert.equal(t.stages.length, INTERNAL);
+  t.stages.forEach((s) => {
+    const i = t.nodes.indexOf(s.parent);
+    assert.ok(i >= 0 && i < INTERNAL, `stage parent ${s.parent} not internal`);
+    assert.equal(s.depth, Math.floor(Math.log2(i + 1)));
+    assert.equal(s.candidates.length, K);
+    const kept = s.candidates.filter((c) => c.kept).map((c) => c.addr);
+    assert.deepEqual(
+      kept.sort(),
+      t.nodes.slice(F * i + 1, F * i + 1 + F).map(String).sort(),
+    );
+    assert.ok(!s.candidates.some((c) => c.addr === s.parent));
+  });
+}
+
+Deno.test({
+  name:
+    "parallel and sequential building give the same complete tree shape; parallel stages of one depth overlap",
+  sanitizeResources: false,
+  fn: async () => {
+    // K per depth-1 parent x 2 parents + 2 kept at depth 0 + root = 7; 11
+    // leave room, so both depth-1 parents fit one batch.
+    const bed = await startTestbed(11);
+    const runs: Results[] = [];
+    try {
+      for (const parallel of [true, false]) {
+        const m = new Manager({ timeoutMs: 3000, retries: 1 });
+        try {
+          const s = parseScript(
+            script(bed.addrs, parallel),
+            `parallel-${parallel}.yaml`,
+          );
+          runs.push(await new Experiment(s, { manager: m }).run());
+        } finally {
+          m.close();
+        }
+      }
+    } finally {
+      await bed.stop();
+    }
+    const [on, off] = runs.map((r) => {
+      assert.equal(r.status, "complete", String(r.error));
+      assertResultsSchema(JSON.parse(JSON.stringify(r)));
+      assert.equal(r.trees.length, 1);
+      return r.trees[0]!;
+    }) as [TreeResult, TreeResult];
+    assert.equal(on.parallel, true);
+    assert.equal(off.parallel, false);
+    assertShape(on, bed.addrs);
+    assertShape(off, bed.addrs);
+
+    // Parallel: one batch per depth; the stages of a batch are of one depth,
+    // their candidate sets disjoint, and they overlap in time; a batch
+    // starts after the previous one finished.
+    const batches = Map.groupBy(on.stages, (s) => s.batch);
+    assert.equal(batches.size, D, "parallel: one batch per depth");
+    const depth1 = on.stages.filter((s) => s.depth === 1);
+    assert.equal(depth1.length, F);
+    assert.equal(
+      new Set(depth1.map((s) => s.batch)).size,
+      1,
+      "depth-1 parents in different batches",
+    );
+    for (const [, stages] of batches) {
+      assert.equal(new Set(stages.map((s) => s.depth)).size, 1);
+      const sets = stages.flatMap((s) => s.candidates.map((c) => c.addr));
+      assert.equal(new Set(sets).size, sets.length, "candidate sets overlap");
+      for (const a of stages) {
+        for (const b of stages) {
+          if (a !== b) {
+            assert.ok(overlap(a, b), `stages of ${a.parent} and ${b.parent}`);
+          }
+        }
+      }
+    }
+    const order = [...batches.keys()].sort((a, b) => a - b);
+    for (let i = 1; i < order.length; i++) {
+      const prev = batches.get(order[i - 1]!)!, next = batches.get(order[i]!)!;
+      assert.ok(
+        Math.max(...prev.map((s) => s.finishedUs)) <=
+          Math.min(...next.map((s) => s.startedUs)),
+        "a batch started before the previous one finished",
+      );
+    }
+
+    // Sequential: one batch per stage, and no two stages overlap.
+    assert.equal(new Set(off.stages.map((s) => s.batch)).size, INTERNAL);
+    for (const a of off.stages) {
+      for (const b of off.stages) {
+        if (a !== b) {
+          assert.ok(!overlap(a, b), `stages of ${a.parent} and ${b.parent}`);
+        }
+      }
+    }
+
+    console.log(
+      `build time D=${D} F=${F} K=${K}: parallel ${on.buildMs} ms, ` +
+        `sequential ${off.buildMs} ms (job 500 ms; not asserted)`,
+    );
+  },
+});
