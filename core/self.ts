@@ -75,3 +75,28 @@ export async function spawnReady(
   })();
   return { addr: String(ready.bind), child, stop };
 }
+
+/**
+ * Starts several `treecast` processes at once (see {@link spawnReady}). If
+ * any is not ready, the others are stopped before the error is thrown, so
+ * nothing is left running.
+ */
+export async function spawnAllReady(
+  argsList: readonly (readonly string[])[],
+  opts: { stderr?: "inherit" | "null"; timeoutMs?: number } = {},
+): Promise<ReadyProcess[]> {
+  const settled = await Promise.allSettled(
+    argsList.map((a) => spawnReady(a, opts)),
+  );
+  const failed = settled.find((r): r is PromiseRejectedResult =>
+    r.status === "rejected"
+  );
+  const ready = settled.filter((r): r is PromiseFulfilledResult<ReadyProcess> =>
+    r.status === "fulfilled"
+  ).map((r) => r.value);
+  if (failed) {
+    await Promise.all(ready.map((p) => p.stop()));
+    throw failed.reason;
+  }
+  return ready;
+}

@@ -15,7 +15,7 @@ import {
   runCommand,
   stdio,
 } from "../core/cli.ts";
-import { type ReadyProcess, spawnReady } from "../core/self.ts";
+import { type ReadyProcess, spawnAllReady } from "../core/self.ts";
 import { runScript } from "./cli.ts";
 import { Pool } from "./pool.ts";
 import { parseScript } from "./script.ts";
@@ -137,6 +137,7 @@ export const demoCommand: Command = {
       const stopAll = () => Promise.all(workers.map((w) => w.stop()));
       const onSignal = () => void stopAll();
       Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
       try {
         stdio.err(
           `demo: starting ${n} workers (${slow} emulating ${emulate})\n`,
@@ -148,14 +149,12 @@ export const demoCommand: Command = {
             Number,
           ),
         );
-        const started = await Promise.all(order.map((_, i) =>
-          spawnReady([
-            "worker",
-            "--bind",
-            "127.0.0.1:0",
-            ...(slowSet.has(i) ? ["--emulate", emulate] : []),
-          ])
-        ));
+        const started = await spawnAllReady(order.map((_, i) => [
+          "worker",
+          "--bind",
+          "127.0.0.1:0",
+          ...(slowSet.has(i) ? ["--emulate", emulate] : []),
+        ]));
         workers.push(...started);
         const addrs = workers.map((w) => w.addr);
         const text = demoScript({
@@ -175,6 +174,7 @@ export const demoCommand: Command = {
         return await runScript(parseScript(text, file), { out });
       } finally {
         Deno.removeSignalListener("SIGINT", onSignal);
+        Deno.removeSignalListener("SIGTERM", onSignal);
         await stopAll();
         stdio.err(`demo: stopped ${workers.length} workers\n`);
       }

@@ -553,8 +553,13 @@ export class Experiment {
           };
         }),
         ...(j.report!.sender ? { sender: j.report!.sender } : {}),
-        startedUs: j.startedUs,
-        finishedUs: nowUs(),
+        // The probes' own times (the workers' clocks), when they reported them.
+        startedUs: j.report!.started || j.startedUs,
+        finishedUs: Math.max(
+          j.report!.ended,
+          ...j.report!.deps.map((d) => d.ended),
+        ) ||
+          nowUs(),
         ...(error ? { error } : {}),
       };
       stages.push(stage);

@@ -229,7 +229,15 @@ export function createParentCommand(io: Io = stdio): Command {
             : HEADER_BYTES,
         };
         const result = await _withSignals((signal) =>
-          runParent(opts, { signal })
+          runParent(opts, {
+            signal,
+            // Bound and about to send: what a worker waits for before its ACK.
+            onReady: (bind) =>
+              io.out(
+                JSON.stringify({ event: "ready", probe: "parent", bind }) +
+                  "\n",
+              ),
+          })
         );
         return _finish(io, "parent", result);
       }, io),

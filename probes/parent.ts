@@ -32,7 +32,7 @@ import {
   PACE_WAIT_MS,
   PACE_WAIT_TIGHT_MS,
 } from "./defaults.ts";
-import { bindUdp, resolveTargets, wildcardFor } from "./net.ts";
+import { bindUdp, formatAddr, resolveTargets, wildcardFor } from "./net.ts";
 import { histogramPercentiles, newHistogram } from "./stats.ts";
 import {
   FLAG_END,
@@ -81,10 +81,11 @@ export interface ParentResult {
 /** Sends a stream; see the module doc. Throws only when it cannot resolve or bind. */
 export async function runParent(
   opts: ParentOptions,
-  ctx: { signal?: AbortSignal } = {},
+  ctx: { signal?: AbortSignal; onReady?: (bind: string) => void } = {},
 ): Promise<ParentResult> {
   const targets = await resolveTargets(opts.to);
   const conn = bindUdp("parent probe", wildcardFor(targets));
+  ctx.onReady?.(formatAddr(conn.addr));
   const signal = ctx.signal;
   const clock = new RealtimeClock();
   const size = Math.max(HEADER_BYTES, opts.size ?? HEADER_BYTES);

@@ -125,6 +125,7 @@ export interface Job {
   started: number;
   expectedEnd: number;
   emulate: string;
+  ended: number;
 }
 
 /** REPORT payload. */
@@ -295,6 +296,7 @@ export function emptyJob(fields: Partial<Job> = {}): Job {
     started: 0,
     expectedEnd: 0,
     emulate: "",
+    ended: 0,
     ...fields,
   };
 }

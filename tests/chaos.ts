@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type ReadyProcess, spawnReady } from "../core/self.ts";
+import { type ReadyProcess, spawnAllReady, spawnReady } from "../core/self.ts";
 import { Experiment } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import { Rng } from "../manager/pool.ts";
@@ -65,15 +65,14 @@ export async function chaosRound(
   opts: { kills: number; seed: number },
 ): Promise<ChaosRound> {
   const rng = new Rng(opts.seed * 1000 + round);
-  const workers: (ReadyProcess | undefined)[] = await Promise.all(
-    Array.from({ length: 12 }, (_, i) =>
-      spawnReady([
-        "worker",
-        "--bind",
-        "127.0.0.1:0",
-        ...FAST,
-        ...(i >= 9 ? ["--emulate", "delay=2ms,jitter=100us"] : []),
-      ])),
+  const workers: (ReadyProcess | undefined)[] = await spawnAllReady(
+    Array.from({ length: 12 }, (_, i) => [
+      "worker",
+      "--bind",
+      "127.0.0.1:0",
+      ...FAST,
+      ...(i >= 9 ? ["--emulate", "delay=2ms,jitter=100us"] : []),
+    ]),
   );
   const addrs = workers.map((w) => w!.addr);
   const dir = await Deno.makeTempDir({ prefix: "treecast-chaos-" });

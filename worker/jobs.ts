@@ -155,10 +155,11 @@ export class JobTable {
   }
 
   /**
-   * Starts a probe job. For `child` and `proxy` resolves once the probe
-   * printed its READY line (its address is then in `job.addr`); for
-   * `parent` once it has been spawned. Rejects if the probe exits first or
-   * is not ready within `readyTimeoutMs`.
+   * Starts a probe job; resolves once the probe printed its ready line: a
+   * `child` or `proxy` is then listening (its address in `job.addr`), a
+   * `parent` is bound and about to send (so its job's expected end holds
+   * from now). Rejects if the probe exits first or is not ready within
+   * `readyTimeoutMs`.
    */
   async start(s: JobStart, readyTimeoutMs = 10_000): Promise<JobRecord> {
     const id = `j${this.#next++}`;
@@ -192,8 +193,15 @@ export class JobTable {
         return;
       }
       if (obj.event === "ready" && typeof obj.bind === "string") {
-        const port = obj.bind.slice(obj.bind.lastIndexOf(":") + 1);
-        job.addr = `${s.advertise}:${port}`;
+        // A receiver's address is where its parent sends; a parent's own
+        // socket is of no use to anyone, so its job has no address.
+        if (s.kind !== "parent") {
+          const port = obj.bind.slice(obj.bind.lastIndexOf(":") + 1);
+          job.addr = `${s.advertise}:${port}`;
+        }
+        const t = Date.now();
+        job.started = t * 1000;
+        job.expectedEnd = (t + s.expectedMs) * 1000;
         onReady(job.addr);
       } else if (obj.event === "result") {
         applyResult(job, obj);
@@ -217,6 +225,7 @@ export class JobTable {
       await Promise.allSettled([stdout, stderr]);
       clearTimeout(timer);
       job.ret = status.code;
+      job.ended = Date.now() * 1000;
       job.end = true;
       if (killed) {
         job.error = `Stopped after its timeout of ${s.timeoutMs} ms`;
@@ -227,7 +236,6 @@ export class JobTable {
     const rec = new JobRecord(job, process, done, timer);
     this.#jobs.set(id, rec);
     this.#forgetOld();
-    if (s.kind === "parent") return rec;
     const exited = done.then(() => {
       throw new Error(
         `The ${s.kind} probe exited before it was ready: ${

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type ReadyProcess, spawnReady } from "../../core/self.ts";
+import { type ReadyProcess, spawnAllReady } from "../../core/self.ts";
 
 /** Workers started on 127.0.0.1 (port 0); `stragglers` of them emulate `emulate`. */
 export interface Testbed {
@@ -19,15 +19,14 @@ export async function startTestbed(
   opts: { slow?: number[]; emulate?: string; args?: string[] } = {},
 ): Promise<Testbed> {
   const slow = new Set(opts.slow ?? []);
-  const workers = await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      spawnReady([
-        "worker",
-        "--bind",
-        "127.0.0.1:0",
-        ...(slow.has(i) && opts.emulate ? ["--emulate", opts.emulate] : []),
-        ...(opts.args ?? []),
-      ])),
+  const workers = await spawnAllReady(
+    Array.from({ length: n }, (_, i) => [
+      "worker",
+      "--bind",
+      "127.0.0.1:0",
+      ...(slow.has(i) && opts.emulate ? ["--emulate", opts.emulate] : []),
+      ...(opts.args ?? []),
+    ]),
   );
   const addrs = workers.map((w) => w.addr);
   return {
