@@ -45,7 +45,8 @@ const spec = {
     timeout: {
       type: "string",
       arg: "SECONDS",
-      help: "Deadline of each request to a worker (overrides timeouts.request)",
+      help:
+        "Deadline of each request to a worker (overrides timeouts.connect and timeouts.request)",
     },
     retries: {
       type: "string",
@@ -90,6 +91,8 @@ export async function runScript(
 ): Promise<number> {
   const manager = new Manager({
     timeoutMs: opts.timeoutMs ?? Math.round(script.timeouts.request * 1000),
+    connectTimeoutMs: opts.timeoutMs ??
+      Math.round(script.timeouts.connect * 1000),
     retries: opts.retries ?? script.timeouts.retries,
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.curve ? { curve: opts.curve } : {}),

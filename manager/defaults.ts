@@ -48,8 +48,12 @@ export const PARALLEL = true;
 /** Deadline of a CONNECT request attempt (the control plane's deadline). */
 export const CONNECT_TIMEOUT = REQUEST_TIMEOUT_MS / 1000;
 
-/** Deadline of any other control request attempt. */
-export const REQUEST_TIMEOUT = 5;
+/**
+ * Deadline of any other control request attempt, s. A request relayed L
+ * layers deep gets (1 + 2L) times this; a worker is declared lost after
+ * 1 + RETRIES attempts.
+ */
+export const REQUEST_TIMEOUT = 2;
 
 /** Retries after a timed-out request before a worker is declared lost. */
 export const RETRIES = REQUEST_RETRIES;

@@ -62,6 +62,8 @@ export interface ManagerOptions {
   timeoutMs?: number;
   /** Retries after a timed-out attempt. */
   retries?: number;
+  /** Deadline of each CONNECT attempt, ms (default: timeoutMs). */
+  connectTimeoutMs?: number;
   log?: MessageLog;
   /** CURVE: this manager's key pair and the workers' public key. */
   curve?: CurveClientKeys;
@@ -70,6 +72,7 @@ export interface ManagerOptions {
 /** The manager's control-plane side. */
 export class Manager extends Node {
   #timeoutMs: number;
+  #connectTimeoutMs: number;
   #retries: number;
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
@@ -78,6 +81,7 @@ export class Manager extends Node {
     super(`manager@${Deno.hostname()}`, opts.log ?? new MessageLog());
     this.#timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#retries = opts.retries ?? REQUEST_RETRIES;
+    this.#connectTimeoutMs = opts.connectTimeoutMs ?? this.#timeoutMs;
     this.#curve = opts.curve;
   }
 
@@ -123,7 +127,7 @@ export class Manager extends Node {
     addr: string,
     signal?: AbortSignal,
   ): Promise<ConnectResult> {
-    const client = this.#newClient(addr, this.#timeoutMs, this.#retries);
+    const client = this.#newClient(addr, this.#connectTimeoutMs, this.#retries);
     const opts = signal ? { signal } : {};
     const hello: Hello = {
       protocol: PROTOCOL_VERSION,

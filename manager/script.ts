@@ -3,11 +3,12 @@
  * applied out. Any problem is a {@link ScriptError} naming the file, line,
  * column and field, so the CLI can print one `error:` line and exit 2.
  *
- * The schema is the table `_TOP`: each key has a reader that checks its
- * node and returns its value, walking the document in order and stopping at
- * the first problem. Checks that involve several keys (tree size, `hyperparameter`
- * against `fanout`, `root` against `addrs`, ...) run after the walk and
- * report the earliest of their problems in document order.
+ * The schema is the table `_top()`: each key has a reader (see
+ * `yaml_read.ts`) that checks its node and returns its value, walking the
+ * document in order and stopping at the first problem. Checks that involve
+ * several keys (tree size, `hyperparameter` against `fanout`, `root` against
+ * `addrs`, ...) run after the walk and report the earliest of their problems
+ * in document order.
  *
  * Rules worth knowing:
  * - Keys and values are case-sensitive (`BEST`, not `best`); near misses get
@@ -23,9 +24,28 @@
  * @module
  */
 import YAML from "yaml";
-import type { Document, LineCounter, Scalar } from "yaml";
+import type { Scalar } from "yaml";
 import { splitHostPort, UsageError } from "../core/cli.ts";
 import * as D from "./defaults.ts";
+import {
+  bool,
+  type Context,
+  type Entry,
+  got,
+  int,
+  list,
+  need,
+  num,
+  oneOf,
+  parseYaml,
+  type Place,
+  type Read,
+  type Reader,
+  record,
+  secs,
+  str,
+  suggest,
+} from "./yaml_read.ts";
 
 /** Statistics a strategy can weigh, as the probes report them per candidate. */
 export const STATS = [
@@ -119,12 +139,7 @@ export interface ScriptOptions {
 }
 
 /** Where a script problem is. `field` is a path such as `trees[1].strategy`. */
-export interface ScriptPlace {
-  file: string;
-  line: number;
-  col: number;
-  field?: string | undefined;
-}
+export type ScriptPlace = Place;
 
 /** A problem in a script, at `file:line:col`. A {@link UsageError}: exit 2. */
 export class ScriptError extends UsageError {
@@ -174,149 +189,24 @@ export function parseScript(
   file: string,
   opts: ScriptOptions = {},
 ): Script {
-  const lines = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines });
-  const c = new _Ctx(file, doc, lines, opts.implementedActions ?? ACTIONS);
-  const bad = doc.errors[0];
-  if (bad) {
-    const why = bad.message.split("\n")[0]!.replace(/ at line \d+.*$/, "");
-    throw c.fail(bad.pos[0], undefined, `YAML syntax error: ${why}`);
-  }
-  if (doc.contents === null) {
+  const error = (reason: string, at: Place) => new ScriptError(reason, at);
+  const { c, top } = parseYaml(text, { file, error });
+  if (top.node === null) {
     throw c.fail(0, undefined, 'Script is empty: it needs "name" and "addrs"');
   }
-  const top: Entry = { node: doc.contents, field: "" };
-  const root = c.resolve(doc.contents);
+  const root = c.resolve(top.node);
   if (!YAML.isMap(root)) {
-    const got = _got(root);
-    throw c.fail(top, undefined, `Script must be a mapping, got ${got}`);
+    const what = got(root);
+    throw c.fail(top, undefined, `Script must be a mapping, got ${what}`);
   }
-  return _build(c, _record(_TOP)(c, top), text);
+  const implemented = opts.implementedActions ?? ACTIONS;
+  return _build(c, record(_top(implemented))(c, top), { text, implemented });
 }
 
-// ---------------------------------------------------------------- reading
+// ---------------------------------------------------------------- schema
 
-/** A node with the key it sits under and its field path. */
-interface Entry {
-  node: unknown;
-  key?: unknown;
-  field: string;
-}
-
-class _Ctx {
-  constructor(
-    readonly file: string,
-    readonly doc: Document,
-    readonly lines: LineCounter,
-    readonly implemented: readonly Action[],
-  ) {}
-
-  /** The node itself, with aliases followed. */
-  resolve(node: unknown): unknown {
-    return YAML.isAlias(node) ? node.resolve(this.doc) ?? node : node;
-  }
-
-  /** Offset of an entry: its value's, or its key's when the value is empty. */
-  offset(e: Entry): number {
-    const n = e.node as { range?: number[] } | null;
-    const empty = n === null || (YAML.isScalar(n) && n.source === "");
-    const at = empty ? (e.key as typeof n)?.range?.[0] : n.range?.[0];
-    return at ?? 0;
-  }
-
-  fail(at: Entry | number, field: string | undefined, reason: string) {
-    const offset = typeof at === "number" ? at : this.offset(at);
-    const { line, col } = this.lines.linePos(offset);
-    return new ScriptError(reason, { file: this.file, line, col, field });
-  }
-
-  /** Throws about the value of `e`. */
-  bad(e: Entry, reason: string): never {
-    throw this.fail(e, e.field, reason);
-  }
-
-  value(e: Entry): unknown {
-    const n = this.resolve(e.node);
-    return YAML.isScalar(n) ? n.value : undefined;
-  }
-
-  got(e: Entry): string {
-    return _got(this.resolve(e.node));
-  }
-}
-
-type Reader<T> = (c: _Ctx, e: Entry) => T;
-type Schema = Record<string, Reader<unknown>>;
-type Values<S extends Schema> = {
-  [K in keyof S]?: S[K] extends Reader<infer T> ? T : never;
-};
-/** A mapping read against a schema: values and entries of the keys given. */
-interface Read<S extends Schema> {
-  v: Values<S>;
-  at: { [K in keyof S]?: Entry };
-  self: Entry;
-}
-
-/** Reads a mapping in document order against `schema`, refusing unknown keys. */
-function _record<S extends Schema>(schema: S): Reader<Read<S>> {
-  return (c: _Ctx, e: Entry) => {
-    const map = c.resolve(e.node);
-    if (!YAML.isMap(map)) c.bad(e, `must be a mapping, got ${c.got(e)}`);
-    const allowed = Object.keys(schema);
-    const out: Read<Schema> = { v: {}, at: {}, self: e };
-    for (const pair of map.items) {
-      const key = c.resolve(pair.key);
-      if (!YAML.isScalar(key)) {
-        const why = `keys must be words such as "${allowed[0]}"`;
-        throw c.fail(
-          { node: key, field: "" },
-          e.field || undefined,
-          `${why}, got ${_got(key)}`,
-        );
-      }
-      const name = String(key.value);
-      const field = e.field ? `${e.field}.${name}` : name;
-      const reader = schema[name];
-      if (reader === undefined) {
-        const also = `${_suggest(name, allowed)} (allowed: ${
-          allowed.join(", ")
-        })`;
-        c.bad({ node: key, field }, `unknown key "${name}"${also}`);
-      }
-      const entry = { node: pair.value, key, field };
-      out.at[name] = entry;
-      out.v[name] = reader(c, entry);
-    }
-    return out as Read<S>;
-  };
-}
-
-/** Throws when a mapping lacks a required key: the error points at the mapping. */
-function _need(c: _Ctx, map: Entry, key: string, ok: boolean, hint: string) {
-  if (ok) return;
-  const field = map.field ? `${map.field}.${key}` : key;
-  throw c.fail(map, field, `is missing: ${hint}`);
-}
-
-function _list<T>(what: string, item: Reader<T>): Reader<T[]> {
-  return (c: _Ctx, e: Entry) => {
-    const n = c.resolve(e.node);
-    if (!YAML.isSeq(n)) c.bad(e, `must be a list of ${what}, got ${c.got(e)}`);
-    if (n.items.length === 0) c.bad(e, `must list at least one of ${what}`);
-    return n.items.map((node, i) =>
-      item(c, { node, field: `${e.field}[${i}]` })
-    );
-  };
-}
-
-const _str: Reader<string> = (c: _Ctx, e: Entry) => {
-  const v = c.value(e);
-  if (typeof v !== "string") c.bad(e, `must be a string, got ${c.got(e)}`);
-  return v;
-};
-
-const _name: Reader<string> = (c: _Ctx, e: Entry) => {
-  const v = _str(c, e);
+const _name: Reader<string> = (c: Context, e: Entry) => {
+  const v = str(c, e);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v)) {
     const rule = "must start with a letter or digit, then only letters, " +
       "digits and _ . -";
@@ -325,85 +215,7 @@ const _name: Reader<string> = (c: _Ctx, e: Entry) => {
   return v;
 };
 
-const _bool: Reader<boolean> = (c: _Ctx, e: Entry) => {
-  const v = c.value(e);
-  if (typeof v !== "boolean") {
-    c.bad(e, `must be true or false, got ${c.got(e)}`);
-  }
-  return v;
-};
-
-const _num: Reader<number> = (c: _Ctx, e: Entry) => {
-  const v = c.value(e);
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    c.bad(e, `must be a number, got ${c.got(e)}`);
-  }
-  return v;
-};
-
-function _int(min: number, max?: number): Reader<number> {
-  const rule = max === undefined
-    ? `must be a whole number of at least ${min}`
-    : `must be a whole number from ${min} to ${max}`;
-  return (c: _Ctx, e: Entry) => {
-    const v = c.value(e);
-    if (
-      typeof v !== "number" || !Number.isSafeInteger(v) || v < min ||
-      (max !== undefined && v > max)
-    ) c.bad(e, `${rule}, got ${c.got(e)}`);
-    return v;
-  };
-}
-
-const _UNITS: Record<string, number> = { s: 1, ms: 1e-3, m: 60 };
-
-/** Seconds in [min, max] (or (min, max]): a number or `"10s"`, `"500ms"`, `"2m"`. */
-function _secs(min: number, max: number, above = false): Reader<number> {
-  return (c: _Ctx, e: Entry) => {
-    const v = c.value(e);
-    const m = typeof v === "string"
-      ? v.trim().match(/^(\d+(?:\.\d+)?|\.\d+)\s*(s|ms|m)?$/)
-      : null;
-    const s = typeof v === "number"
-      ? v
-      : m
-      ? Number(m[1]) * _UNITS[m[2] ?? "s"]!
-      : NaN;
-    const got = c.got(e) + (m ? ` (${s} seconds)` : "");
-    if (!Number.isFinite(s)) {
-      c.bad(e, `must be seconds such as 10, "10s" or "500ms", got ${got}`);
-    }
-    if (above ? s <= min : s < min) {
-      c.bad(
-        e,
-        `must be ${
-          above ? "more than" : "at least"
-        } ${min} seconds, got ${got}`,
-      );
-    }
-    if (s > max) c.bad(e, `must be at most ${max} seconds, got ${got}`);
-    return s;
-  };
-}
-
-/** One of `allowed` (or an alias of one). */
-function _oneOf<T extends string>(
-  what: string,
-  allowed: readonly T[],
-  aliases: Record<string, T> = {},
-): Reader<T> {
-  return (c: _Ctx, e: Entry) => {
-    const v = _str(c, e);
-    const found = allowed.find((a) => a === v) ?? aliases[v];
-    if (found === undefined) {
-      const also = `${_suggest(v, allowed)} (allowed: ${allowed.join(", ")})`;
-      c.bad(e, `unknown ${what} "${v}"${also}`);
-    }
-    return found;
-  };
-}
-
-const _addr: Reader<string> = (c: _Ctx, e: Entry) => {
+const _addr: Reader<string> = (c: Context, e: Entry) => {
   const a = c.value(e);
   const example = 'a HOST:PORT string such as "10.0.0.1:9000"';
   if (typeof a !== "string") c.bad(e, `must be ${example}, got ${c.got(e)}`);
@@ -418,15 +230,15 @@ const _addr: Reader<string> = (c: _Ctx, e: Entry) => {
 };
 
 /** The workers: unique HOST:PORT addresses. */
-const _addrs: Reader<string[]> = (c: _Ctx, e: Entry) => {
+const _addrs: Reader<string[]> = (c: Context, e: Entry) => {
   const seen = new Map<string, string>();
-  const item = (c: _Ctx, e: Entry): string => {
+  const item = (c: Context, e: Entry): string => {
     const a = _addr(c, e), first = seen.get(_norm(a));
     if (first) c.bad(e, `"${a}" is listed twice (first as ${first})`);
     seen.set(_norm(a), e.field);
     return a;
   };
-  return _list("HOST:PORT workers", item)(c, e);
+  return list("HOST:PORT workers", item)(c, e);
 };
 
 /** `host:port` with the host in lower case, for comparing addresses. */
@@ -435,57 +247,8 @@ function _norm(addr: string): string {
   return `${hostname.toLowerCase()}:${port}`;
 }
 
-/** Describes a node for "got ..." in a message. */
-function _got(n: unknown): string {
-  if (YAML.isMap(n)) return "a mapping";
-  if (YAML.isSeq(n)) return "a list";
-  if (YAML.isAlias(n)) return `*${n.source}, an alias with no anchor before it`;
-  const v = YAML.isScalar(n) ? n.value : null;
-  if (v === null || v === undefined) return "nothing";
-  if (typeof v !== "string") return String(v);
-  const quoted = (n as Scalar).type?.startsWith("QUOTE");
-  const numeric = quoted && v.trim() !== "" && Number.isFinite(Number(v));
-  return JSON.stringify(v) + (numeric ? " (a string: drop the quotes)" : "");
-}
-
-/** `, did you mean "x"?` for one clear near miss, else "". */
-function _suggest(word: string, options: readonly string[]): string {
-  const scored = options.map((o) => ({
-    o,
-    d: _distance(word.toLowerCase(), o.toLowerCase()),
-  })).sort((a, b) => a.d - b.d);
-  const [best, next] = scored;
-  const clear = best && best.d <= 3 && best.d < best.o.length / 2 &&
-    (!next || next.d > best.d);
-  return clear ? `, did you mean "${best.o}"?` : "";
-}
-
-/** Edit distance, a swap of neighbours counting as one edit. */
-function _distance(a: string, b: string): number {
-  const d = [...Array(a.length + 1)].map((_, i) =>
-    [...Array(b.length + 1)].map((_, j) => i === 0 ? j : j === 0 ? i : 0)
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const at = (x: number, y: number) => d[x]![y]!;
-      let v = Math.min(
-        at(i - 1, j) + 1,
-        at(i, j - 1) + 1,
-        at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, at(i - 2, j - 2) + 1);
-      }
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-// ---------------------------------------------------------------- schema
-
-const _weight: Reader<number> = (c: _Ctx, e: Entry) => {
-  const w = _num(c, e);
+const _weight: Reader<number> = (c: Context, e: Entry) => {
+  const w = num(c, e);
   if (w < 0) c.bad(e, `must be a weight of at least 0, got ${w}`);
   return w;
 };
@@ -494,19 +257,19 @@ const _WEIGHTS = Object.fromEntries(STATS.map((s) => [s, _weight])) as Record<
   Reader<number>
 >;
 
-const _strategy: Reader<Strategy> = (c: _Ctx, e: Entry) => {
+const _strategy: Reader<Strategy> = (c: Context, e: Entry) => {
   if (!YAML.isMap(c.resolve(e.node))) {
-    const s = _str(c, e);
+    const s = str(c, e);
     const preset = _PRESETS.find((p) => p === s);
     if (preset === undefined) {
-      const also = `${_suggest(s, _PRESETS)} (allowed: ${_PRESETS.join(", ")}` +
+      const also = `${suggest(s, _PRESETS)} (allowed: ${_PRESETS.join(", ")}` +
         ", or { weights: { <stat>: <number>, ... } })";
       c.bad(e, `unknown strategy "${s}"${also}`);
     }
     return { name: preset, weights: { ...D.STRATEGY_WEIGHTS[preset] } };
   }
-  const { v, at } = _record({ weights: _record(_WEIGHTS) })(c, e);
-  _need(c, e, "weights", v.weights !== undefined, "e.g. { p90: 1 }");
+  const { v, at } = record({ weights: record(_WEIGHTS) })(c, e);
+  need(c, e, "weights", v.weights !== undefined, "e.g. { p90: 1 }");
   const weights = v.weights!.v;
   if (!Object.values(weights).some((w) => w > 0)) {
     c.bad(at.weights!, "must give at least one statistic a weight above 0");
@@ -514,8 +277,8 @@ const _strategy: Reader<Strategy> = (c: _Ctx, e: Entry) => {
   return { name: "CUSTOM", weights };
 };
 
-const _tree = _record({
-  type: _oneOf<TreeType>("tree type", TREE_TYPES, { RAND: "RANDOM" }),
+const _tree = record({
+  type: oneOf<TreeType>("tree type", TREE_TYPES, { RAND: "RANDOM" }),
   strategy: _strategy,
   name: _name,
 });
@@ -526,15 +289,15 @@ function _spec(type: TreeType, s?: Strategy, name?: string): TreeSpec {
   return s ? { name: label, type, strategy: s } : { name: label, type };
 }
 
-const _trees: Reader<TreeSpec[]> = (c: _Ctx, e: Entry) => {
+const _trees: Reader<TreeSpec[]> = (c: Context, e: Entry) => {
   const seen = new Map<string, string>();
-  return _list("trees", _tree)(c, e).map(({ v, at, self }) => {
-    _need(c, self, "type", v.type !== undefined, TREE_TYPES.join(", "));
+  return list("trees", _tree)(c, e).map(({ v, at, self }) => {
+    need(c, self, "type", v.type !== undefined, TREE_TYPES.join(", "));
     if (v.type === "RANDOM" && at.strategy) {
       c.bad(at.strategy, "a RANDOM tree is drawn at random: drop its strategy");
     }
     const needs = `a ${v.type} tree needs ${_PRESETS.join(", ")} or weights`;
-    _need(c, self, "strategy", v.type === "RANDOM" || !!v.strategy, needs);
+    need(c, self, "strategy", v.type === "RANDOM" || !!v.strategy, needs);
     const spec = _spec(v.type!, v.strategy, v.name);
     const first = seen.get(spec.name);
     if (first !== undefined) {
@@ -547,76 +310,79 @@ const _trees: Reader<TreeSpec[]> = (c: _Ctx, e: Entry) => {
   });
 };
 
-const _action: Reader<Action> = (c: _Ctx, e: Entry) => {
-  const a = _str(c, e);
-  if (_MANAGER_ACTIONS.includes(a)) {
-    c.bad(
-      e,
-      `action "${a}" is pushed by the manager itself and cannot be listed ` +
-        `in a script (allowed: ${ACTIONS.join(", ")})`,
-    );
-  }
-  const action = _oneOf("action", ACTIONS)(c, e);
-  if (!c.implemented.includes(action)) {
-    c.bad(e, `action "${a}" is not implemented yet`);
-  }
-  return action;
-};
+/** A step's action, which this build must implement. */
+function _action(implemented: readonly Action[]): Reader<Action> {
+  return (c: Context, e: Entry) => {
+    const a = str(c, e);
+    if (_MANAGER_ACTIONS.includes(a)) {
+      c.bad(
+        e,
+        `action "${a}" is pushed by the manager itself and cannot be listed ` +
+          `in a script (allowed: ${ACTIONS.join(", ")})`,
+      );
+    }
+    const action = oneOf("action", ACTIONS)(c, e);
+    if (!implemented.includes(action)) {
+      c.bad(e, `action "${a}" is not implemented yet`);
+    }
+    return action;
+  };
+}
 
-const _data: Reader<Step["data"]> = (c: _Ctx, e: Entry) => {
+const _data: Reader<Step["data"]> = (c: Context, e: Entry) => {
   const n = c.resolve(e.node);
   if (n !== null && !YAML.isScalar(n)) {
-    c.bad(e, `must be a single value, got ${_got(n)}`);
+    c.bad(e, `must be a single value, got ${got(n)}`);
   }
   return (c.value(e) ?? null) as Step["data"];
 };
 
-const _step: Reader<Step> = (c: _Ctx, e: Entry) => {
-  const { v } = _record({ action: _action, description: _str, data: _data })(
-    c,
-    e,
-  );
-  _need(c, e, "action", v.action !== undefined, ACTIONS.join(", "));
-  const step: Step = { action: v.action! };
-  if (v.description !== undefined) step.description = v.description;
-  if (v.data !== undefined) step.data = v.data;
-  return step;
-};
+function _step(implemented: readonly Action[]): Reader<Step> {
+  const action = _action(implemented);
+  return (c: Context, e: Entry) => {
+    const { v } = record({ action, description: str, data: _data })(c, e);
+    need(c, e, "action", v.action !== undefined, ACTIONS.join(", "));
+    const step: Step = { action: v.action! };
+    if (v.description !== undefined) step.description = v.description;
+    if (v.data !== undefined) step.data = v.data;
+    return step;
+  };
+}
 
-const _RATE = _int(1, 1_000_000);
-const _DURATION = _secs(0, 3600, true);
-const _WARMUP = _secs(0, 3600);
+const _RATE = int(1, 1_000_000);
+const _DURATION = secs(0, 3600, true);
+const _WARMUP = secs(0, 3600);
 
 /** The top-level keys, in the order the docs list them. */
-const _TOP = {
+const _top = (implemented: readonly Action[]) => ({
   name: _name,
-  description: _str,
-  seed: _int(0),
+  description: str,
+  seed: int(0),
   addrs: _addrs,
-  depth: _int(1, 8),
-  fanout: _int(1, 64),
-  hyperparameter: _num,
+  depth: int(1, 8),
+  fanout: int(1, 64),
+  hyperparameter: num,
   rate: _RATE,
   duration: _DURATION,
   warmup: _WARMUP,
-  evaluation: _record({
+  evaluation: record({
     rate: _RATE,
     duration: _DURATION,
     warmup: _WARMUP,
-    runs: _int(1, 100),
+    runs: int(1, 100),
   }),
-  roots: _int(1),
+  roots: int(1),
   root: _addr,
   trees: _trees,
-  parallel: _bool,
-  timeouts: _record({
+  parallel: bool,
+  timeouts: record({
     connect: _DURATION,
     request: _DURATION,
-    retries: _int(0, 10),
+    retries: int(0, 10),
     job_grace: _WARMUP,
   }),
-  steps: _list("steps", _step),
-};
+  steps: list("steps", _step(implemented)),
+});
 
 // ---------------------------------------------------------------- checks
 
@@ -627,13 +393,17 @@ function _nodes(d: number, f: number): bigint {
 }
 
 /** Checks across keys, then applies the defaults. */
-function _build(c: _Ctx, top: Read<typeof _TOP>, text: string): Script {
+function _build(
+  c: Context,
+  top: Read<ReturnType<typeof _top>>,
+  { text, implemented }: { text: string; implemented: readonly Action[] },
+): Script {
   const { v, at, self } = top;
-  _need(c, self, "name", v.name !== undefined, "every script needs a name");
-  _need(c, self, "addrs", v.addrs !== undefined, "list the workers");
+  need(c, self, "name", v.name !== undefined, "every script needs a name");
+  need(c, self, "addrs", v.addrs !== undefined, "list the workers");
   const addrs = v.addrs!, n = addrs.length, fanout = v.fanout ?? D.FANOUT;
   const workers = `${n} worker${n === 1 ? "" : "s"}`;
-  const problems: { at: number; error: ScriptError }[] = [];
+  const problems: { at: number; error: Error }[] = [];
   const problem = (e: Entry, why: string, field = e.field) =>
     problems.push({ at: c.offset(e), error: c.fail(e, field, why) });
 
@@ -685,7 +455,7 @@ function _build(c: _Ctx, top: Read<typeof _TOP>, text: string): Script {
     problem(at.root!, `"${v.root}" is not one of the workers in "addrs"`);
   }
 
-  const missing = D.STEPS.find((a) => !c.implemented.includes(a));
+  const missing = D.STEPS.find((a) => !implemented.includes(a));
   if (v.steps === undefined && missing) {
     const why = `is missing, and the default steps (${D.STEPS.join(", ")}) ` +
       `include "${missing}", which is not implemented yet: list the steps`;
