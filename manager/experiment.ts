@@ -4,6 +4,12 @@
  * reports progress through `onEvent` and keeps the results document
  * up to date (written after every stage and evaluation).
  *
+ * This file is longer than most on purpose: the steps share one queue, one
+ * set of live and lost workers and one results document, and read best
+ * together. What stands alone lives beside it: the tree run model
+ * (`treerun.ts`), evaluation flattening (`evaluation.ts`), selection
+ * (`strategy.ts`) and time (`clock.ts`).
+ *
  * @module
  */
 import { Interrupted } from "../core/cli.ts";
