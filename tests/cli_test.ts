@@ -80,3 +80,20 @@ Deno.test("no command prints the help and exits 2", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stdout, /Usage: treecast <command>/);
 });
+
+Deno.test("a bad script exits 2 with one error line naming file, line, column and field", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/bad.yaml`;
+  await Deno.writeTextFile(
+    file,
+    'name: X\naddrs: ["127.0.0.1:9101"]\nfanot: 2\n',
+  );
+  const r = await runTreecast(["manager", file]);
+  assert.equal(r.code, 2);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+  assert.deepEqual(errors, [
+    `error: ${file}:3:1: field "fanot": unknown key "fanot", did you mean "fanout"? ` +
+    "(allowed: name, description, seed, addrs, depth, fanout, hyperparameter, rate, " +
+    "duration, warmup, evaluation, roots, root, trees, parallel, timeouts, steps)",
+  ]);
+});
