@@ -18,7 +18,13 @@
 import type { HostPort } from "../core/cli.ts";
 import { CHILD_BUFFER_BYTES, START_TIMEOUT_S } from "./defaults.ts";
 import { type EmulationParams, Emulator } from "./emulate.ts";
-import { bindUdp, formatAddr, type StopReason, StreamWatch } from "./net.ts";
+import {
+  bindUdp,
+  endStream,
+  formatAddr,
+  type StopReason,
+  StreamWatch,
+} from "./net.ts";
 import { DelayRecorder, type RecordReport } from "./recorder.ts";
 import {
   FLAG_END,
@@ -82,6 +88,7 @@ export async function runChild(
   const view = new DataView(buf.buffer);
   let malformed = 0, dropped = 0;
   let failure: string | null = null;
+  let stop: StopReason | "error" = "error";
   ctx.onReady?.(bind);
   try {
     for (;;) {
@@ -120,14 +127,7 @@ export async function runChild(
       else rec.measured(view, now, emuNs);
     }
   } finally {
-    watch.dispose();
-    try {
-      conn.close();
-    } catch { /* closed by the watch */ }
-  }
-  const stop = watch.reason ?? "error";
-  if (stop === "no_stream") {
-    failure = `No stream arrived at "${bind}" within ${timeout} s`;
+    ({ stop, failure } = endStream(watch, conn, { bind, timeout, failure }));
   }
   return {
     bind,

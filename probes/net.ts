@@ -205,3 +205,26 @@ export class StreamWatch {
     }
   }
 }
+
+/**
+ * Ends a receiver's stream: stops the watch, closes the socket, and says
+ * why it stopped; a stream that never started is the failure it reports
+ * (otherwise `failure` is passed through).
+ */
+export function endStream(
+  watch: StreamWatch,
+  conn: Deno.DatagramConn,
+  o: { bind: string; timeout: number; failure: string | null },
+): { stop: StopReason | "error"; failure: string | null } {
+  watch.dispose();
+  try {
+    conn.close();
+  } catch { /* closed by the watch */ }
+  const stop = watch.reason ?? "error";
+  return {
+    stop,
+    failure: stop === "no_stream"
+      ? `No stream arrived at "${o.bind}" within ${o.timeout} s`
+      : o.failure,
+  };
+}

@@ -26,6 +26,7 @@ import {
 import { type EmulationParams, Emulator } from "./emulate.ts";
 import {
   bindUdp,
+  endStream,
   formatAddr,
   resolveTargets,
   type StopReason,
@@ -121,6 +122,7 @@ export async function runProxy(
     }
   };
 
+  let stop: StopReason | "error" = "error";
   ctx.onReady?.(bind);
   try {
     for (;;) {
@@ -173,14 +175,7 @@ export async function runProxy(
       }
     }
   } finally {
-    watch.dispose();
-    try {
-      conn.close();
-    } catch { /* closed by the watch */ }
-  }
-  const stop = watch.reason ?? "error";
-  if (stop === "no_stream") {
-    failure = `No stream arrived at "${bind}" within ${timeout} s`;
+    ({ stop, failure } = endStream(watch, conn, { bind, timeout, failure }));
   }
   return {
     bind,
