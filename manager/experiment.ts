@@ -18,7 +18,8 @@ import { RemoteError } from "../core/node.ts";
 import { TransportError } from "../core/transport.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import { evaluationFromReport } from "./evaluation.ts";
-import type { ConnectResult, Manager } from "./manager.ts";
+import type { ConnectResult } from "../model/results.ts";
+import type { Manager } from "./manager.ts";
 import { deriveSeed, Pool } from "./pool.ts";
 import {
   type EvaluationResult,

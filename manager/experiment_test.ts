@@ -18,7 +18,7 @@ import {
   type ExperimentEvent,
   type Workers,
 } from "./experiment.ts";
-import type { ConnectResult } from "./manager.ts";
+import type { ConnectResult } from "../model/results.ts";
 import { parseScript } from "./script.ts";
 
 const A = Array.from({ length: 12 }, (_, i) => `10.0.0.${i + 1}:9000`);

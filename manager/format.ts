@@ -4,7 +4,7 @@
  * @module
  */
 import { CLOCK_WARN_US } from "../core/defaults.ts";
-import type { ConnectResult } from "./manager.ts";
+import type { ConnectResult } from "../model/results.ts";
 import type { Results } from "./results.ts";
 
 /** Formats rows as an aligned table; numbers right-aligned. */

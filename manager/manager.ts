@@ -17,6 +17,7 @@ import {
   WorkerUnreachable,
 } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
+import type { ConnectResult } from "../model/results.ts";
 import {
   type Command,
   emptyJob,
@@ -38,22 +39,6 @@ function _checkHello(reply: Message): string | undefined {
     return `Speaks protocol ${hello.protocol}, this manager ${PROTOCOL_VERSION}`;
   }
   return undefined;
-}
-
-/** One worker's answer to CONNECT. */
-export interface ConnectResult {
-  addr: string;
-  /** ok: admitted; unreachable: no answer in time; refused: answered ERR. */
-  status: "ok" | "unreachable" | "refused";
-  /** Round trip of the successful attempt, us. */
-  rttUs?: number;
-  /** Worker clock minus manager clock, us (estimated at mid round trip). */
-  offsetUs?: number;
-  /** Error bound of the offset: half the round trip, us. */
-  offsetBoundUs?: number;
-  hello?: Hello;
-  /** Why it was not admitted. */
-  error?: string;
 }
 
 /** Options of a {@link Manager}. */

@@ -26,6 +26,7 @@
 import YAML from "yaml";
 import type { Scalar } from "yaml";
 import { splitHostPort, UsageError } from "../core/cli.ts";
+import type { TreeType } from "../model/results.ts";
 import * as D from "./defaults.ts";
 import {
   bool,
@@ -68,10 +69,13 @@ export const ACTIONS = ["CONNECT", "ROOT"] as const;
 /** A step action a script may list. */
 export type Action = typeof ACTIONS[number];
 const _MANAGER_ACTIONS = ["PARENT", "REPORT", "MCAST"];
-/** Kinds of tree. */
-export const TREE_TYPES = ["BEST", "WORST", "RANDOM"] as const;
-/** BEST keeps the lowest scores, WORST the highest, RANDOM draws. */
-export type TreeType = typeof TREE_TYPES[number];
+/** Kinds of tree a script may ask for. */
+export const TREE_TYPES = [
+  "BEST",
+  "WORST",
+  "RANDOM",
+] as const satisfies readonly TreeType[];
+export type { TreeType };
 type Preset = keyof typeof D.STRATEGY_WEIGHTS;
 const _PRESETS = Object.keys(D.STRATEGY_WEIGHTS) as Preset[];
 

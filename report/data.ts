@@ -11,7 +11,7 @@ import type {
   EvaluationResult,
   Results,
   TreeResult,
-} from "../manager/results.ts";
+} from "../model/results.ts";
 
 /** A tree as the report names it: `data-tree` attributes and chart legends. */
 export interface TreeView {

@@ -1,0 +1,173 @@
+/**
+ * The results document's types: what `results.json` holds (documented by
+ * `manager/results.schema.json`). Shared by the manager, which writes it,
+ * and the report, which reads it; nothing here runs an experiment.
+ *
+ * @module
+ */
+import type {
+  ForwardStats,
+  Hello,
+  ProbeStats,
+  SenderStats,
+} from "../proto/codec.ts";
+
+/**
+ * Kinds of tree. BEST keeps the lowest scores, WORST the highest, RANDOM
+ * draws; LEMON places workers by a QAP over an all-to-all delay matrix.
+ */
+export type TreeType = "BEST" | "WORST" | "RANDOM" | "LEMON";
+
+/** One worker's answer to CONNECT. */
+export interface ConnectResult {
+  addr: string;
+  /** ok: admitted; unreachable: no answer in time; refused: answered ERR. */
+  status: "ok" | "unreachable" | "refused";
+  /** Round trip of the successful attempt, us. */
+  rttUs?: number;
+  /** Worker clock minus manager clock, us (estimated at mid round trip). */
+  offsetUs?: number;
+  /** Error bound of the offset: half the round trip, us. */
+  offsetBoundUs?: number;
+  hello?: Hello;
+  /** Why it was not admitted. */
+  error?: string;
+}
+
+/** One candidate of a PARENT stage. */
+export interface CandidateResult {
+  addr: string;
+  stats?: ProbeStats;
+  /** The strategy's score (absent for failed candidates). */
+  score?: number;
+  kept: boolean;
+  error?: string;
+}
+
+/** One PARENT stage: a parent node probing its candidates. */
+export interface StageResult {
+  /** Depth of the parent in the tree. */
+  depth: number;
+  parent: string;
+  /** Stages started together (one depth built in parallel) share a batch. */
+  batch: number;
+  candidates: CandidateResult[];
+  sender?: SenderStats;
+  startedUs: number;
+  finishedUs: number;
+  /** The rebuild round that ran it (absent: the first build). */
+  round?: number;
+  error?: string;
+}
+
+/** One node of an evaluated tree. */
+export interface EvalNode {
+  addr: string;
+  role: "root" | "proxy" | "leaf";
+  depth: number;
+  stats?: ProbeStats;
+  forward?: ForwardStats;
+  sender?: SenderStats;
+  /** Emulation the node's worker applied ("" when none). */
+  emulate: string;
+  error?: string;
+}
+
+/** A worker that stopped answering (or failed to start a job) during the run. */
+export interface LostWorker {
+  addr: string;
+  /** When it was declared lost (manager clock, us since the epoch). */
+  atUs: number;
+  /** What was going on: "stage" (probing), "evaluation", "connect". */
+  during: "stage" | "evaluation" | "connect";
+  /** The tree being built or evaluated, if any. */
+  tree?: string;
+  detail: string;
+  /** Re-admitted at a later CONNECT (us), if it came back. */
+  readmittedUs?: number;
+}
+
+/** One multicast evaluation of a finished tree. */
+export interface EvaluationResult {
+  run: number;
+  /** The rebuild rounds before it (absent: 0, the tree as built). */
+  round?: number;
+  startedUs: number;
+  finishedUs: number;
+  nodes: EvalNode[];
+  /** Tree nodes that did not report (lost, or below a lost proxy). */
+  missing: string[];
+  /** The leaf with the highest p90 delay. */
+  worstLeaf?: {
+    addr: string;
+    p90Us: number;
+    p50Us: number;
+    meanUs: number;
+    stddevUs: number;
+  };
+  error?: string;
+}
+
+/** One built tree and its evaluations. */
+export interface TreeResult {
+  name: string;
+  type: TreeType;
+  strategy?: { name: string; weights: Record<string, number> };
+  root: string;
+  rootIndex: number;
+  parallel: boolean;
+  depth: number;
+  fanout: number;
+  /** Addresses in breadth-first order (index 0 the root). */
+  nodes: (string | null)[];
+  edges: [string, string][];
+  stages: StageResult[];
+  evaluations: EvaluationResult[];
+  /** Workers of the tree that emulate a slow VM. */
+  stragglers: string[];
+  buildMs: number;
+  evaluationMs: number;
+  status: "building" | "evaluating" | "complete" | "failed";
+  error?: string;
+}
+
+/** The all-to-all probing of one root's LEMON trees. */
+export interface AllToAllResult {
+  root: string;
+  rootIndex: number;
+  /** The workers probed, in the matrix's order. */
+  addrs: string[];
+  /** Peers a worker sent to (and received from) at most at once. */
+  limit: number;
+  rounds: number;
+  /**
+   * delaysUs[i][j]: the median one-way delay from addrs[i] to addrs[j], us;
+   * null on the diagonal and where the pair did not report.
+   */
+  delaysUs: (number | null)[][];
+  /** Datagrams sent by every stream of the phase. */
+  packets: number;
+  startedUs: number;
+  finishedUs: number;
+  /** Pairs that failed, if any ("from>to": why). */
+  errors?: Record<string, string>;
+}
+
+/** The whole results file. */
+export interface Results {
+  format: "treecast-results";
+  versions: { program: string; protocol: number; results: number };
+  name: string;
+  status: "running" | "complete" | "interrupted" | "failed";
+  error?: string;
+  startedUs: number;
+  finishedUs?: number;
+  host: { hostname: string; os: string; arch: string; deno: string };
+  script: { file: string; text: string; seed: number };
+  workers: ConnectResult[];
+  /** Workers lost during the run, in order. */
+  lost: LostWorker[];
+  /** The all-to-all probing phases of LEMON trees, one per root. */
+  allToAll?: AllToAllResult[];
+  trees: TreeResult[];
+}
