@@ -5,7 +5,7 @@
  * @module
  */
 import {
-  RELAY_RETRIES,
+  relayedDeadlineMs,
   REQUEST_RETRIES,
   REQUEST_TIMEOUT_MS,
 } from "../core/defaults.ts";
@@ -70,13 +70,9 @@ export class Manager extends Node {
     this.#curve = opts.curve;
   }
 
-  /**
-   * The deadline of a request that the worker relays `layers` deep: its own
-   * share plus, per layer, every attempt of a relay (a worker's relay
-   * timeout must not exceed the manager's request timeout).
-   */
+  /** The deadline of a request that the worker relays `layers` deep. */
   #layered(layers: number): number {
-    return this.#timeoutMs * (1 + layers * (1 + RELAY_RETRIES));
+    return relayedDeadlineMs(this.#timeoutMs, layers);
   }
 
   #newClient(addr: string, timeoutMs: number, retries: number): ReqClient {

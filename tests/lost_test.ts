@@ -8,6 +8,7 @@ import { spawnReady } from "../core/self.ts";
 import { Experiment, type ExperimentEvent } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Results } from "../manager/results.ts";
+import type { Command, Job } from "../proto/codec.ts";
 import { parseScript } from "../manager/script.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 import { startTestbed, type Testbed } from "./helpers/testbed.ts";
@@ -31,13 +32,34 @@ timeouts: { request: 0.5, retries: 1, job_grace: 5 }
 ${extra}`;
 }
 
-/** Runs the experiment; `hook` sees every event and may kill workers. */
+/** A kill switch: SIGKILL the worker at this address. */
+type Kill = (addr: string) => void;
+
+/** A manager that tells `onStarted` of every job a COMMAND started. */
+class WatchedManager extends Manager {
+  onStarted: (cmd: Command) => void = () => {};
+  override async command(
+    addr: string,
+    cmd: Command,
+    signal?: AbortSignal,
+  ): Promise<Job> {
+    const job = await super.command(addr, cmd, signal);
+    this.onStarted(cmd);
+    return job;
+  }
+}
+
+/**
+ * Runs the experiment; `hook` sees every event and may kill workers,
+ * `started` (optional) every command the workers acknowledged.
+ */
 async function run(
   bed: Testbed,
   extra: string,
-  hook: (e: ExperimentEvent, kill: (addr: string) => void) => void,
+  hook: (e: ExperimentEvent, kill: Kill) => void,
+  started?: (cmd: Command, kill: Kill) => void,
 ): Promise<{ results: Results; error?: Error; lostAfterMs: number[] }> {
-  const m = new Manager({ timeoutMs: 1000, retries: 1 });
+  const m = new WatchedManager({ timeoutMs: 1000, retries: 1 });
   const killedAt = new Map<string, number>();
   const lostAfterMs: number[] = [];
   const kill = (addr: string) => {
@@ -45,6 +67,7 @@ async function run(
     killedAt.set(addr, performance.now());
     void w.stop("SIGKILL");
   };
+  if (started) m.onStarted = (cmd) => started(cmd, kill);
   const exp = new Experiment(
     parseScript(script(bed.addrs, extra), "lost.yaml"),
     {
@@ -136,11 +159,11 @@ Deno.test("a proxy lost during MCAST: the leaves that reported are returned, the
     const { results, error } = await run(
       bed,
       "trees: [{ type: RANDOM }]",
-      (e, kill) => {
-        if (e.kind === "eval-start" && !victim) {
-          victim = e.tree.nodes[1]!;
-          later(300, () => kill(victim));
-        }
+      (e) => {
+        if (e.kind === "eval-start") victim = e.tree.nodes[1]!;
+      },
+      (cmd, kill) => {
+        if (cmd.flag === "MCAST") kill(victim); // once the stream is flowing
       },
     );
     assert.equal(error, undefined, String(error?.message));
@@ -157,6 +180,42 @@ Deno.test("a proxy lost during MCAST: the leaves that reported are returned, the
     );
     assert.ok(
       results.lost.some((l) => l.addr === victim && l.during === "evaluation"),
+    );
+  } finally {
+    await bed.stop();
+  }
+});
+
+Deno.test("a leaf lost during MCAST under a live proxy: only the leaf is lost, the proxy and its other leaf are kept", async () => {
+  const bed = await startTestbed(7, { args: FAST });
+  let victim = "";
+  try {
+    const { results, error } = await run(
+      bed,
+      "trees: [{ type: RANDOM }]",
+      (e) => {
+        if (e.kind === "eval-start") victim = e.tree.nodes[3]!; // below nodes[1]
+      },
+      (cmd, kill) => {
+        // Once every probe of the tree listens: the leaf's worker dies, its
+        // probe goes on receiving, its REPORT never comes.
+        if (cmd.flag === "MCAST") kill(victim);
+      },
+    );
+    assert.equal(error, undefined, String(error?.message));
+    const tree = results.trees[0]!;
+    const ev = tree.evaluations[0]!;
+    const [proxy, sibling] = [tree.nodes[1]!, tree.nodes[4]!];
+    assert.deepEqual(ev.missing, [victim]);
+    assert.deepEqual(
+      results.lost.map((l) => [l.addr, l.during]),
+      [[victim, "evaluation"]],
+    );
+    const node = (a: string) => ev.nodes.find((n) => n.addr === a);
+    assert.ok(node(proxy)?.forward, "the proxy's forwarding counts are kept");
+    assert.ok(
+      (node(sibling)?.stats?.received ?? 0) > 0,
+      "the proxy's other leaf's statistics are kept",
     );
   } finally {
     await bed.stop();

@@ -9,6 +9,7 @@ import {
   CAPABILITIES,
   RELAY_RETRIES,
   RELAY_TIMEOUT_MS,
+  relayedDeadlineMs,
 } from "../core/defaults.ts";
 import { MessageLog, Node } from "../core/node.ts";
 import {
@@ -150,6 +151,11 @@ export class Worker extends Node {
     });
   }
 
+  /** Deadline of a request relayed to a worker with `layers` layers below it. */
+  #deadline(layers: number): number {
+    return relayedDeadlineMs(this.#relayTimeoutMs, layers);
+  }
+
   #client(addr: string): ReqClient {
     let c = this.#clients.get(addr);
     if (!c) {
@@ -223,7 +229,7 @@ export class Worker extends Node {
       const { reply } = await this.request(
         this.#client(addr),
         () => this.message("COMMAND", addr, { command }),
-        { timeoutMs: this.#relayTimeoutMs * (h + 1) },
+        { timeoutMs: this.#deadline(h) },
       );
       const job = reply.data.report?.job;
       if (!job || !job.addr) {
@@ -295,6 +301,7 @@ export class Worker extends Node {
             this.message("STOP", d.owner, {
               report: { job: emptyJob({ id: d.id }), complete: false },
             }),
+          { timeoutMs: this.#deadline(_layers(d)) },
         )
       ),
     );
@@ -334,6 +341,7 @@ export class Worker extends Node {
           this.message("REPORT", dep.owner, {
             report: { job: emptyJob({ id: dep.id }), complete: false },
           }),
+        { timeoutMs: this.#deadline(_layers(dep)) },
       );
       const report = reply.data.report;
       if (!report) throw new Error("answered without a report");
@@ -362,6 +370,11 @@ export class Worker extends Node {
     this.#clients.clear();
     this.log.close();
   }
+}
+
+/** Layers of workers below a job's owner (its `params` end with the layer). */
+function _layers(job: Job): number {
+  return job.params[4] ?? 0;
 }
 
 function _host(addr: string): string | undefined {
