@@ -1,5 +1,5 @@
 /**
- * The probe datagram: a 24-byte little-endian header (`../shared/PROBE_WIRE.md`).
+ * The probe datagram: a 24-byte little-endian header (`probes/WIRE.md`).
  *
  * | offset | size | field    |
  * |-------:|-----:|----------|

@@ -10,7 +10,7 @@ import {
   WireError,
 } from "./wire.ts";
 
-/** The three test vectors of PROBE_WIRE.md, verbatim. */
+/** The three test vectors of probes/WIRE.md, verbatim. */
 const GOLDEN: [ProbeHeader, string][] = [
   [
     { seq: 0, flags: 0, tsNs: 1715280981565948000n, emuNs: 0, hops: 0 },
@@ -43,7 +43,7 @@ const hex = (b: Uint8Array) =>
 const unhex = (s: string) =>
   Uint8Array.from(s.match(/../g)!, (x) => parseInt(x, 16));
 
-Deno.test("encodeHeader gives the golden bytes of PROBE_WIRE.md", () => {
+Deno.test("encodeHeader gives the golden bytes of probes/WIRE.md", () => {
   for (const [h, bytes] of GOLDEN) {
     assert.deepEqual(hex(encodeHeader(h)), bytes);
   }

@@ -34,22 +34,47 @@ async function _run(cmd: string, args: string[]): Promise<string | undefined> {
   }
 }
 
+/** What to install when there is no Chromium, and why it could not be had. */
+function _missing(why: string): Error {
+  return new Error(
+    "The report's browser check needs Chromium: install Debian's `chromium` " +
+      "(`apt-get install chromium`) or set CHROMIUM=/path/to/chromium. " + why,
+  );
+}
+
+let found: Promise<string> | null = null;
+
 /**
- * The path of a Chromium executable, installing Debian's `chromium` with
- * apt-get when there is none. Resolves to `{ skip: reason }` when it cannot.
+ * The path of a Chromium executable (`$CHROMIUM`, else the usual paths),
+ * installing Debian's `chromium` with apt-get when there is none (waiting
+ * for the dpkg lock if another install holds it). Once per process. Rejects,
+ * naming what to install, when it cannot.
  */
-export async function ensureChromium(): Promise<
-  { path: string } | { skip: string }
-> {
+export function ensureChromium(): Promise<string> {
+  found ??= _ensure();
+  return found;
+}
+
+async function _ensure(): Promise<string> {
   const env = Deno.env.get("CHROMIUM");
-  if (env && await _exists(env)) return { path: env };
-  for (const p of CANDIDATES) if (await _exists(p)) return { path: p };
-  const update = await _run("apt-get", ["update", "-qq"]);
-  if (update) return { skip: `Cannot install chromium: ${update}` };
-  const install = await _run("apt-get", ["install", "-y", "-qq", "chromium"]);
-  if (install) return { skip: `Cannot install chromium: ${install}` };
-  for (const p of CANDIDATES) if (await _exists(p)) return { path: p };
-  return { skip: "apt-get installed chromium, but no executable was found" };
+  if (env) {
+    if (await _exists(env)) return env;
+    throw _missing(`CHROMIUM="${env}" is not a file.`);
+  }
+  for (const p of CANDIDATES) if (await _exists(p)) return p;
+  const lock = ["-o", "DPkg::Lock::Timeout=300"];
+  const update = await _run("apt-get", [...lock, "update", "-qq"]);
+  if (update) throw _missing(update);
+  const install = await _run("apt-get", [
+    ...lock,
+    "install",
+    "-y",
+    "-qq",
+    "chromium",
+  ]);
+  if (install) throw _missing(install);
+  for (const p of CANDIDATES) if (await _exists(p)) return p;
+  throw _missing("apt-get installed chromium, but no executable was found.");
 }
 
 /** What a page did while it loaded. */

@@ -3,9 +3,6 @@
  * CSV) beside the results and ends by naming the report, and the report
  * shows at a glance which trees hold the emulated stragglers.
  *
- * Runs once `report` is a subcommand of main.ts and the manager writes the
- * report (issue #5 wiring); until then it is ignored, saying why.
- *
  * @module
  */
 import assert from "node:assert/strict";
@@ -28,17 +25,10 @@ function demoWorkers(): Set<number> {
   return out;
 }
 
-const help = await runTreecast(["help"]);
-const wired = /^ {2}report /m.test(help.stdout);
-if (!wired) {
-  console.error("report_demo_test: ignored: main.ts has no report command yet");
-}
-
 const count = (s: string, sub: string) => s.split(sub).length - 1;
 
 Deno.test({
   name: "treecast demo ends by naming its report, which marks the stragglers",
-  ignore: !wired,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "treecast-demo-" });
     const before = demoWorkers();

@@ -4,7 +4,7 @@
  * result is one JSON document on stdout, also written to
  * `results/bench-<UTC>.json` (or `--out FILE`). Sections:
  *
- * - `probes`: the probes against the C reference `../shared/bench/udp_ref.c`
+ * - `probes`: the probes against the C reference `tests/reference/udp_ref.c`
  *   (`probes.ts`: one-way delay, sender schedule, proxy hop);
  * - `memory`: idle worker RSS, and the child probe's RSS over 10 million
  *   packets (`memory.ts`);

@@ -1,33 +1,34 @@
 /**
- * Builds the C reference of the probe data path (`../shared/bench/udp_ref.c`
- * beside the repository) once per process, for the interop tests and the
- * probe benchmark.
+ * Builds the project's C reference of the probe data path
+ * (`tests/reference/udp_ref.c`) once per process, for the interop and
+ * reference tests and the probe benchmark.
  *
  * @module
  */
 
-/** The C source: `../shared/bench/udp_ref.c` from the repository root. */
+/** The C source, in this repository. */
 export const UDP_REF_SOURCE: string =
-  new URL("../../../shared/bench/udp_ref.c", import.meta.url).pathname;
+  new URL("../reference/udp_ref.c", import.meta.url).pathname;
 
-let built: Promise<string | null> | null = null;
+/** What to install when there is no C compiler. */
+export const NO_CC =
+  "no C compiler (`cc`) on PATH to build tests/reference/udp_ref.c: " +
+  "install one (Debian/Ubuntu: `apt-get install gcc libc6-dev`)";
+
+let built: Promise<string> | null = null;
 
 /**
- * Compiles udp_ref with `cc -O2 ... -lm` into a temporary folder and resolves
- * to the binary's path, or to null when there is no C compiler (callers skip
- * with a message). A missing source or a failed build throws.
+ * Compiles udp_ref with `cc -O2 ... -lm` into a temporary folder (removed
+ * when the process unloads) and resolves to the binary's path. Rejects,
+ * naming what to install, when there is no `cc`; a failed build rejects
+ * with the compiler's message.
  */
-export function buildUdpRef(): Promise<string | null> {
+export function buildUdpRef(): Promise<string> {
   built ??= _build();
   return built;
 }
 
-async function _build(): Promise<string | null> {
-  try {
-    await Deno.stat(UDP_REF_SOURCE);
-  } catch {
-    throw new Error(`Cannot find the C reference at "${UDP_REF_SOURCE}"`);
-  }
+async function _build(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "treecast_udp_ref_" });
   globalThis.addEventListener("unload", () => {
     try {
@@ -38,12 +39,12 @@ async function _build(): Promise<string | null> {
   let result: Deno.CommandOutput;
   try {
     result = await new Deno.Command("cc", {
-      args: ["-O2", "-o", out, UDP_REF_SOURCE, "-lm"],
+      args: ["-O2", "-Wall", "-o", out, UDP_REF_SOURCE, "-lm"],
       stdout: "piped",
       stderr: "piped",
     }).output();
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.NotFound) throw new Error(NO_CC);
     throw e;
   }
   if (!result.success) {
@@ -55,7 +56,3 @@ async function _build(): Promise<string | null> {
   }
   return out;
 }
-
-/** The message a test prints when it skips for want of `cc`. */
-export const NO_CC =
-  "skipped: no C compiler (`cc`) on PATH to build the udp_ref reference";
