@@ -322,7 +322,7 @@ static int forwarder(const opts_t *o, int n, struct sockaddr_in *dst) {
   rx_t r = rx_open(o->port, o->seconds + 2, o->kernel);
   static uint8_t b[65536];
   unsigned long long fwd = 0, malformed = 0, errors = 0, missing = 0;
-  vec_t added = {0};
+  vec_t user = {0}, kern = {0};
   hdr_t h;
   for (;;) {
     uint64_t tu, tk;
@@ -332,9 +332,10 @@ static int forwarder(const opts_t *o, int n, struct sockaddr_in *dst) {
     add_hop(b);
     for (int j = 0; j < n; j++)
       if (sendto(r.fd, b, (size_t)len, 0, (struct sockaddr *)&dst[j], sizeof dst[j]) < 0) errors++;
-    uint64_t arrival = r.kernel && tk ? tk : tu;
-    if (r.kernel && !tk) missing++;
-    push(&added, (double)(int64_t)(clock_ns(CLOCK_REALTIME) - arrival) / 1e3);
+    uint64_t sent = clock_ns(CLOCK_REALTIME);
+    push(&user, (double)(int64_t)(sent - tu) / 1e3);
+    if (tk) push(&kern, (double)(int64_t)(sent - tk) / 1e3);
+    else if (r.kernel) missing++;
     fwd++;
     if (h.flags & F_END) break;
   }
@@ -343,7 +344,7 @@ static int forwarder(const opts_t *o, int n, struct sockaddr_in *dst) {
   printf("{\"role\":\"forwarder\",\"timestamps\":\"%s\",\"forwarded\":%llu,\"malformed\":%llu,"
          "\"send_errors\":%llu,\"added\":{",
          kind, fwd, malformed, errors);
-  print_stats("", &added);
+  print_stats("", !strcmp(kind, "kernel") ? &kern : &user);
   printf("}");
   if (r.note) printf(",\"note\":\"%s\"", r.note);
   printf("}\n");
