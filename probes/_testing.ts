@@ -6,6 +6,7 @@
  * @module
  */
 import { RealtimeClock } from "./clock.ts";
+import type { IoKind } from "./io.ts";
 import { encodeHeader, HEADER_BYTES } from "./wire.ts";
 
 /** The repository root (the folder holding `deno.json`). */
@@ -14,6 +15,25 @@ export const REPO_ROOT: string = new URL("..", import.meta.url).pathname;
 /** The probe entry that needs no control plane. */
 export const PROBE_ENTRY: string =
   new URL("./cli_entry.ts", import.meta.url).pathname;
+
+/** The I/O backends every probe test runs on (native only on Linux, where CI requires it). */
+export const IO_BACKENDS: readonly IoKind[] = Deno.build.os === "linux"
+  ? ["native", "deno"]
+  : ["deno"];
+
+/**
+ * Registers test `name` once per backend of {@link IO_BACKENDS}, named
+ * `name [io=BACKEND]`; `fn` gets the backend.
+ */
+export function ioTest(
+  name: string,
+  fn: (io: IoKind) => void | Promise<void>,
+  o: { ignore?: boolean } = {},
+): void {
+  for (const io of IO_BACKENDS) {
+    Deno.test({ name: `${name} [io=${io}]`, fn: () => fn(io), ...o });
+  }
+}
 
 /** A running process whose stdout is JSON lines. */
 export class LineProcess {

@@ -11,29 +11,33 @@
  *
  * The receive loop does as little as possible per datagram: one reused
  * 64-byte buffer and DataView (a child reads the header only), the arrival
- * time taken first, running statistics, no allocation of its own.
+ * time taken first, running statistics, no allocation of its own. This is
+ * the Deno backend; `--io native` receives in a Worker with `recvmmsg` and
+ * kernel timestamps (`native/recv.ts`). Both hand every datagram to the
+ * same {@link ChildCore}.
  *
  * @module
  */
 import type { HostPort } from "../core/cli.ts";
 import { CHILD_BUFFER_BYTES, START_TIMEOUT_S } from "./defaults.ts";
-import { type EmulationParams, Emulator } from "./emulate.ts";
+import type { EmulationParams } from "./emulate.ts";
+import {
+  type IoKind,
+  type IoMode,
+  resolveIo,
+  type TimestampKind,
+} from "./io.ts";
+import { nativeAddrs, runNative } from "./native/run.ts";
 import {
   bindUdp,
   endStream,
   formatAddr,
+  resolveTargets,
   type StopReason,
   StreamWatch,
 } from "./net.ts";
-import { DelayRecorder, type RecordReport } from "./recorder.ts";
-import {
-  FLAG_END,
-  FLAG_WARMUP,
-  isProbeDatagram,
-  OFF_EMU,
-  OFF_FLAGS,
-  OFF_HOPS,
-} from "./wire.ts";
+import { ChildCore } from "./receive.ts";
+import type { RecordReport } from "./recorder.ts";
 
 /** What a child is told to do. */
 export interface ChildOptions {
@@ -45,6 +49,8 @@ export interface ChildOptions {
   /** Least idle time that ends a started stream, s. */
   idle?: number;
   emulate?: EmulationParams | null;
+  /** I/O backend (default auto). */
+  io?: IoMode;
 }
 
 /** How a child runs: cancellation and the readiness callback. */
@@ -60,6 +66,9 @@ export interface ChildResult extends RecordReport {
   stop: StopReason;
   /** What failed, or null. */
   error: string | null;
+  io: IoKind;
+  /** Where the arrival times came from: the kernel (SO_TIMESTAMPNS) or user space. */
+  timestamps: TimestampKind;
   /** Datagrams not of the format. */
   malformed: number;
   /** Datagrams dropped by the emulated loss. */
@@ -74,6 +83,12 @@ export async function runChild(
   opts: ChildOptions,
   ctx: RunContext = {},
 ): Promise<ChildResult> {
+  if (resolveIo(opts.io) === "native") {
+    const at = nativeAddrs(opts.io, await resolveTargets([opts.bind]));
+    if (at !== null) {
+      return await runNative({ role: "child", opts, bind: at[0]! }, ctx);
+    }
+  }
   const conn = bindUdp("child probe", opts.bind);
   const bind = formatAddr(conn.addr);
   const timeout = opts.timeout ?? START_TIMEOUT_S;
@@ -82,13 +97,11 @@ export async function runChild(
     duration: opts.duration,
     ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
   }, ctx.signal);
-  const emu = opts.emulate ? new Emulator(opts.emulate) : null;
-  const rec = new DelayRecorder();
+  const core = new ChildCore(watch, opts.emulate ?? null);
   const buf = new Uint8Array(CHILD_BUFFER_BYTES);
   const view = new DataView(buf.buffer);
-  let malformed = 0, dropped = 0;
   let failure: string | null = null;
-  let stop: StopReason | "error" = "error";
+  let end: { stop: StopReason; failure: string | null };
   ctx.onReady?.(bind);
   try {
     for (;;) {
@@ -101,44 +114,10 @@ export async function runChild(
         }
         break;
       }
-      const now = performance.now();
-      if (!isProbeDatagram(view, n)) {
-        malformed++;
-        continue;
-      }
-      watch.packet(now);
-      rec.noteHops(view.getUint16(OFF_HOPS, true));
-      let emuNs = view.getUint32(OFF_EMU, true);
-      if (emu !== null) {
-        const d = emu.next();
-        if (d < 0) {
-          dropped++;
-          continue;
-        }
-        emuNs += d;
-      }
-      const flags = view.getUint32(OFF_FLAGS, true);
-      if (flags & FLAG_END) {
-        rec.end(view);
-        watch.stop("end");
-        break;
-      }
-      if (flags & FLAG_WARMUP) rec.warmup(view);
-      else rec.measured(view, now, emuNs);
+      if (core.take(view, n, performance.now())) break;
     }
   } finally {
-    ({ stop, failure } = endStream(watch, conn, { bind, timeout, failure }));
+    end = endStream(watch, conn, { bind, timeout, failure });
   }
-  return {
-    bind,
-    stop,
-    error: failure,
-    ...rec.report(),
-    malformed,
-    dropped,
-    emulated: opts.emulate ?? null,
-    elapsed_s: watch.first < 0
-      ? 0
-      : Math.round(watch.last - watch.first) / 1000,
-  };
+  return core.result({ bind, ...end, io: "deno", timestamps: "user" });
 }

@@ -2,20 +2,22 @@ import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
 import { type ChildOptions, type ChildResult, runChild } from "./child.ts";
 import { parseEmulation } from "./emulate.ts";
-import { type Crafted, sendCrafted } from "./_testing.ts";
+import type { IoKind } from "./io.ts";
+import { type Crafted, ioTest, sendCrafted } from "./_testing.ts";
 import { FLAG_END, FLAG_WARMUP } from "./wire.ts";
 
 const LOOPBACK = { hostname: "127.0.0.1", port: 0 };
 
 /** Starts a child in-process; resolves with its address and its result promise. */
 async function startChild(
+  io: IoKind,
   opts: Partial<ChildOptions> = {},
   signal?: AbortSignal,
 ): Promise<{ addr: string; result: Promise<ChildResult> }> {
   let ready!: (a: string) => void;
   const addr = new Promise<string>((r) => ready = r);
   const result = runChild(
-    { bind: LOOPBACK, duration: 1, timeout: 2, idle: 0.3, ...opts },
+    { bind: LOOPBACK, duration: 1, timeout: 2, idle: 0.3, io, ...opts },
     { onReady: ready, ...(signal ? { signal } : {}) },
   );
   return { addr: await addr, result };
@@ -25,71 +27,74 @@ const range = (a: number, b: number) =>
   Array.from({ length: b - a }, (_, i) => a + i);
 const garbage = (n: number, fill = 0xee) => new Uint8Array(n).fill(fill);
 
-Deno.test("injected loss, duplicates, reordering and garbage are counted exactly", async () => {
-  const { addr, result } = await startChild();
-  const dropped = new Set([10, 50, 51, 103, 104]); // 103, 104: a lost tail, known from END
-  const measured = range(5, 105).filter((s) => !dropped.has(s));
-  // Swap 61/62 and move 70 after 75: 61 and 70 arrive after a higher number.
-  const order = measured.filter((s) => s !== 61 && s !== 70);
-  order.splice(order.indexOf(62) + 1, 0, 61);
-  order.splice(order.indexOf(75) + 1, 0, 70);
-  const badFlags = new Uint8Array(24);
-  badFlags[4] = 8;
-  const badReserved = new Uint8Array(24);
-  badReserved[22] = 1;
-  const items: Crafted[] = [
-    ...range(0, 5).map((seq) => ({ seq, flags: FLAG_WARMUP })),
-    garbage(10),
-    ...order.flatMap((seq) =>
-      seq === 20 || seq === 30
-        ? [{ seq, hops: 3 }, { seq, hops: 3 }]
-        : [{ seq, hops: 3 }]
-    ),
-    badFlags,
-    badReserved,
-    { seq: 105, flags: FLAG_END, hops: 3 },
-  ];
-  await sendCrafted(addr, items);
-  const r = await result;
-  assert.deepEqual(
-    {
-      received: r.received,
-      lost: r.lost,
-      duplicates: r.duplicates,
-      reordered: r.reordered,
-      malformed: r.malformed,
-      warmup: r.warmup,
-      end_seen: r.end_seen,
-      stop: r.stop,
-      hops: r.hops,
-      first_seq: r.first_seq,
-      last_seq: r.last_seq,
-      error: r.error,
-      emulated: r.emulated,
-    },
-    {
-      received: 95,
-      lost: 5,
-      duplicates: 2,
-      reordered: 2,
-      malformed: 3,
-      warmup: 5,
-      end_seen: true,
-      stop: "end",
-      hops: 3,
-      first_seq: 5,
-      last_seq: 104,
-      error: null,
-      emulated: null,
-    },
-  );
-  assert.equal(hdr.decodeFromCompressedBase64(r.histogram).totalCount, 95);
-  assert.equal(r.series.reduce((n, p) => n + p.count, 0), 95);
-  assert.ok(r.latency_us.min !== null && r.latency_us.min >= 0);
-});
+ioTest(
+  "injected loss, duplicates, reordering and garbage are counted exactly",
+  async (io) => {
+    const { addr, result } = await startChild(io);
+    const dropped = new Set([10, 50, 51, 103, 104]); // 103, 104: a lost tail, known from END
+    const measured = range(5, 105).filter((s) => !dropped.has(s));
+    // Swap 61/62 and move 70 after 75: 61 and 70 arrive after a higher number.
+    const order = measured.filter((s) => s !== 61 && s !== 70);
+    order.splice(order.indexOf(62) + 1, 0, 61);
+    order.splice(order.indexOf(75) + 1, 0, 70);
+    const badFlags = new Uint8Array(24);
+    badFlags[4] = 8;
+    const badReserved = new Uint8Array(24);
+    badReserved[22] = 1;
+    const items: Crafted[] = [
+      ...range(0, 5).map((seq) => ({ seq, flags: FLAG_WARMUP })),
+      garbage(10),
+      ...order.flatMap((seq) =>
+        seq === 20 || seq === 30
+          ? [{ seq, hops: 3 }, { seq, hops: 3 }]
+          : [{ seq, hops: 3 }]
+      ),
+      badFlags,
+      badReserved,
+      { seq: 105, flags: FLAG_END, hops: 3 },
+    ];
+    await sendCrafted(addr, items);
+    const r = await result;
+    assert.deepEqual(
+      {
+        received: r.received,
+        lost: r.lost,
+        duplicates: r.duplicates,
+        reordered: r.reordered,
+        malformed: r.malformed,
+        warmup: r.warmup,
+        end_seen: r.end_seen,
+        stop: r.stop,
+        hops: r.hops,
+        first_seq: r.first_seq,
+        last_seq: r.last_seq,
+        error: r.error,
+        emulated: r.emulated,
+      },
+      {
+        received: 95,
+        lost: 5,
+        duplicates: 2,
+        reordered: 2,
+        malformed: 3,
+        warmup: 5,
+        end_seen: true,
+        stop: "end",
+        hops: 3,
+        first_seq: 5,
+        last_seq: 104,
+        error: null,
+        emulated: null,
+      },
+    );
+    assert.equal(hdr.decodeFromCompressedBase64(r.histogram).totalCount, 95);
+    assert.equal(r.series.reduce((n, p) => n + p.count, 0), 95);
+    assert.ok(r.latency_us.min !== null && r.latency_us.min >= 0);
+  },
+);
 
-Deno.test("END ends the child at once, whatever its duration", async () => {
-  const { addr, result } = await startChild({ duration: 60 });
+ioTest("END ends the child at once, whatever its duration", async (io) => {
+  const { addr, result } = await startChild(io, { duration: 60 });
   const t0 = performance.now();
   await sendCrafted(addr, [...range(0, 10).map((seq) => ({ seq })), {
     seq: 10,
@@ -101,39 +106,45 @@ Deno.test("END ends the child at once, whatever its duration", async () => {
   assert.ok(performance.now() - t0 < 1000, "ended by END, not by a timeout");
 });
 
-Deno.test("a child with no parent fails clearly within its timeout", async () => {
-  const t0 = performance.now();
-  const { addr, result } = await startChild({ timeout: 0.25 });
-  const r = await result;
-  const waited = performance.now() - t0;
-  assert.equal(r.stop, "no_stream");
-  assert.equal(r.error, `No stream arrived at "${addr}" within 0.25 s`);
-  assert.equal(r.received, 0);
-  assert.equal(r.latency_us.p50, null);
-  assert.ok(waited >= 240 && waited < 1500, `waited ${waited} ms`);
-});
+ioTest(
+  "a child with no parent fails clearly within its timeout",
+  async (io) => {
+    const t0 = performance.now();
+    const { addr, result } = await startChild(io, { timeout: 0.25 });
+    const r = await result;
+    const waited = performance.now() - t0;
+    assert.equal(r.stop, "no_stream");
+    assert.equal(r.error, `No stream arrived at "${addr}" within 0.25 s`);
+    assert.equal(r.received, 0);
+    assert.equal(r.latency_us.p50, null);
+    assert.ok(waited >= 240 && waited < 1500, `waited ${waited} ms`);
+  },
+);
 
-Deno.test("garbage alone does not start the stream", async () => {
-  const { addr, result } = await startChild({ timeout: 0.3 });
+ioTest("garbage alone does not start the stream", async (io) => {
+  const { addr, result } = await startChild(io, { timeout: 0.3 });
   await sendCrafted(addr, [garbage(3), garbage(100), garbage(24, 0xff)]);
   const r = await result;
   assert.equal(r.stop, "no_stream");
   assert.equal(r.malformed, 3);
 });
 
-Deno.test("a stream that stops without END ends after the idle time", async () => {
-  const { addr, result } = await startChild({ idle: 0.2 });
-  await sendCrafted(addr, range(0, 20).map((seq) => ({ seq })));
-  const r = await result;
-  assert.equal(r.stop, "idle");
-  assert.equal(r.end_seen, false);
-  assert.equal(r.received, 20);
-  assert.equal(r.error, null);
-});
+ioTest(
+  "a stream that stops without END ends after the idle time",
+  async (io) => {
+    const { addr, result } = await startChild(io, { idle: 0.2 });
+    await sendCrafted(addr, range(0, 20).map((seq) => ({ seq })));
+    const r = await result;
+    assert.equal(r.stop, "idle");
+    assert.equal(r.end_seen, false);
+    assert.equal(r.received, 20);
+    assert.equal(r.error, null);
+  },
+);
 
-Deno.test("an aborted child returns what it measured so far", async () => {
+ioTest("an aborted child returns what it measured so far", async (io) => {
   const ac = new AbortController();
-  const { addr, result } = await startChild({ duration: 60 }, ac.signal);
+  const { addr, result } = await startChild(io, { duration: 60 }, ac.signal);
   await sendCrafted(addr, range(0, 50).map((seq) => ({ seq })));
   ac.abort();
   const r = await result;
@@ -142,48 +153,57 @@ Deno.test("an aborted child returns what it measured so far", async () => {
   assert.equal(r.error, null);
 });
 
-Deno.test("negative delays (a sender clock ahead) are recorded as 0 and counted", async () => {
-  const { addr, result } = await startChild();
-  await sendCrafted(addr, [
-    ...range(0, 5).map((seq) => ({ seq, tsOffsetNs: 50_000_000n })),
-    { seq: 5, flags: FLAG_END },
-  ]);
-  const r = await result;
-  assert.equal(r.negative, 5);
-  assert.equal(r.latency_us.max, 0);
-});
+ioTest(
+  "negative delays (a sender clock ahead) are recorded as 0 and counted",
+  async (io) => {
+    const { addr, result } = await startChild(io);
+    await sendCrafted(addr, [
+      ...range(0, 5).map((seq) => ({ seq, tsOffsetNs: 50_000_000n })),
+      { seq: 5, flags: FLAG_END },
+    ]);
+    const r = await result;
+    assert.equal(r.negative, 5);
+    assert.equal(r.latency_us.max, 0);
+  },
+);
 
-Deno.test("emulated delay and the path's emu_ns add to every delay", async () => {
-  const emulate = parseEmulation("delay=3ms,seed=1");
-  const { addr, result } = await startChild({ emulate });
-  await sendCrafted(addr, [
-    ...range(0, 20).map((seq) => ({ seq, emuNs: 2_000_000 })),
-    { seq: 20, flags: FLAG_END },
-  ]);
-  const r = await result;
-  assert.deepEqual(r.emulated, emulate);
-  assert.ok(r.latency_us.min! >= 5000, `min ${r.latency_us.min} µs`);
-});
+ioTest(
+  "emulated delay and the path's emu_ns add to every delay",
+  async (io) => {
+    const emulate = parseEmulation("delay=3ms,seed=1");
+    const { addr, result } = await startChild(io, { emulate });
+    await sendCrafted(addr, [
+      ...range(0, 20).map((seq) => ({ seq, emuNs: 2_000_000 })),
+      { seq: 20, flags: FLAG_END },
+    ]);
+    const r = await result;
+    assert.deepEqual(r.emulated, emulate);
+    assert.ok(r.latency_us.min! >= 5000, `min ${r.latency_us.min} µs`);
+  },
+);
 
-Deno.test("emulated loss drops datagrams; dropped measured packets count as lost", async () => {
-  const { addr, result } = await startChild({
-    emulate: parseEmulation("loss=0.3,seed=11"),
-  });
-  await sendCrafted(addr, [
-    ...range(0, 500).map((seq) => ({ seq })),
-    ...range(0, 6).map(() => ({ seq: 500, flags: FLAG_END })),
-  ]);
-  const r = await result;
-  assert.equal(r.received + r.lost, 500);
-  assert.ok(r.lost > 100 && r.lost < 200, `lost ${r.lost}`);
-  assert.ok(
-    r.dropped - r.lost >= 0 && r.dropped - r.lost <= 5,
-    "the rest of dropped are END copies",
-  );
-  assert.equal(r.end_seen, true);
-});
+ioTest(
+  "emulated loss drops datagrams; dropped measured packets count as lost",
+  async (io) => {
+    const { addr, result } = await startChild(io, {
+      emulate: parseEmulation("loss=0.3,seed=11"),
+    });
+    await sendCrafted(addr, [
+      ...range(0, 500).map((seq) => ({ seq })),
+      ...range(0, 6).map(() => ({ seq: 500, flags: FLAG_END })),
+    ]);
+    const r = await result;
+    assert.equal(r.received + r.lost, 500);
+    assert.ok(r.lost > 100 && r.lost < 200, `lost ${r.lost}`);
+    assert.ok(
+      r.dropped - r.lost >= 0 && r.dropped - r.lost <= 5,
+      "the rest of dropped are END copies",
+    );
+    assert.equal(r.end_seen, true);
+  },
+);
 
-Deno.test("a child that cannot bind throws, naming the address", async () => {
+ioTest("a child that cannot bind throws, naming the address", async (io) => {
   const taken = Deno.listenDatagram({
     transport: "udp",
     hostname: "127.0.0.1",
@@ -192,7 +212,7 @@ Deno.test("a child that cannot bind throws, naming the address", async () => {
   const port = (taken.addr as Deno.NetAddr).port;
   try {
     await assert.rejects(
-      runChild({ bind: { hostname: "127.0.0.1", port }, duration: 1 }),
+      runChild({ bind: { hostname: "127.0.0.1", port }, duration: 1, io }),
       new RegExp(
         `Cannot bind child probe to "127.0.0.1:${port}": address in use`,
       ),

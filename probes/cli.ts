@@ -34,6 +34,7 @@ import {
   START_TIMEOUT_S,
 } from "./defaults.ts";
 import { parseEmulation } from "./emulate.ts";
+import { type IoMode, parseIoMode, resolveIo } from "./io.ts";
 import type { StopReason } from "./net.ts";
 import { runParent } from "./parent.ts";
 import { runProxy } from "./proxy.ts";
@@ -50,6 +51,19 @@ const EMULATE =
 is dropped with probability P, else gets an extra delay uniform in [D-J, D+J]
 (clamped at 0) added to its emu_ns. Nothing sleeps; the result says "emulated".`;
 
+const IO =
+  `--io picks the I/O backend: native (Linux x86_64/arm64: libc through FFI,
+needs --allow-ffi; the hot loop in a Worker thread, recvmmsg/sendmmsg, kernel
+receive timestamps), deno (Deno's UDP sockets, user-space timestamps), or auto
+(native where it can run, else deno). The result says "io" and "timestamps".`;
+
+const IO_FLAG = {
+  type: "string",
+  arg: "MODE",
+  help: "I/O backend: auto, native or deno (see above)",
+  defaultText: "auto",
+} as const;
+
 const OUTPUT =
   `Output: JSON lines on stdout ("ready" with the bound address, then "result"
 with counts, latency_us by nearest rank, a per-second series and the HdrHistogram
@@ -59,8 +73,8 @@ const childSpec = {
   name: "child",
   summary: "Receive a probe stream and measure its one-way delays",
   synopsis:
-    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC]",
-  description: `${TIMEOUTS}\n\n${EMULATE}\n\n${OUTPUT}`,
+    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC] [--io MODE]",
+  description: `${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -79,6 +93,7 @@ const childSpec = {
       arg: "SPEC",
       help: "Emulate a slow VM (see above)",
     },
+    io: IO_FLAG,
   },
 } satisfies CommandSpec;
 
@@ -87,9 +102,9 @@ const proxySpec = {
   summary:
     "Forward a probe stream to children (hops + 1), optionally measuring it",
   synopsis:
-    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--duration S] [--timeout S] [--record] [--emulate SPEC]",
+    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE]",
   description:
-    `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${OUTPUT}`,
+    `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${IO}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -114,6 +129,7 @@ const proxySpec = {
       arg: "SPEC",
       help: "Emulate a slow VM (see above)",
     },
+    io: IO_FLAG,
   },
 } satisfies CommandSpec;
 
@@ -121,12 +137,13 @@ const parentSpec = {
   name: "parent",
   summary: "Send a paced probe stream to children",
   synopsis:
-    "parent --to HOST:PORT[,...] --rate PPS --duration S [--warmup S] [--size BYTES]",
+    "parent --to HOST:PORT[,...] --rate PPS --duration S [--warmup S] [--size BYTES] [--io MODE]",
   description:
     `Sends on an absolute schedule; a packet due while late goes out at once and its
 lateness is recorded. WARMUP packets come first, then the measured ones, then END
 (sent 3 times). The result line has "sent" per child, "late_share" (sent more than
-${LATE_THRESHOLD_US} µs late) and "lateness_us" {p50, p99, max}.`,
+${LATE_THRESHOLD_US} µs late) and "lateness_us" {p50, p99, max}.
+It sleeps to each due time, never spins.\n\n${IO}`,
   flags: {
     to: { type: "string", arg: "HOST:PORT[,...]", help: "Children to send to" },
     rate: { type: "string", arg: "PPS", help: "Packets per second" },
@@ -143,6 +160,7 @@ ${LATE_THRESHOLD_US} µs late) and "lateness_us" {p50, p99, max}.`,
       help: `Datagram size, ${HEADER_BYTES}..${MAX_DATAGRAM_BYTES}`,
       defaultText: String(HEADER_BYTES),
     },
+    io: IO_FLAG,
   },
 } satisfies CommandSpec;
 
@@ -161,6 +179,7 @@ export function createChildCommand(io: Io = stdio): Command {
             ? { timeout: parseSeconds("timeout", v.timeout, { min: 0.001 }) }
             : {}),
           emulate: v.emulate !== undefined ? parseEmulation(v.emulate) : null,
+          io: _io(v.io),
         };
         const result = await _withSignals((signal) =>
           runChild(opts, {
@@ -191,6 +210,7 @@ export function createProxyCommand(io: Io = stdio): Command {
             : {}),
           record: v.record,
           emulate: v.emulate !== undefined ? parseEmulation(v.emulate) : null,
+          io: _io(v.io),
         };
         const result = await _withSignals((signal) =>
           runProxy(opts, {
@@ -227,6 +247,7 @@ export function createParentCommand(io: Io = stdio): Command {
               integer: true,
             })
             : HEADER_BYTES,
+          io: _io(v.io),
         };
         const result = await _withSignals((signal) =>
           runParent(opts, {
@@ -250,6 +271,13 @@ export const parentCommand: Command = createParentCommand();
 export const childCommand: Command = createChildCommand();
 /** `treecast proxy`. */
 export const proxyCommand: Command = createProxyCommand();
+
+/** The `--io` value, checked now (a backend that cannot run here is an error before any bind). */
+function _io(text: string | undefined): IoMode {
+  const mode = text === undefined ? "auto" : parseIoMode(text);
+  resolveIo(mode);
+  return mode;
+}
 
 /** Runs `body` with SIGINT/SIGTERM turned into an abort of its signal. */
 async function _withSignals<T>(

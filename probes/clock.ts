@@ -42,6 +42,8 @@ export class RealtimeClock {
   #hi = 0;
   #lo = 0;
   #base = 0n;
+  #baseSec = 0;
+  #baseNsec = 0;
   #p0 = 0;
 
   /** Reads the clocks and sets the base. */
@@ -62,6 +64,15 @@ export class RealtimeClock {
   /** A wire timestamp given as its u32 halves, in nanoseconds since the base. */
   wireSinceBase(hi: number, lo: number): number {
     return (hi - this.#hi) * TWO_32 + (lo - this.#lo);
+  }
+
+  /**
+   * A realtime `timespec` (such as a kernel receive timestamp) in
+   * nanoseconds since the base; `sec` and `nsec` are plain numbers (seconds
+   * since the epoch are exact in a float64).
+   */
+  timespecSinceBase(sec: number, nsec: number): number {
+    return (sec - this.#baseSec) * 1e9 + (nsec - this.#baseNsec);
   }
 
   /** Writes the realtime ns at monotonic time `monoMs` as a u64 LE at `offset` of `view`. */
@@ -96,6 +107,8 @@ export class RealtimeClock {
     this.#base = r.ns;
     this.#hi = Number(r.ns >> 32n);
     this.#lo = Number(r.ns & 0xffff_ffffn);
+    this.#baseSec = Number(r.ns / 1_000_000_000n);
+    this.#baseNsec = Number(r.ns % 1_000_000_000n);
     this.#p0 = r.mono;
   }
 }

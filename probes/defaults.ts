@@ -63,23 +63,23 @@ export const MAX_EMULATED_S = 1;
 
 /**
  * Pacing of the parent: sleeps with a timer while more than this is left
- * before the next due time, ms (Deno timers overshoot by about 1-2 ms).
+ * before the next due time, ms (Deno timers overshoot by about 1-2 ms);
+ * closer, it blocks the thread in `Atomics.wait` to the due time.
  */
 export const PACE_TIMER_MS = 4;
 
-/**
- * Pacing of the parent: below {@link PACE_TIMER_MS}, blocks the thread
- * (`Atomics.wait`) while more than this is left, ms (a futex wait overshoots
- * by about 100 µs with the default timer slack); then spins to the due time.
- */
-export const PACE_WAIT_MS = 0.25;
+/** Datagrams a native child takes per `recvmmsg` call at most. */
+export const NATIVE_CHILD_BATCH = 64;
 
 /**
- * {@link PACE_WAIT_MS} when the thread's timer slack is 1 ns (futex overshoot
- * ~20-40 µs), ms. Small on purpose: a sender that sleeps most of each gap
- * keeps the scheduler's favour on a busy 2-core VM and leaves the CPU to the
- * receivers; one that spins is preempted and starves them (measured at 10k
- * pps: spinning the whole 100 µs gap gave worse lateness under load and a
- * 2-5x worse child p90 on the same VM).
+ * Datagrams a native proxy takes per `recvmmsg` call at most (each is then
+ * sent to every child in the same `sendmmsg`); small, as large batches
+ * lengthen the tail of the forwarding delay.
  */
-export const PACE_WAIT_TIGHT_MS = 0.05;
+export const NATIVE_PROXY_BATCH = 8;
+
+/** Socket buffers the native backend asks for (the kernel caps them at rmem_max/wmem_max), bytes. */
+export const NATIVE_SOCKET_BUFFER_BYTES = 4 << 20;
+
+/** Longest single sleep of a native sender, so that it sees a stop request, ms. */
+export const NATIVE_SLEEP_SLICE_MS = 50;

@@ -7,21 +7,13 @@
 import { lookup } from "node:dns/promises";
 import { type HostPort, joinHostPort } from "../core/cli.ts";
 import {
-  DEADLINE_GRACE_S,
-  DEADLINE_GRACE_SHARE,
-  IDLE_GAPS,
-  IDLE_TIMEOUT_S,
-  WATCHDOG_MS,
-} from "./defaults.ts";
+  type StopReason,
+  streamOutcome,
+  StreamTimer,
+  type WatchTimeouts,
+} from "./watch.ts";
 
-/** Why a receive loop stopped. */
-export type StopReason =
-  | "end" // END arrived
-  | "idle" // the stream stopped without END
-  | "deadline" // the stream outlasted duration + grace
-  | "interrupted" // the caller's signal (Ctrl-C)
-  | "no_stream" // nothing arrived before the start timeout
-  | "error"; // the socket failed
+export { type StopReason, type WatchTimeouts } from "./watch.ts";
 
 /** A bind or send address as text, e.g. `127.0.0.1:40123`. */
 export function formatAddr(a: Deno.Addr): string {
@@ -39,13 +31,35 @@ export function bindUdp(role: string, at: HostPort): Deno.DatagramConn {
       port: at.port,
     });
   } catch (e) {
-    const why = e instanceof Deno.errors.AddrInUse
-      ? "address in use"
-      : e instanceof Deno.errors.AddrNotAvailable
-      ? "address not available on this host"
-      : (e as Error).message;
-    throw new Error(`Cannot bind ${role} to "${joinHostPort(at)}": ${why}`);
+    throw bindError(
+      role,
+      at,
+      e instanceof Deno.errors.AddrInUse
+        ? "in_use"
+        : e instanceof Deno.errors.AddrNotAvailable
+        ? "not_available"
+        : (e as Error).message,
+    );
   }
+}
+
+/** The error of a failed bind for `role` at `at`: address in use, not on this host, or `why`. */
+export function bindError(
+  role: string,
+  at: HostPort,
+  why: "in_use" | "not_available" | string,
+): Error {
+  const text = why === "in_use"
+    ? "address in use"
+    : why === "not_available"
+    ? "address not available on this host"
+    : why;
+  return new Error(`Cannot bind ${role} to "${joinHostPort(at)}": ${text}`);
+}
+
+/** Whether `hostname` is an IPv4 literal. */
+export function isIpv4(hostname: string): boolean {
+  return IPV4.test(hostname);
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -60,7 +74,7 @@ export async function resolveTargets(
   const out: Deno.NetAddr[] = [];
   for (const t of targets) {
     let hostname = t.hostname;
-    if (!IPV4.test(hostname) && !hostname.includes(":")) {
+    if (!isIpv4(hostname) && !hostname.includes(":")) {
       try {
         // IPv4 first: `localhost` then matches a child bound to 127.0.0.1.
         hostname = (await lookup(hostname, { family: 4 }).catch(() =>
@@ -93,44 +107,18 @@ export function wildcardFor(targets: readonly Deno.NetAddr[]): HostPort {
   };
 }
 
-/** Timeouts of a receive loop, seconds. */
-export interface WatchTimeouts {
-  /** Wait for the first datagram. */
-  start: number;
-  /** Expected stream duration, or null for none (no deadline). */
-  duration: number | null;
-  /** Least idle time that ends a started stream (default {@link IDLE_TIMEOUT_S}). */
-  idle?: number;
-}
-
-/** The stream deadline after the first datagram for `duration`, s. */
-export function deadlineFor(duration: number): number {
-  return duration + Math.max(DEADLINE_GRACE_S, DEADLINE_GRACE_SHARE * duration);
-}
-
 /**
- * Ends a receive loop by closing its socket (which makes the pending
- * `receive` reject) when a timeout passes or `signal` aborts; `reason`
- * then says why. The loop calls {@link packet} per datagram of the format
- * (two stores, nothing else on the hot path); a timer checks the rest.
- *
- * Semantics: before the first datagram, the stream must start within
- * `start` s (else `no_stream`); after it, the stream is over when nothing
- * arrived for max(`idle` = {@link IDLE_TIMEOUT_S}, {@link IDLE_GAPS} x the mean gap)
- * (`idle`), or, with a duration, at {@link deadlineFor}(duration) after the
- * first datagram (`deadline`).
+ * Ends a Deno receive loop by closing its socket (which makes the pending
+ * `receive` reject) when a timeout of its {@link StreamTimer} passes or
+ * `signal` aborts; `reason` then says why. The loop calls `packet` per
+ * datagram of the format (two stores, nothing else on the hot path); a
+ * timer checks the rest.
  */
-export class StreamWatch {
+export class StreamWatch extends StreamTimer {
   #conn: Deno.DatagramConn;
-  #t: WatchTimeouts;
   #signal: AbortSignal | undefined;
   #timer: ReturnType<typeof setInterval>;
-  #opened = performance.now();
   #onAbort = () => this.stop("interrupted");
-  #first = -1;
-  #last = -1;
-  #count = 0;
-  #reason: StopReason | null = null;
 
   /** Watches `conn` with `timeouts`; `signal` interrupts. */
   constructor(
@@ -138,43 +126,22 @@ export class StreamWatch {
     timeouts: WatchTimeouts,
     signal?: AbortSignal,
   ) {
+    super(timeouts);
     this.#conn = conn;
-    this.#t = timeouts;
     this.#signal = signal;
-    const tick = Math.max(1, Math.min(WATCHDOG_MS, timeouts.start * 250));
-    this.#timer = setInterval(() => this.#check(), tick);
+    this.#timer = setInterval(() => this.check(performance.now()), this.tickMs);
     if (signal?.aborted) this.stop("interrupted");
     signal?.addEventListener("abort", this.#onAbort);
   }
 
-  /** Monotonic ms of the first datagram, or -1. */
-  get first(): number {
-    return this.#first;
-  }
-  /** Monotonic ms of the latest datagram, or -1. */
-  get last(): number {
-    return this.#last;
-  }
-  /** Why the loop must stop, once it must (null until then). */
-  get reason(): StopReason | null {
-    return this.#reason;
-  }
-
-  /** Notes a datagram of the format that arrived at monotonic `nowMs`. */
-  packet(nowMs: number): void {
-    if (this.#first < 0) this.#first = nowMs;
-    this.#last = nowMs;
-    this.#count++;
-  }
-
   /** Stops the loop for `reason` (the first reason wins) by closing the socket. */
-  stop(reason: StopReason): void {
-    if (this.#reason !== null) return;
-    this.#reason = reason;
+  override stop(reason: StopReason): boolean {
+    if (!super.stop(reason)) return false;
     this.dispose();
     try {
       this.#conn.close();
     } catch { /* already closed */ }
+    return true;
   }
 
   /** Stops the timer and the signal listener (the socket stays as it is). */
@@ -182,49 +149,20 @@ export class StreamWatch {
     clearInterval(this.#timer);
     this.#signal?.removeEventListener("abort", this.#onAbort);
   }
-
-  #check(): void {
-    const now = performance.now();
-    if (this.#first < 0) {
-      if (now - this.#opened > this.#t.start * 1000) this.stop("no_stream");
-      return;
-    }
-    const meanGap = this.#count > 1
-      ? (this.#last - this.#first) / (this.#count - 1)
-      : 0;
-    if (
-      now - this.#last >
-        Math.max((this.#t.idle ?? IDLE_TIMEOUT_S) * 1000, IDLE_GAPS * meanGap)
-    ) {
-      this.stop("idle");
-    } else if (
-      this.#t.duration !== null &&
-      now - this.#first > deadlineFor(this.#t.duration) * 1000
-    ) {
-      this.stop("deadline");
-    }
-  }
 }
 
 /**
  * Ends a receiver's stream: stops the watch, closes the socket, and says
- * why it stopped; a stream that never started is the failure it reports
- * (otherwise `failure` is passed through).
+ * why it stopped ({@link streamOutcome}).
  */
 export function endStream(
   watch: StreamWatch,
   conn: Deno.DatagramConn,
   o: { bind: string; timeout: number; failure: string | null },
-): { stop: StopReason | "error"; failure: string | null } {
+): { stop: StopReason; failure: string | null } {
   watch.dispose();
   try {
     conn.close();
   } catch { /* closed by the watch */ }
-  const stop = watch.reason ?? "error";
-  return {
-    stop,
-    failure: stop === "no_stream"
-      ? `No stream arrived at "${o.bind}" within ${o.timeout} s`
-      : o.failure,
-  };
+  return streamOutcome(watch.reason, o);
 }

@@ -10,38 +10,26 @@
  * apart, as END can be lost. Every child gets the same bytes (same seq and
  * ts_ns, taken from the realtime clock just before the sends).
  *
- * Pacing: while the next due time is more than {@link PACE_TIMER_MS} away it
- * sleeps on a timer (event loop free, Ctrl-C honoured); closer, it blocks the
- * thread in `Atomics.wait` down to {@link PACE_WAIT_MS} before (or
- * {@link PACE_WAIT_TIGHT_MS} when the thread's timer slack could be set to
- * 1 ns); then it spins on `performance.now()` to the due time. Deno timers
- * overshoot by 1-2 ms and a futex wait by ~90 µs (~20-40 µs with 1 ns
- * slack), so at 10k pps (a 100 µs gap) it sleeps about half of each gap and
- * spins the rest.
+ * Pacing sleeps, never spins (a spinning sender takes a core and delays
+ * its receivers' wake-ups on small VMs): while the next due time is more
+ * than {@link PACE_TIMER_MS} away it sleeps on a timer (event loop free,
+ * Ctrl-C honoured); closer, it blocks the thread in `Atomics.wait` to the
+ * due time, after asking for a 1 ns timer slack. This is the Deno backend;
+ * `--io native` sends from a Worker with `clock_nanosleep` and `sendmmsg`
+ * (`native/send.ts`). Both share the schedule and the result
+ * ({@link SendLog}).
  *
  * @module
  */
 import type { HostPort } from "../core/cli.ts";
 import { RealtimeClock } from "./clock.ts";
-import {
-  END_COPIES,
-  END_GAP_MS,
-  HISTOGRAM_MAX_NS,
-  LATE_THRESHOLD_US,
-  PACE_TIMER_MS,
-  PACE_WAIT_MS,
-  PACE_WAIT_TIGHT_MS,
-} from "./defaults.ts";
+import { END_COPIES, END_GAP_MS, PACE_TIMER_MS } from "./defaults.ts";
+import { type IoKind, type IoMode, resolveIo } from "./io.ts";
+import { openLibc } from "./native/libc.ts";
+import { nativeAddrs, runNative } from "./native/run.ts";
 import { bindUdp, formatAddr, resolveTargets, wildcardFor } from "./net.ts";
-import { histogramPercentiles, newHistogram } from "./stats.ts";
-import {
-  FLAG_END,
-  FLAG_WARMUP,
-  HEADER_BYTES,
-  OFF_FLAGS,
-  OFF_SEQ,
-  OFF_TS_LO,
-} from "./wire.ts";
+import { SendLog } from "./sender.ts";
+import { OFF_TS_LO } from "./wire.ts";
 
 /** What a parent is told to do. */
 export interface ParentOptions {
@@ -54,6 +42,8 @@ export interface ParentOptions {
   warmup?: number;
   /** Datagram size, bytes (default and minimum: the 24-byte header). */
   size?: number;
+  /** I/O backend (default auto). */
+  io?: IoMode;
 }
 
 /** A parent's result line (without `event` and `probe`). */
@@ -76,6 +66,9 @@ export interface ParentResult {
   stop: "end" | "interrupted";
   /** Seconds from the first due time to the last END. */
   elapsed_s: number;
+  io: IoKind;
+  /** A sender takes user-space send timestamps. */
+  timestamps: "user";
 }
 
 /** Sends a stream; see the module doc. Throws only when it cannot resolve or bind. */
@@ -84,22 +77,22 @@ export async function runParent(
   ctx: { signal?: AbortSignal; onReady?: (bind: string) => void } = {},
 ): Promise<ParentResult> {
   const targets = await resolveTargets(opts.to);
+  const native = resolveIo(opts.io) === "native"
+    ? nativeAddrs(opts.io, targets)
+    : null;
+  if (native !== null) {
+    return await runNative({ role: "parent", opts, targets: native }, ctx);
+  }
   const conn = bindUdp("parent probe", wildcardFor(targets));
   ctx.onReady?.(formatAddr(conn.addr));
   const signal = ctx.signal;
   const clock = new RealtimeClock();
-  const size = Math.max(HEADER_BYTES, opts.size ?? HEADER_BYTES);
-  const buf = new Uint8Array(size);
+  const log = new SendLog(opts);
+  const buf = new Uint8Array(log.size);
   const view = new DataView(buf.buffer);
   const pending: Promise<number>[] = new Array(targets.length);
-  const lateness = newHistogram();
-  const period = 1000 / opts.rate;
-  const nWarm = Math.round(opts.rate * (opts.warmup ?? 0));
-  const total = nWarm + Math.round(opts.rate * opts.duration);
-  let sent = 0, late = 0, worst = 0, errors = 0;
 
-  const sendAll = async (now: number) => {
-    clock.writeNs(view, OFF_TS_LO, now);
+  const sendAll = async () => {
     for (let j = 0; j < targets.length; j++) {
       pending[j] = conn.send(buf, targets[j]!);
     }
@@ -107,64 +100,41 @@ export async function runParent(
       try {
         await pending[j];
       } catch {
-        errors++;
+        log.errors++;
       }
     }
-    sent++;
+    log.sent++;
   };
 
-  const margin = _tightenTimerSlack() ? PACE_WAIT_TIGHT_MS : PACE_WAIT_MS;
+  _tightenTimerSlack();
   const start = performance.now() + 1;
   let i = 0;
   try {
-    for (; i <= total && !signal?.aborted; i++) {
-      const due = start + i * period;
-      const now = await _pace(due, margin, signal);
-      const lag = now - due; // ms
-      view.setUint32(OFF_SEQ, i, true);
-      view.setUint32(
-        OFF_FLAGS,
-        i === total ? FLAG_END : i < nWarm ? FLAG_WARMUP : 0,
-        true,
-      );
-      await sendAll(now);
-      lateness.recordValue(Math.round(Math.min(lag * 1e6, HISTOGRAM_MAX_NS)));
-      if (lag * 1000 > LATE_THRESHOLD_US) late++;
-      if (lag > worst) worst = lag;
+    for (; i <= log.total && !signal?.aborted; i++) {
+      const due = start + i * log.period;
+      const now = await _pace(due, signal);
+      log.stamp(view, i, clock, now);
+      await sendAll();
+      log.lag(now - due);
     }
-    if (i <= total) { // interrupted: still close the stream
-      view.setUint32(OFF_SEQ, i, true);
-      view.setUint32(OFF_FLAGS, FLAG_END, true);
-      await sendAll(performance.now());
+    if (i <= log.total) { // interrupted: still close the stream
+      log.stamp(view, i, clock, performance.now(), true);
+      await sendAll();
     }
     for (let k = 1; k < END_COPIES; k++) {
       await new Promise((r) => setTimeout(r, END_GAP_MS));
-      await sendAll(performance.now());
+      clock.writeNs(view, OFF_TS_LO, performance.now());
+      await sendAll();
     }
   } finally {
     conn.close();
   }
-  const scheduled = lateness.totalCount;
-  const [p50, p99] = histogramPercentiles(lateness, [50, 99]);
-  return {
-    sent,
+  return log.result({
     children: targets.length,
-    late_share: scheduled ? late / scheduled : 0,
-    lateness_us: scheduled
-      ? {
-        p50: _us(Math.min(p50!, worst * 1e6)),
-        p99: _us(Math.min(p99!, worst * 1e6)),
-        max: _us(worst * 1e6),
-      }
-      : { p50: null, p99: null, max: null },
-    rate: opts.rate,
-    duration: opts.duration,
-    warmup: nWarm,
-    size,
-    send_errors: errors,
-    stop: i <= total ? "interrupted" : "end",
-    elapsed_s: Math.round(performance.now() - start) / 1000,
-  };
+    interrupted: i <= log.total,
+    elapsedMs: performance.now() - start,
+    io: "deno",
+  });
 }
 
 const _sab = new Int32Array(new SharedArrayBuffer(4));
@@ -172,13 +142,21 @@ const _sab = new Int32Array(new SharedArrayBuffer(4));
 /**
  * Asks Linux for a 1 ns timer slack on this (the main) thread, as the C
  * reference does with prctl(PR_SET_TIMERSLACK): a futex wait then overshoots
- * by ~20-40 µs instead of ~90 µs. Best effort (Linux, with write access to
- * /proc/self granted); returns whether it took.
+ * by ~20-40 µs instead of ~90 µs. Best effort: prctl through FFI where libc
+ * loads, else /proc/self/timerslack_ns when write access was granted up
+ * front (it never prompts); returns whether it took.
  */
 function _tightenTimerSlack(): boolean {
+  const libc = openLibc();
+  if (libc !== null) {
+    try {
+      return libc.fn.prctl(libc.abi.PR_SET_TIMERSLACK, 1n, 0n, 0n, 0n) === 0;
+    } finally {
+      libc.close();
+    }
+  }
   const path = "/proc/self/timerslack_ns";
   try {
-    // Never prompt: only when write access was granted up front.
     if (
       Deno.permissions.querySync({ name: "write", path }).state !== "granted"
     ) return false;
@@ -189,12 +167,8 @@ function _tightenTimerSlack(): boolean {
   }
 }
 
-/** Waits until monotonic `due` (ms), blocking until `margin` ms before; returns the time it woke. */
-async function _pace(
-  due: number,
-  margin: number,
-  signal?: AbortSignal,
-): Promise<number> {
+/** Sleeps until monotonic `due` (ms): on a timer while far, then in `Atomics.wait`; returns the time it woke. */
+async function _pace(due: number, signal?: AbortSignal): Promise<number> {
   let left = due - performance.now();
   while (left > PACE_TIMER_MS && !signal?.aborted) {
     // A timer wakes 1-2 ms late: aim PACE_TIMER_MS early, never more than 100 ms at once.
@@ -203,12 +177,10 @@ async function _pace(
     );
     left = due - performance.now();
   }
-  if (left > margin) Atomics.wait(_sab, 0, 0, left - margin);
   let now = performance.now();
-  while (now < due) now = performance.now();
+  while (now < due) {
+    Atomics.wait(_sab, 0, 0, due - now);
+    now = performance.now();
+  }
   return now;
-}
-
-function _us(ns: number): number {
-  return Math.round(ns) / 1000;
 }

@@ -12,7 +12,9 @@
  * with no deadline when no duration is given.
  *
  * Forwarding comes first: the arrival time is taken, the header patched in
- * the receive buffer and the sends issued before any bookkeeping.
+ * the receive buffer and the sends issued before any bookkeeping. This is
+ * the Deno backend; `--io native` forwards from a Worker with `recvmmsg` +
+ * `sendmmsg` (`native/recv.ts`). Both share {@link ProxyCore}.
  *
  * @module
  */
@@ -23,7 +25,14 @@ import {
   PROXY_BUFFER_BYTES,
   START_TIMEOUT_S,
 } from "./defaults.ts";
-import { type EmulationParams, Emulator } from "./emulate.ts";
+import type { EmulationParams } from "./emulate.ts";
+import {
+  type IoKind,
+  type IoMode,
+  resolveIo,
+  type TimestampKind,
+} from "./io.ts";
+import { nativeAddrs, runNative } from "./native/run.ts";
 import {
   bindUdp,
   endStream,
@@ -32,18 +41,9 @@ import {
   type StopReason,
   StreamWatch,
 } from "./net.ts";
-import { DelayRecorder, type RecordReport } from "./recorder.ts";
+import { ProxyCore } from "./receive.ts";
+import type { RecordReport } from "./recorder.ts";
 import type { RunContext } from "./child.ts";
-import {
-  FLAG_END,
-  FLAG_WARMUP,
-  isProbeDatagram,
-  MAX_EMU_NS,
-  MAX_HOPS,
-  OFF_EMU,
-  OFF_FLAGS,
-  OFF_HOPS,
-} from "./wire.ts";
 
 /** What a proxy is told to do. */
 export interface ProxyOptions {
@@ -58,6 +58,8 @@ export interface ProxyOptions {
   /** Also measure the stream like a child. */
   record?: boolean;
   emulate?: EmulationParams | null;
+  /** I/O backend (default auto). */
+  io?: IoMode;
 }
 
 /** A proxy's result line (without `event` and `probe`); the record fields only with `record`. */
@@ -65,6 +67,9 @@ export interface ProxyResult extends Partial<RecordReport> {
   bind: string;
   stop: StopReason;
   error: string | null;
+  io: IoKind;
+  /** Where the arrival times came from (with `record`): the kernel or user space. */
+  timestamps: TimestampKind;
   children: number;
   /** Datagrams of the format that arrived. */
   datagrams: number;
@@ -87,6 +92,19 @@ export async function runProxy(
   ctx: RunContext = {},
 ): Promise<ProxyResult> {
   const targets = await resolveTargets(opts.to);
+  if (resolveIo(opts.io) === "native") {
+    const at = nativeAddrs(opts.io, [
+      ...await resolveTargets([opts.bind]),
+      ...targets,
+    ]);
+    if (at !== null) {
+      const [bind, ...to] = at;
+      return await runNative(
+        { role: "proxy", opts, bind: bind!, targets: to },
+        ctx,
+      );
+    }
+  }
   const conn = bindUdp("proxy probe", opts.bind);
   const bind = formatAddr(conn.addr);
   const timeout = opts.timeout ?? START_TIMEOUT_S;
@@ -95,18 +113,14 @@ export async function runProxy(
     duration: opts.duration ?? null,
     ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
   }, ctx.signal);
-  const emu = opts.emulate ? new Emulator(opts.emulate) : null;
-  const rec = opts.record ? new DelayRecorder() : null;
+  const core = new ProxyCore(watch, {
+    children: targets.length,
+    record: opts.record ?? false,
+    emulate: opts.emulate ?? null,
+  });
   const buf = new Uint8Array(PROXY_BUFFER_BYTES);
   const view = new DataView(buf.buffer);
   const pending: Promise<number>[] = new Array(targets.length);
-  let datagrams = 0,
-    forwarded = 0,
-    dropped = 0,
-    malformed = 0,
-    errors = 0,
-    hops = 0;
-  let endSeen = false;
   let failure: string | null = null;
 
   const sendAll = async (data: Uint8Array) => {
@@ -117,12 +131,12 @@ export async function runProxy(
       try {
         await pending[j];
       } catch {
-        errors++;
+        core.sendErrors++;
       }
     }
   };
 
-  let stop: StopReason | "error" = "error";
+  let end: { stop: StopReason; failure: string | null };
   ctx.onReady?.(bind);
   try {
     for (;;) {
@@ -136,31 +150,10 @@ export async function runProxy(
         break;
       }
       const now = performance.now();
-      if (!isProbeDatagram(view, data.length)) {
-        malformed++;
-        continue;
-      }
-      watch.packet(now);
-      datagrams++;
-      let emuNs = view.getUint32(OFF_EMU, true);
-      if (emu !== null) {
-        const d = emu.next();
-        if (d < 0) {
-          dropped++;
-          continue;
-        }
-        emuNs = Math.min(emuNs + d, MAX_EMU_NS);
-        view.setUint32(OFF_EMU, emuNs, true);
-      }
-      const h = view.getUint16(OFF_HOPS, true);
-      view.setUint16(OFF_HOPS, h < MAX_HOPS ? h + 1 : MAX_HOPS, true);
+      const h = core.take(view, data.length, now);
+      if (h < 0) continue;
       await sendAll(data);
-      forwarded++;
-      if (h > hops) hops = h;
-      const flags = view.getUint32(OFF_FLAGS, true);
-      if (flags & FLAG_END) {
-        endSeen = true;
-        rec?.end(view);
+      if (core.account(view, h, now)) {
         for (let k = 1; k < END_COPIES; k++) {
           await new Promise((r) => setTimeout(r, END_GAP_MS));
           await sendAll(data);
@@ -168,31 +161,9 @@ export async function runProxy(
         watch.stop("end");
         break;
       }
-      if (rec !== null) {
-        rec.noteHops(h); // the hops it received, not the ones it forwarded
-        if (flags & FLAG_WARMUP) rec.warmup(view);
-        else rec.measured(view, now, emuNs);
-      }
     }
   } finally {
-    ({ stop, failure } = endStream(watch, conn, { bind, timeout, failure }));
+    end = endStream(watch, conn, { bind, timeout, failure });
   }
-  return {
-    bind,
-    stop,
-    error: failure,
-    children: targets.length,
-    datagrams,
-    forwarded,
-    dropped,
-    malformed,
-    send_errors: errors,
-    ...(rec !== null ? rec.report() : {}),
-    end_seen: endSeen,
-    hops,
-    emulated: opts.emulate ?? null,
-    elapsed_s: watch.first < 0
-      ? 0
-      : Math.round(watch.last - watch.first) / 1000,
-  };
+  return core.result({ bind, ...end, io: "deno", timestamps: "user" });
 }

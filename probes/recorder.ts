@@ -67,8 +67,19 @@ export class DelayRecorder {
     if (h > this.#hops) this.#hops = h;
   }
 
-  /** Records a measured packet that arrived at monotonic `nowMs`, with path delay `emuNs`. */
-  measured(view: DataView, nowMs: number, emuNs: number): void {
+  /**
+   * Records a measured packet that arrived at monotonic `nowMs`, with path
+   * delay `emuNs`. With a kernel receive timestamp (`kSec` >= 0, realtime
+   * seconds and nanoseconds) the delay is taken from it; `nowMs` then only
+   * places the packet in the per-second series.
+   */
+  measured(
+    view: DataView,
+    nowMs: number,
+    emuNs: number,
+    kSec = -1,
+    kNsec = 0,
+  ): void {
     if (!this.#seq.accept(view.getUint32(OFF_SEQ, true))) return;
     if (this.#first < 0) this.#first = nowMs;
     const t = Math.floor((nowMs - this.#first) / 1000);
@@ -77,7 +88,10 @@ export class DelayRecorder {
       this.#clock.resync(); // once a second: follows a step of the realtime clock
     }
     const c = this.#clock;
-    const delay = c.sinceBase(nowMs) -
+    const arrival = kSec < 0
+      ? c.sinceBase(nowMs)
+      : c.timespecSinceBase(kSec, kNsec);
+    const delay = arrival -
       c.wireSinceBase(
         view.getUint32(OFF_TS_HI, true),
         view.getUint32(OFF_TS_LO, true),

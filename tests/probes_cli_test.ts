@@ -2,50 +2,65 @@
  * The probe commands as processes: exit codes, stdout JSON lines, stderr.
  */
 import assert from "node:assert/strict";
-import { spawnProbe, spawnReady } from "../probes/_testing.ts";
+import { ioTest, spawnProbe, spawnReady } from "../probes/_testing.ts";
 
-Deno.test("a child with no parent exits 1 within its timeout, with a result line", async () => {
-  const t0 = performance.now();
-  const { proc, bind } = await spawnReady([
-    "child",
-    "--bind",
-    "127.0.0.1:0",
-    "--duration",
-    "5",
-    "--timeout",
-    "0.5",
-  ]);
-  const { code, lines, stderr } = await proc.finish();
-  assert.ok(performance.now() - t0 < 10_000);
-  assert.equal(code, 1);
-  assert.equal(stderr, `error: No stream arrived at "${bind}" within 0.5 s\n`);
-  assert.equal(lines.length, 1);
-  assert.equal(lines[0]!.event, "result");
-  assert.equal(lines[0]!.stop, "no_stream");
-});
+ioTest(
+  "a child with no parent exits 1 within its timeout, with a result line",
+  async (io) => {
+    const t0 = performance.now();
+    const { proc, bind } = await spawnReady([
+      "child",
+      "--io",
+      io,
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "5",
+      "--timeout",
+      "0.5",
+    ]);
+    const { code, lines, stderr } = await proc.finish();
+    assert.ok(performance.now() - t0 < 10_000);
+    assert.equal(code, 1);
+    assert.equal(
+      stderr,
+      `error: No stream arrived at "${bind}" within 0.5 s\n`,
+    );
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.event, "result");
+    assert.equal(lines[0]!.stop, "no_stream");
+  },
+);
 
-Deno.test("a bad --emulate is a usage error (exit 2) naming the bad key", async () => {
-  const p = spawnProbe([
-    "child",
-    "--bind",
-    "127.0.0.1:0",
-    "--duration",
-    "1",
-    "--emulate",
-    "delay=300us,jiter=5us",
-  ]);
-  const { code, lines, stderr } = await p.finish();
-  assert.equal(code, 2);
-  assert.deepEqual(lines, []);
-  assert.match(
-    stderr,
-    /^error: Flag "--emulate": unknown key "jiter" \(known: delay, jitter, loss, seed\)\n/,
-  );
-});
+ioTest(
+  "a bad --emulate is a usage error (exit 2) naming the bad key",
+  async (io) => {
+    const p = spawnProbe([
+      "child",
+      "--io",
+      io,
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "1",
+      "--emulate",
+      "delay=300us,jiter=5us",
+    ]);
+    const { code, lines, stderr } = await p.finish();
+    assert.equal(code, 2);
+    assert.deepEqual(lines, []);
+    assert.match(
+      stderr,
+      /^error: Flag "--emulate": unknown key "jiter" \(known: delay, jitter, loss, seed\)\n/,
+    );
+  },
+);
 
-Deno.test("SIGTERM stops a child: partial result line, exit 130", async () => {
+ioTest("SIGTERM stops a child: partial result line, exit 130", async (io) => {
   const { proc } = await spawnReady([
     "child",
+    "--io",
+    io,
     "--bind",
     "127.0.0.1:0",
     "--duration",
@@ -58,36 +73,43 @@ Deno.test("SIGTERM stops a child: partial result line, exit 130", async () => {
   assert.equal(lines[0]!.stop, "interrupted");
 });
 
-Deno.test("SIGINT stops a parent: END still sent, result line, exit 130", async () => {
-  const { proc: child, bind } = await spawnReady([
-    "child",
-    "--bind",
-    "127.0.0.1:0",
-    "--duration",
-    "60",
-  ]);
-  const parent = spawnProbe([
-    "parent",
-    "--to",
-    bind,
-    "--rate",
-    "200",
-    "--duration",
-    "60",
-  ]);
-  // Wait for the stream to start: the child's socket is read by then.
-  await new Promise((r) => setTimeout(r, 1500));
-  parent.kill("SIGINT");
-  const p = await parent.finish();
-  const c = await child.finish();
-  assert.equal(p.code, 130, p.stderr);
-  assert.equal(p.lines.at(-1)!.stop, "interrupted");
-  assert.equal(c.code, 0, c.stderr);
-  const r = c.lines.at(-1)!;
-  assert.equal(r.end_seen, true);
-  assert.equal(r.stop, "end");
-  assert.equal(
-    Number(r.received) + Number(r.lost),
-    Number(p.lines.at(-1)!.sent) - 3,
-  );
-});
+ioTest(
+  "SIGINT stops a parent: END still sent, result line, exit 130",
+  async (io) => {
+    const { proc: child, bind } = await spawnReady([
+      "child",
+      "--io",
+      io,
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "60",
+    ]);
+    const parent = spawnProbe([
+      "parent",
+      "--io",
+      io,
+      "--to",
+      bind,
+      "--rate",
+      "200",
+      "--duration",
+      "60",
+    ]);
+    // Wait for the stream to start: the child's socket is read by then.
+    await new Promise((r) => setTimeout(r, 1500));
+    parent.kill("SIGINT");
+    const p = await parent.finish();
+    const c = await child.finish();
+    assert.equal(p.code, 130, p.stderr);
+    assert.equal(p.lines.at(-1)!.stop, "interrupted");
+    assert.equal(c.code, 0, c.stderr);
+    const r = c.lines.at(-1)!;
+    assert.equal(r.end_seen, true);
+    assert.equal(r.stop, "end");
+    assert.equal(
+      Number(r.received) + Number(r.lost),
+      Number(p.lines.at(-1)!.sent) - 3,
+    );
+  },
+);

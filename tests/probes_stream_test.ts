@@ -4,7 +4,7 @@
  * never on timing.
  */
 import assert from "node:assert/strict";
-import { spawnProbe, spawnReady } from "../probes/_testing.ts";
+import { ioTest, spawnProbe, spawnReady } from "../probes/_testing.ts";
 import { runChild } from "../probes/child.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 
@@ -21,179 +21,212 @@ async function resultOf(
   return { code, result, stderr };
 }
 
-Deno.test("a 2 s stream at 5k pps reaches three children, each counting every packet", async () => {
-  const child = () =>
-    spawnReady([
+ioTest(
+  "a 2 s stream at 5k pps reaches three children, each counting every packet",
+  async (io) => {
+    const child = () =>
+      spawnReady([
+        "child",
+        "--io",
+        io,
+        "--bind",
+        "127.0.0.1:0",
+        "--duration",
+        "2.2",
+        "--timeout",
+        "20",
+      ]);
+    const [a, b, c] = await Promise.all([child(), child(), child()]);
+    const parent = spawnProbe([
+      "parent",
+      "--io",
+      io,
+      "--to",
+      [a.bind, b.bind, c.bind].join(","),
+      "--rate",
+      "5000",
+      "--duration",
+      "2",
+      "--warmup",
+      "0.2",
+    ]);
+    const [pr, ...rs] = await Promise.all([
+      resultOf(parent),
+      resultOf(a.proc),
+      resultOf(b.proc),
+      resultOf(c.proc),
+    ]);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.deepEqual(
+      [pr.result.sent, pr.result.children, pr.result.warmup],
+      [1000 + 10_000 + 3, 3, 1000],
+    );
+    assert.deepEqual([pr.result.io, pr.result.timestamps], [io, "user"]);
+    for (const r of rs) {
+      assert.equal(r.code, 0, r.stderr);
+      const x = r.result;
+      // Loopback stamps every datagram: native reads the kernel's stamps.
+      assert.deepEqual(
+        [x.io, x.timestamps],
+        [io, io === "native" ? "kernel" : "user"],
+      );
+      assert.deepEqual(
+        [
+          x.received,
+          x.lost,
+          x.duplicates,
+          x.malformed,
+          x.warmup,
+          x.end_seen,
+          x.hops,
+          x.first_seq,
+          x.last_seq,
+        ],
+        [10_000, 0, 0, 0, 1000, true, 0, 1000, 10_999],
+        JSON.stringify({ ...x, histogram: "…", series: "…" }),
+      );
+      assert.equal(x.emulated, null);
+      const series = x.series as Json[];
+      assert.ok(
+        series.length >= 2 && series.length <= 3,
+        `${series.length} seconds`,
+      );
+      assert.equal(series.reduce((n, p) => n + Number(p.count), 0), 10_000);
+    }
+  },
+);
+
+ioTest(
+  "--emulate delay=500us moves the median by 500 µs against a plain child on the same stream",
+  async (io) => {
+    // Both children in this process: one event loop takes both arrival times,
+    // so the difference is the emulation, not which process got a core first.
+    const start = async (emulate: string | null) => {
+      let ready!: (bind: string) => void;
+      const bind = new Promise<string>((r) => ready = r);
+      const result = runChild({
+        bind: { hostname: "127.0.0.1", port: 0 },
+        duration: 1,
+        timeout: 20,
+        emulate: emulate === null ? null : parseEmulation(emulate),
+        io,
+      }, { onReady: ready });
+      return { bind: await bind, result };
+    };
+    const e = await start("delay=500us,seed=1");
+    const plain = await start(null);
+    const parent = spawnProbe([
+      "parent",
+      "--io",
+      io,
+      "--to",
+      `${e.bind},${plain.bind}`,
+      "--rate",
+      "5000",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.2",
+    ]);
+    const [pr, re, rp] = await Promise.all([
+      resultOf(parent),
+      e.result,
+      plain.result,
+    ]);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.equal(re.received, 5000);
+    assert.equal(rp.received, 5000);
+    assert.deepEqual(re.emulated, {
+      delay_us: 500,
+      jitter_us: 0,
+      loss: 0,
+      seed: 1,
+      distribution: "uniform",
+    });
+    const shift = re.latency_us.p50! - rp.latency_us.p50!;
+    assert.ok(Math.abs(shift - 500) <= 50, `median moved by ${shift} µs`);
+    assert.ok(re.latency_us.min! >= 500);
+  },
+);
+
+ioTest(
+  "root -> proxy -> leaf: the leaf reports hops 1 and the proxy's emulated delay",
+  async (io) => {
+    const leaf = await spawnReady([
       "child",
+      "--io",
+      io,
       "--bind",
       "127.0.0.1:0",
       "--duration",
-      "2.2",
+      "0.5",
       "--timeout",
       "20",
     ]);
-  const [a, b, c] = await Promise.all([child(), child(), child()]);
-  const parent = spawnProbe([
-    "parent",
-    "--to",
-    [a.bind, b.bind, c.bind].join(","),
-    "--rate",
-    "5000",
-    "--duration",
-    "2",
-    "--warmup",
-    "0.2",
-  ]);
-  const [pr, ...rs] = await Promise.all([
-    resultOf(parent),
-    resultOf(a.proc),
-    resultOf(b.proc),
-    resultOf(c.proc),
-  ]);
-  assert.equal(pr.code, 0, pr.stderr);
-  assert.deepEqual(
-    [pr.result.sent, pr.result.children, pr.result.warmup],
-    [1000 + 10_000 + 3, 3, 1000],
-  );
-  for (const r of rs) {
-    assert.equal(r.code, 0, r.stderr);
-    const x = r.result;
+    const proxy = await spawnReady([
+      "proxy",
+      "--io",
+      io,
+      "--bind",
+      "127.0.0.1:0",
+      "--to",
+      leaf.bind,
+      "--duration",
+      "0.5",
+      "--timeout",
+      "20",
+      "--record",
+      "--emulate",
+      "delay=3ms,jitter=1ms,seed=5",
+    ]);
+    const parent = spawnProbe([
+      "parent",
+      "--io",
+      io,
+      "--to",
+      proxy.bind,
+      "--rate",
+      "2000",
+      "--duration",
+      "0.5",
+      "--warmup",
+      "0.1",
+    ]);
+    const [pr, xr, lr] = await Promise.all([
+      resultOf(parent),
+      resultOf(proxy.proc),
+      resultOf(leaf.proc),
+    ]);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.equal(xr.code, 0, xr.stderr);
+    assert.equal(lr.code, 0, lr.stderr);
     assert.deepEqual(
       [
-        x.received,
-        x.lost,
-        x.duplicates,
-        x.malformed,
-        x.warmup,
-        x.end_seen,
-        x.hops,
-        x.first_seq,
-        x.last_seq,
+        lr.result.hops,
+        lr.result.received,
+        lr.result.warmup,
+        lr.result.end_seen,
       ],
-      [10_000, 0, 0, 0, 1000, true, 0, 1000, 10_999],
-      JSON.stringify({ ...x, histogram: "…", series: "…" }),
+      [1, 1000, 200, true],
     );
-    assert.equal(x.emulated, null);
-    const series = x.series as Json[];
     assert.ok(
-      series.length >= 2 && series.length <= 3,
-      `${series.length} seconds`,
+      lat(lr.result).min >= 2000,
+      `leaf min ${lat(lr.result).min} µs includes >= 2 ms emulated`,
     );
-    assert.equal(series.reduce((n, p) => n + Number(p.count), 0), 10_000);
-  }
-});
-
-Deno.test("--emulate delay=500us moves the median by 500 µs against a plain child on the same stream", async () => {
-  // Both children in this process: one event loop takes both arrival times,
-  // so the difference is the emulation, not which process got a core first.
-  const start = async (emulate: string | null) => {
-    let ready!: (bind: string) => void;
-    const bind = new Promise<string>((r) => ready = r);
-    const result = runChild({
-      bind: { hostname: "127.0.0.1", port: 0 },
-      duration: 1,
-      timeout: 20,
-      emulate: emulate === null ? null : parseEmulation(emulate),
-    }, { onReady: ready });
-    return { bind: await bind, result };
-  };
-  const e = await start("delay=500us,seed=1");
-  const plain = await start(null);
-  const parent = spawnProbe([
-    "parent",
-    "--to",
-    `${e.bind},${plain.bind}`,
-    "--rate",
-    "5000",
-    "--duration",
-    "1",
-    "--warmup",
-    "0.2",
-  ]);
-  const [pr, re, rp] = await Promise.all([
-    resultOf(parent),
-    e.result,
-    plain.result,
-  ]);
-  assert.equal(pr.code, 0, pr.stderr);
-  assert.equal(re.received, 5000);
-  assert.equal(rp.received, 5000);
-  assert.deepEqual(re.emulated, {
-    delay_us: 500,
-    jitter_us: 0,
-    loss: 0,
-    seed: 1,
-    distribution: "uniform",
-  });
-  const shift = re.latency_us.p50! - rp.latency_us.p50!;
-  assert.ok(Math.abs(shift - 500) <= 50, `median moved by ${shift} µs`);
-  assert.ok(re.latency_us.min! >= 500);
-});
-
-Deno.test("root -> proxy -> leaf: the leaf reports hops 1 and the proxy's emulated delay", async () => {
-  const leaf = await spawnReady([
-    "child",
-    "--bind",
-    "127.0.0.1:0",
-    "--duration",
-    "0.5",
-    "--timeout",
-    "20",
-  ]);
-  const proxy = await spawnReady([
-    "proxy",
-    "--bind",
-    "127.0.0.1:0",
-    "--to",
-    leaf.bind,
-    "--duration",
-    "0.5",
-    "--timeout",
-    "20",
-    "--record",
-    "--emulate",
-    "delay=3ms,jitter=1ms,seed=5",
-  ]);
-  const parent = spawnProbe([
-    "parent",
-    "--to",
-    proxy.bind,
-    "--rate",
-    "2000",
-    "--duration",
-    "0.5",
-    "--warmup",
-    "0.1",
-  ]);
-  const [pr, xr, lr] = await Promise.all([
-    resultOf(parent),
-    resultOf(proxy.proc),
-    resultOf(leaf.proc),
-  ]);
-  assert.equal(pr.code, 0, pr.stderr);
-  assert.equal(xr.code, 0, xr.stderr);
-  assert.equal(lr.code, 0, lr.stderr);
-  assert.deepEqual(
-    [lr.result.hops, lr.result.received, lr.result.warmup, lr.result.end_seen],
-    [1, 1000, 200, true],
-  );
-  assert.ok(
-    lat(lr.result).min >= 2000,
-    `leaf min ${lat(lr.result).min} µs includes >= 2 ms emulated`,
-  );
-  assert.ok(lat(lr.result).p50 >= 3000);
-  assert.deepEqual(
-    [
-      xr.result.forwarded,
-      xr.result.dropped,
-      xr.result.malformed,
-      xr.result.hops,
-      xr.result.received,
-    ],
-    [1201, 0, 0, 0, 1000],
-  );
-  assert.ok(
-    lat(xr.result).min >= 2000,
-    "the recording proxy includes its own emulated delay",
-  );
-});
+    assert.ok(lat(lr.result).p50 >= 3000);
+    assert.deepEqual(
+      [
+        xr.result.forwarded,
+        xr.result.dropped,
+        xr.result.malformed,
+        xr.result.hops,
+        xr.result.received,
+      ],
+      [1201, 0, 0, 0, 1000],
+    );
+    assert.ok(
+      lat(xr.result).min >= 2000,
+      "the recording proxy includes its own emulated delay",
+    );
+  },
+);

@@ -1,0 +1,139 @@
+/**
+ * The native backend's own promises: what `ioSupport` reports, kernel
+ * receive timestamps read at the right place (a round trip through the
+ * kernel), and no Worker outliving its probe.
+ */
+import assert from "node:assert/strict";
+import { UsageError } from "../../core/cli.ts";
+import { type ChildResult, runChild } from "../child.ts";
+import { RealtimeClock } from "../clock.ts";
+import { ioSupport, parseIoMode, resolveIo } from "../io.ts";
+import { rawSocket, sendCrafted, spawnReady } from "../_testing.ts";
+import { threadLibc } from "./libc.ts";
+import { liveNativeWorkers } from "./run.ts";
+import { NativeUdp, RecvRing } from "./socket.ts";
+
+const linux = Deno.build.os === "linux";
+
+Deno.test({
+  name:
+    "on Linux both backends and kernel timestamps are supported; auto is native",
+  ignore: !linux,
+  fn: () => {
+    assert.deepEqual(ioSupport(), {
+      io: ["native", "deno"],
+      timestamps: ["kernel", "user"],
+    });
+    assert.equal(resolveIo("auto"), "native");
+    assert.equal(resolveIo("native"), "native");
+    assert.equal(resolveIo("deno"), "deno");
+  },
+});
+
+Deno.test("--io takes auto, native or deno, nothing else", () => {
+  assert.equal(parseIoMode("deno"), "deno");
+  assert.throws(
+    () => parseIoMode("fast"),
+    (e) =>
+      e instanceof UsageError &&
+      e.message === 'Flag "--io" must be one of auto, native, deno, got "fast"',
+  );
+});
+
+Deno.test({
+  name:
+    "a kernel receive timestamp lies between the user-space send and receive times",
+  ignore: !linux,
+  fn: async () => {
+    const libc = threadLibc()!;
+    const sock = NativeUdp.bind(libc, { hostname: "127.0.0.1", port: 0 }, {
+      timestamps: true,
+    });
+    try {
+      assert.equal(sock.kernelTs, true);
+      sock.recvTimeout(1000);
+      const ring = new RecvRing(sock, 4, 64);
+      const to: Deno.NetAddr = {
+        transport: "udp",
+        hostname: "127.0.0.1",
+        port: sock.local().port,
+      };
+      const { conn } = rawSocket();
+      const bytes = new Uint8Array(24);
+      const clock = new RealtimeClock();
+      const lags: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const before = clock.sinceBase(performance.now());
+        await conn.send(bytes, to);
+        assert.equal(ring.recv(), 1);
+        const after = clock.sinceBase(performance.now());
+        assert.ok(ring.stamp(0), "the datagram carries SCM_TIMESTAMPNS");
+        const k = clock.timespecSinceBase(ring.sec, ring.nsec);
+        // 2 µs of slack: the clock base is read to about a microsecond.
+        assert.ok(
+          k >= before - 2000 && k <= after + 2000,
+          `${before} ${k} ${after}`,
+        );
+        lags.push(after - k);
+      }
+      conn.close();
+      lags.sort((a, b) => a - b);
+      // Loose (the machine may be busy): the stamp is the arrival, not a stale value.
+      assert.ok(lags[10]! < 1e6, `median ${lags[10]! / 1000} µs`);
+    } finally {
+      sock.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "an aborted native child returns its partial result and leaves no Worker behind",
+  ignore: !linux,
+  fn: async () => {
+    const ac = new AbortController();
+    let ready!: (a: string) => void;
+    const addr = new Promise<string>((r) => ready = r);
+    const result: Promise<ChildResult> = runChild(
+      { bind: { hostname: "127.0.0.1", port: 0 }, duration: 60, io: "native" },
+      { onReady: ready, signal: ac.signal },
+    );
+    await sendCrafted(await addr, [{ seq: 0 }, { seq: 1 }, { seq: 2 }]);
+    assert.equal(liveNativeWorkers(), 1);
+    const t0 = performance.now();
+    ac.abort();
+    const r = await result;
+    assert.ok(performance.now() - t0 < 1000, "the Worker saw the stop flag");
+    assert.deepEqual([r.stop, r.received, r.io], ["interrupted", 3, "native"]);
+    assert.equal(liveNativeWorkers(), 0);
+  },
+});
+
+Deno.test({
+  name: "SIGTERM ends a native child process promptly with its partial result",
+  ignore: !linux,
+  fn: async () => {
+    const { proc, bind } = await spawnReady([
+      "child",
+      "--io",
+      "native",
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "60",
+    ]);
+    await sendCrafted(bind, [{ seq: 0 }, { seq: 1 }]);
+    const t0 = performance.now();
+    proc.kill("SIGTERM");
+    const { code, lines } = await proc.finish();
+    assert.ok(
+      performance.now() - t0 < 2000,
+      "no thread kept the process alive",
+    );
+    assert.equal(code, 130);
+    assert.deepEqual(
+      [lines[0]!.stop, lines[0]!.received, lines[0]!.io],
+      ["interrupted", 2, "native"],
+    );
+  },
+});

@@ -1,0 +1,160 @@
+/**
+ * The native child and proxy loops (run in the Worker): a blocking
+ * `recvmmsg` bounded by SO_RCVTIMEO, every datagram of the batch handed to
+ * the shared core (`../receive.ts`) with its kernel receive timestamp when
+ * the socket has them (else the user-space time the call returned), the
+ * stop flag and the stream's timeouts looked at after every call.
+ *
+ * The proxy patches each datagram in its receive slot and sends the batch
+ * to all its children in one `sendmmsg`, the children's order rotating by
+ * one per datagram (so no child is always last); bookkeeping comes after
+ * the send. END is sent {@link END_COPIES} times, {@link END_GAP_MS} apart.
+ *
+ * @module
+ */
+import type { ChildOptions, ChildResult } from "../child.ts";
+import {
+  CHILD_BUFFER_BYTES,
+  END_COPIES,
+  END_GAP_MS,
+  NATIVE_CHILD_BATCH,
+  NATIVE_PROXY_BATCH,
+  PROXY_BUFFER_BYTES,
+  START_TIMEOUT_S,
+} from "../defaults.ts";
+import type { ProxyOptions, ProxyResult } from "../proxy.ts";
+import { ChildCore, ProxyCore } from "../receive.ts";
+import { streamOutcome, StreamTimer } from "../watch.ts";
+import { FLAG_END, OFF_FLAGS } from "../wire.ts";
+import { type Ip4Addr, type NativeUdp, RecvRing, SendList } from "./socket.ts";
+
+/** Receives and measures one stream; see the module doc. */
+export function childLoop(
+  sock: NativeUdp,
+  bind: string,
+  opts: ChildOptions,
+  stop: Int32Array,
+  running: () => void,
+): ChildResult {
+  const timeout = opts.timeout ?? START_TIMEOUT_S;
+  const timer = new StreamTimer({
+    start: timeout,
+    duration: opts.duration,
+    ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
+  });
+  const core = new ChildCore(timer, opts.emulate ?? null);
+  sock.recvTimeout(timer.tickMs);
+  const ring = new RecvRing(sock, NATIVE_CHILD_BATCH, CHILD_BUFFER_BYTES);
+  const views = ring.views;
+  let failure: string | null = null;
+  running();
+  loop: for (;;) {
+    let n: number;
+    try {
+      n = ring.recv();
+    } catch (e) {
+      failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
+      break;
+    }
+    const now = performance.now();
+    for (let i = 0; i < n; i++) {
+      ring.stamp(i);
+      if (core.take(views[i]!, ring.length(i), now, ring.sec, ring.nsec)) {
+        break loop;
+      }
+    }
+    if (Atomics.load(stop, 0) !== 0) timer.stop("interrupted");
+    if (timer.check(now) !== null) break;
+  }
+  const end = streamOutcome(timer.reason, { bind, timeout, failure });
+  return core.result({
+    bind,
+    ...end,
+    io: "native",
+    timestamps: sock.kernelTs ? "kernel" : "user",
+  });
+}
+
+/** Forwards one stream to `targets`; see the module doc. */
+export function proxyLoop(
+  sock: NativeUdp,
+  bind: string,
+  opts: ProxyOptions,
+  targets: Ip4Addr[],
+  stop: Int32Array,
+  running: () => void,
+): ProxyResult {
+  const timeout = opts.timeout ?? START_TIMEOUT_S;
+  const timer = new StreamTimer({
+    start: timeout,
+    duration: opts.duration ?? null,
+    ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
+  });
+  const k = targets.length;
+  const core = new ProxyCore(timer, {
+    children: k,
+    record: opts.record ?? false,
+    emulate: opts.emulate ?? null,
+  });
+  sock.recvTimeout(timer.tickMs);
+  const ring = new RecvRing(sock, NATIVE_PROXY_BATCH, PROXY_BUFFER_BYTES);
+  const views = ring.views;
+  const out = new SendList(sock, targets, views, NATIVE_PROXY_BATCH * k);
+  const hops = new Int32Array(NATIVE_PROXY_BATCH);
+  let rot = 0;
+  let failure: string | null = null;
+  running();
+  loop: for (;;) {
+    let n: number;
+    try {
+      n = ring.recv();
+    } catch (e) {
+      failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
+      break;
+    }
+    const now = performance.now();
+    let msgs = 0, last = n - 1;
+    for (let i = 0; i < n; i++) {
+      const len = ring.length(i);
+      const h = hops[i] = core.take(views[i]!, len, now);
+      if (h < 0) continue;
+      for (let j = 0; j < k; j++) out.set(msgs++, (j + rot) % k, i, len);
+      rot = rot + 1 === k ? 0 : rot + 1;
+      if (views[i]!.getUint32(OFF_FLAGS, true) & FLAG_END) {
+        last = i; // the stream is over: the rest of the batch is not of it
+        break;
+      }
+    }
+    if (msgs > 0) core.sendErrors += out.send(msgs);
+    for (let i = 0; i <= last; i++) {
+      const h = hops[i]!;
+      if (h < 0) continue;
+      ring.stamp(i);
+      if (core.account(views[i]!, h, now, ring.sec, ring.nsec)) {
+        for (let c = 1; c < END_COPIES; c++) {
+          _sleepMs(END_GAP_MS);
+          for (let j = 0; j < k; j++) out.set(j, j, i, ring.length(i));
+          core.sendErrors += out.send(k);
+        }
+        timer.stop("end");
+        break loop;
+      }
+    }
+    if (Atomics.load(stop, 0) !== 0) timer.stop("interrupted");
+    if (timer.check(now) !== null) break;
+  }
+  const end = streamOutcome(timer.reason, { bind, timeout, failure });
+  return core.result({
+    bind,
+    ...end,
+    io: "native",
+    timestamps: sock.kernelTs ? "kernel" : "user",
+  });
+}
+
+const _nap = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this (the Worker's) thread for `ms`. */
+function _sleepMs(ms: number): void {
+  Atomics.wait(_nap, 0, 0, ms);
+}

@@ -1,0 +1,212 @@
+/**
+ * What a child and a proxy do with each datagram, whatever brought it in
+ * (the Deno backend in `child.ts` / `proxy.ts`, the native one in
+ * `native/receive.ts`): format check, the stream's stop bookkeeping,
+ * emulation, header patching for forwarding, the recorder, and the result
+ * line. No I/O here.
+ *
+ * @module
+ */
+import type { ChildResult } from "./child.ts";
+import { type EmulationParams, Emulator } from "./emulate.ts";
+import type { IoKind, TimestampKind } from "./io.ts";
+import type { ProxyResult } from "./proxy.ts";
+import { DelayRecorder } from "./recorder.ts";
+import type { StopReason, StreamTimer } from "./watch.ts";
+import {
+  FLAG_END,
+  FLAG_WARMUP,
+  isProbeDatagram,
+  MAX_EMU_NS,
+  MAX_HOPS,
+  OFF_EMU,
+  OFF_FLAGS,
+  OFF_HOPS,
+} from "./wire.ts";
+
+/** How a receiver ended and how it measured: the head of its result line. */
+export interface ReceiveOutcome {
+  bind: string;
+  stop: StopReason;
+  failure: string | null;
+  io: IoKind;
+  timestamps: TimestampKind;
+}
+
+/** A child's handling of each datagram. */
+export class ChildCore {
+  readonly rec: DelayRecorder = new DelayRecorder();
+  readonly timer: StreamTimer;
+  readonly emulated: EmulationParams | null;
+  #emu: Emulator | null;
+  malformed = 0;
+  dropped = 0;
+
+  /** A core stopping through `timer`, emulating `emulate` when given. */
+  constructor(timer: StreamTimer, emulate: EmulationParams | null) {
+    this.timer = timer;
+    this.emulated = emulate;
+    this.#emu = emulate ? new Emulator(emulate) : null;
+  }
+
+  /**
+   * Takes the datagram of `n` bytes under `view`, arrived at monotonic
+   * `nowMs` (kernel timestamp `kSec`/`kNsec` when `kSec` >= 0); true when it
+   * was END (the timer is then stopped with "end").
+   */
+  take(view: DataView, n: number, nowMs: number, kSec = -1, kNsec = 0) {
+    if (!isProbeDatagram(view, n)) {
+      this.malformed++;
+      return false;
+    }
+    this.timer.packet(nowMs);
+    const rec = this.rec;
+    rec.noteHops(view.getUint16(OFF_HOPS, true));
+    let emuNs = view.getUint32(OFF_EMU, true);
+    if (this.#emu !== null) {
+      const d = this.#emu.next();
+      if (d < 0) {
+        this.dropped++;
+        return false;
+      }
+      emuNs += d;
+    }
+    const flags = view.getUint32(OFF_FLAGS, true);
+    if (flags & FLAG_END) {
+      rec.end(view);
+      this.timer.stop("end");
+      return true;
+    }
+    if (flags & FLAG_WARMUP) rec.warmup(view);
+    else rec.measured(view, nowMs, emuNs, kSec, kNsec);
+    return false;
+  }
+
+  /** The result line. */
+  result(o: ReceiveOutcome): ChildResult {
+    return {
+      bind: o.bind,
+      stop: o.stop,
+      error: o.failure,
+      io: o.io,
+      timestamps: o.timestamps,
+      ...this.rec.report(),
+      malformed: this.malformed,
+      dropped: this.dropped,
+      emulated: this.emulated,
+      elapsed_s: this.timer.elapsedS,
+    };
+  }
+}
+
+/** A proxy's handling of each datagram: {@link take} before the sends, {@link account} after. */
+export class ProxyCore {
+  readonly rec: DelayRecorder | null;
+  readonly timer: StreamTimer;
+  readonly emulated: EmulationParams | null;
+  readonly children: number;
+  #emu: Emulator | null;
+  datagrams = 0;
+  forwarded = 0;
+  dropped = 0;
+  malformed = 0;
+  sendErrors = 0;
+  hops = 0;
+  endSeen = false;
+
+  /** A core for `children` targets, stopping through `timer`, measuring with `record`. */
+  constructor(
+    timer: StreamTimer,
+    o: { children: number; record: boolean; emulate: EmulationParams | null },
+  ) {
+    this.timer = timer;
+    this.children = o.children;
+    this.rec = o.record ? new DelayRecorder() : null;
+    this.emulated = o.emulate;
+    this.#emu = o.emulate ? new Emulator(o.emulate) : null;
+  }
+
+  /**
+   * Takes the datagram of `n` bytes under `view`, arrived at monotonic
+   * `nowMs`, and patches it for forwarding (hops + 1, saturating; the
+   * emulated delay added to emu_ns). Returns the hops it arrived with, or
+   * -1 when it is not to be forwarded (malformed, or dropped by emulation).
+   */
+  take(view: DataView, n: number, nowMs: number): number {
+    if (!isProbeDatagram(view, n)) {
+      this.malformed++;
+      return -1;
+    }
+    this.timer.packet(nowMs);
+    this.datagrams++;
+    if (this.#emu !== null) {
+      const d = this.#emu.next();
+      if (d < 0) {
+        this.dropped++;
+        return -1;
+      }
+      const emuNs = Math.min(view.getUint32(OFF_EMU, true) + d, MAX_EMU_NS);
+      view.setUint32(OFF_EMU, emuNs, true);
+    }
+    const h = view.getUint16(OFF_HOPS, true);
+    view.setUint16(OFF_HOPS, h < MAX_HOPS ? h + 1 : MAX_HOPS, true);
+    return h;
+  }
+
+  /**
+   * Bookkeeping of a forwarded datagram that arrived with `h` hops (the
+   * value {@link take} returned); true when it was END (the caller repeats
+   * it, then stops the timer).
+   */
+  account(
+    view: DataView,
+    h: number,
+    nowMs: number,
+    kSec = -1,
+    kNsec = 0,
+  ): boolean {
+    this.forwarded++;
+    if (h > this.hops) this.hops = h;
+    const flags = view.getUint32(OFF_FLAGS, true);
+    const rec = this.rec;
+    if (flags & FLAG_END) {
+      this.endSeen = true;
+      rec?.end(view);
+      return true;
+    }
+    if (rec !== null) {
+      rec.noteHops(h); // the hops it received, not the ones it forwarded
+      if (flags & FLAG_WARMUP) rec.warmup(view);
+      else {rec.measured(
+          view,
+          nowMs,
+          view.getUint32(OFF_EMU, true),
+          kSec,
+          kNsec,
+        );}
+    }
+    return false;
+  }
+
+  /** The result line. */
+  result(o: ReceiveOutcome): ProxyResult {
+    return {
+      bind: o.bind,
+      stop: o.stop,
+      error: o.failure,
+      io: o.io,
+      timestamps: o.timestamps,
+      children: this.children,
+      datagrams: this.datagrams,
+      forwarded: this.forwarded,
+      dropped: this.dropped,
+      malformed: this.malformed,
+      send_errors: this.sendErrors,
+      ...(this.rec !== null ? this.rec.report() : {}),
+      end_seen: this.endSeen,
+      hops: this.hops,
+      emulated: this.emulated,
+      elapsed_s: this.timer.elapsedS,
+    };
+  }
+}
