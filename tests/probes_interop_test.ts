@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   freeUdpPort,
+  ioTest,
   LineProcess,
   spawnProbe,
   spawnReady,
@@ -42,55 +43,56 @@ async function lastLine(p: LineProcess): Promise<Json> {
   return last;
 }
 
-Deno.test({
-  name: "a C sender feeds a treecast child",
-  async fn() {
-    const ref = await buildUdpRef();
-    const { proc, bind } = await spawnReady([
-      "child",
-      "--bind",
-      "127.0.0.1:0",
-      "--duration",
-      "1",
-      "--timeout",
-      "20",
-    ]);
-    const sender = new LineProcess(ref, [
-      "sender",
-      "-r",
-      "2000",
-      "-d",
-      "1",
-      bind,
-    ]);
-    const [r, s] = await Promise.all([lastLine(proc), lastLine(sender)]);
-    // udp_ref sends seq 0..rate*d-1, then END with seq rate*d.
-    assert.equal(s.sent, 2000);
-    assert.deepEqual(
-      [
-        r.received,
-        r.lost,
-        r.malformed,
-        r.warmup,
-        r.end_seen,
-        r.first_seq,
-        r.last_seq,
-        r.hops,
-        r.negative,
-      ],
-      [2000, 0, 0, 0, true, 0, 1999, 0, 0],
-    );
-    // Same clock, same host: the C timestamps read as a plausible delay.
-    assert.ok(lat(r).p50 > 0 && lat(r).p50 < 20_000, `p50 ${lat(r).p50} µs`);
-  },
+ioTest("a C sender feeds a treecast child", async (io) => {
+  const ref = await buildUdpRef();
+  const { proc, bind } = await spawnReady([
+    "child",
+    "--io",
+    io,
+    "--bind",
+    "127.0.0.1:0",
+    "--duration",
+    "1",
+    "--timeout",
+    "20",
+  ]);
+  const sender = new LineProcess(ref, [
+    "sender",
+    "-r",
+    "2000",
+    "-d",
+    "1",
+    bind,
+  ]);
+  const [r, s] = await Promise.all([lastLine(proc), lastLine(sender)]);
+  // udp_ref sends seq 0..rate*d-1, then END with seq rate*d.
+  assert.equal(s.sent, 2000);
+  assert.deepEqual(
+    [
+      r.received,
+      r.lost,
+      r.malformed,
+      r.warmup,
+      r.end_seen,
+      r.first_seq,
+      r.last_seq,
+      r.hops,
+      r.negative,
+    ],
+    [2000, 0, 0, 0, true, 0, 1999, 0, 0],
+  );
+  // Same clock, same host: the C timestamps read as a plausible delay.
+  assert.ok(lat(r).p50 > 0 && lat(r).p50 < 20_000, `p50 ${lat(r).p50} µs`);
 });
 
-Deno.test({
-  name: "a treecast parent feeds a C receiver, which leaves WARMUP out",
-  async fn() {
+ioTest(
+  "a treecast parent feeds a C receiver, which leaves WARMUP out",
+  async (io) => {
     const recv = await cReceiver(1);
     const parent = spawnProbe([
       "parent",
+      "--io",
+      io,
       "--to",
       recv.addr,
       "--rate",
@@ -111,14 +113,16 @@ Deno.test({
       `p50 ${r.p50_us} µs`,
     );
   },
-});
+);
 
-Deno.test({
-  name: "treecast parent -> C forwarder -> treecast child counts one hop",
-  async fn() {
+ioTest(
+  "treecast parent -> C forwarder -> treecast child counts one hop",
+  async (io) => {
     const ref = await buildUdpRef();
     const { proc: child, bind } = await spawnReady([
       "child",
+      "--io",
+      io,
       "--bind",
       "127.0.0.1:0",
       "--duration",
@@ -138,6 +142,8 @@ Deno.test({
     await waitUdpBound(port);
     const parent = spawnProbe([
       "parent",
+      "--io",
+      io,
       "--to",
       `127.0.0.1:${port}`,
       "--rate",
@@ -162,38 +168,37 @@ Deno.test({
       1,
     ]);
   },
-});
+);
 
-Deno.test({
-  name: "C sender -> treecast proxy -> C receiver",
-  async fn() {
-    const ref = await buildUdpRef();
-    const recv = await cReceiver(1);
-    const proxy = await spawnReady([
-      "proxy",
-      "--bind",
-      "127.0.0.1:0",
-      "--to",
-      recv.addr,
-      "--duration",
-      "1",
-      "--timeout",
-      "20",
-    ]);
-    const sender = new LineProcess(ref, [
-      "sender",
-      "-r",
-      "2000",
-      "-d",
-      "1",
-      proxy.bind,
-    ]);
-    const [r, x] = await Promise.all([
-      lastLine(recv.proc),
-      lastLine(proxy.proc),
-      lastLine(sender),
-    ]);
-    assert.deepEqual([r.recv, r.lost], [2000, 0]);
-    assert.deepEqual([x.forwarded, x.malformed, x.end_seen], [2001, 0, true]);
-  },
+ioTest("C sender -> treecast proxy -> C receiver", async (io) => {
+  const ref = await buildUdpRef();
+  const recv = await cReceiver(1);
+  const proxy = await spawnReady([
+    "proxy",
+    "--io",
+    io,
+    "--bind",
+    "127.0.0.1:0",
+    "--to",
+    recv.addr,
+    "--duration",
+    "1",
+    "--timeout",
+    "20",
+  ]);
+  const sender = new LineProcess(ref, [
+    "sender",
+    "-r",
+    "2000",
+    "-d",
+    "1",
+    proxy.bind,
+  ]);
+  const [r, x] = await Promise.all([
+    lastLine(recv.proc),
+    lastLine(proxy.proc),
+    lastLine(sender),
+  ]);
+  assert.deepEqual([r.recv, r.lost], [2000, 0]);
+  assert.deepEqual([x.forwarded, x.malformed, x.end_seen], [2001, 0, true]);
 });
