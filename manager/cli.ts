@@ -19,7 +19,12 @@ import { LOG_FLAGS, logFromFlags, type MessageLog } from "../core/node.ts";
 import { writeReportBeside } from "../report/cli.ts";
 import { Experiment } from "./experiment.ts";
 import { writeLeafCsv } from "./export.ts";
-import { clockWarnings, connectTable, summaryTable } from "./format.ts";
+import {
+  clockWarnings,
+  connectTable,
+  kindsTable,
+  summaryTable,
+} from "./format.ts";
 import { Manager } from "./manager.ts";
 import { createProgress } from "./progress.ts";
 import { ResultsWriter, runFolderName } from "./results.ts";
@@ -172,6 +177,10 @@ export async function runScript(
   }
   if (experiment.results.trees.length > 0) {
     stdio.out(summaryTable(experiment.results));
+    stdio.out(
+      "\nAcross roots and runs (worst leaf, mean ± 95 % interval):\n" +
+        kindsTable(experiment.results),
+    );
   }
   if (writer) {
     const csv = await writeLeafCsv(experiment.results, writer.path);

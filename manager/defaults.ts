@@ -78,3 +78,15 @@ export const TREES = [
 
 /** Steps run when a script lists none. */
 export const STEPS = ["CONNECT", "ROOT"] as const;
+
+/** Rebuild rounds after each tree's evaluations (the worst leaf's parent re-probed). */
+export const REBUILD = 0;
+
+/** LEMON's all-to-all: peers a worker sends to (and receives from) at most at once. */
+export const LEMON_LIMIT = 4;
+/** FAQ: Frank–Wolfe iterations at most per start. */
+export const FAQ_ITERATIONS = 30;
+/** FAQ: a step lowering the relaxed cost by less than this share ends a run. */
+export const FAQ_TOLERANCE = 1e-6;
+/** FAQ: runs from seeded random starts beside the first. */
+export const FAQ_RESTARTS = 8;

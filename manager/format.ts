@@ -6,6 +6,7 @@
 import { CLOCK_WARN_US } from "../core/defaults.ts";
 import type { ConnectResult } from "../model/results.ts";
 import type { Results } from "./results.ts";
+import { summarize, SUMMARY_HEAD, summaryCells } from "../model/summary.ts";
 
 /** Formats rows as an aligned table; numbers right-aligned. */
 export function table(head: string[], rows: (string | number)[][]): string {
@@ -71,7 +72,7 @@ export function summaryTable(results: Results): string {
       rows.push([
         t.name,
         t.root,
-        e ? e.run : "-",
+        e ? (e.round ? `${e.run} rebuild ${e.round}` : e.run) : "-",
         w?.addr ?? "-",
         _f1(w?.p90Us),
         _f1(w?.p50Us),
@@ -99,4 +100,14 @@ export function summaryTable(results: Results): string {
     ],
     rows,
   );
+}
+
+/**
+ * The comparison across roots and runs: per tree kind, the worst leaf's
+ * p90/p50/mean as mean ± 95 % interval, samples, the relative difference
+ * against RANDOM and WORST, and the probing cost.
+ */
+export function kindsTable(results: Results): string {
+  const s = results.summary ?? summarize(results);
+  return table([...SUMMARY_HEAD], s.rows.map(summaryCells));
 }

@@ -69,6 +69,14 @@ export class Tracker {
       case "connect":
       case "lost":
       case "readmitted":
+      case "alltoall-done":
+        return;
+      case "alltoall-start":
+        this.job = {
+          what: `all-to-all ${e.round}/${e.rounds}`,
+          startMs: nowMs,
+          expectedMs: e.expectedMs,
+        };
         return;
       case "tree-start":
         this.trees = e.total;
@@ -261,6 +269,14 @@ export function eventLine(
       }${e.lost.during}: ${e.lost.detail}`;
     case "readmitted":
       return `worker ${e.addr} answered CONNECT again: admitted`;
+    case "alltoall-start":
+      return `LEMON all-to-all from root ${e.root}: round ${e.round}/${e.rounds} for ${
+        (e.expectedMs / 1000).toFixed(1)
+      } s`;
+    case "alltoall-done":
+      return `LEMON all-to-all from root ${e.root} done: ${e.packets} packets in ${
+        (e.ms / 1000).toFixed(1)
+      } s`;
     case "tree-done":
       return `${prefix}: ${e.tree.status}${
         e.index + 1 < e.total ? etaText : ""

@@ -27,6 +27,7 @@ import YAML from "yaml";
 import type { Scalar } from "yaml";
 import { splitHostPort, UsageError } from "../core/cli.ts";
 import type { TreeType } from "../model/results.ts";
+import type { FaqStart } from "./faq.ts";
 import * as D from "./defaults.ts";
 import {
   bool,
@@ -68,12 +69,13 @@ export type Stat = typeof STATS[number];
 export const ACTIONS = ["CONNECT", "ROOT"] as const;
 /** A step action a script may list. */
 export type Action = typeof ACTIONS[number];
-const _MANAGER_ACTIONS = ["PARENT", "REPORT", "MCAST"];
+const _MANAGER_ACTIONS = ["PARENT", "REPORT", "MCAST", "ALLTOALL", "REBUILD"];
 /** Kinds of tree a script may ask for. */
 export const TREE_TYPES = [
   "BEST",
   "WORST",
   "RANDOM",
+  "LEMON",
 ] as const satisfies readonly TreeType[];
 export type { TreeType };
 type Preset = keyof typeof D.STRATEGY_WEIGHTS;
@@ -89,7 +91,7 @@ export interface TreeSpec {
   /** Unique label, e.g. `BEST-P90` or `RANDOM`. */
   name: string;
   type: TreeType;
-  /** Present for BEST and WORST, absent for RANDOM. */
+  /** Present for BEST and WORST, absent for RANDOM and LEMON. */
   strategy?: Strategy;
 }
 /** One step of the script's queue. */
@@ -127,6 +129,19 @@ export interface Script {
   root?: string;
   trees: TreeSpec[];
   parallel: boolean;
+  /** Rebuild rounds after each tree's evaluations. */
+  rebuild: number;
+  /** LEMON trees: the all-to-all probing and the FAQ solver. */
+  lemon: {
+    limit: number;
+    rate: number;
+    duration: number;
+    warmup: number;
+    start: FaqStart;
+    iterations: number;
+    tolerance: number;
+    restarts: number;
+  };
   timeouts: {
     connect: number;
     request: number;
@@ -297,11 +312,15 @@ const _trees: Reader<TreeSpec[]> = (c: Context, e: Entry) => {
   const seen = new Map<string, string>();
   return list("trees", _tree)(c, e).map(({ v, at, self }) => {
     need(c, self, "type", v.type !== undefined, TREE_TYPES.join(", "));
-    if (v.type === "RANDOM" && at.strategy) {
-      c.bad(at.strategy, "a RANDOM tree is drawn at random: drop its strategy");
+    const unscored = v.type === "RANDOM" || v.type === "LEMON";
+    if (unscored && at.strategy) {
+      const how = v.type === "RANDOM"
+        ? "a RANDOM tree is drawn at random"
+        : "a LEMON tree is placed by the all-to-all delays";
+      c.bad(at.strategy, `${how}: drop its strategy`);
     }
     const needs = `a ${v.type} tree needs ${_PRESETS.join(", ")} or weights`;
-    need(c, self, "strategy", v.type === "RANDOM" || !!v.strategy, needs);
+    need(c, self, "strategy", unscored || !!v.strategy, needs);
     const spec = _spec(v.type!, v.strategy, v.name);
     const first = seen.get(spec.name);
     if (first !== undefined) {
@@ -379,6 +398,17 @@ const _top = (implemented: readonly Action[]) => ({
   root: _addr,
   trees: _trees,
   parallel: bool,
+  rebuild: int(0, 10),
+  lemon: record({
+    limit: int(1, 64),
+    rate: _RATE,
+    duration: _DURATION,
+    warmup: _WARMUP,
+    start: oneOf<FaqStart>("FAQ start", ["barycenter", "random"]),
+    iterations: int(1, 1000),
+    tolerance: num,
+    restarts: int(0, 100),
+  }),
   timeouts: record({
     connect: _DURATION,
     request: _DURATION,
@@ -471,6 +501,7 @@ function _build(
 
   const warmup = v.warmup ?? D.WARMUP, rate = v.rate ?? D.RATE;
   const ev = v.evaluation?.v ?? {}, t = v.timeouts?.v ?? {};
+  const l = v.lemon?.v ?? {};
   const script: Script = {
     file: c.file,
     text,
@@ -502,6 +533,17 @@ function _build(
       )
     ),
     parallel: v.parallel ?? D.PARALLEL,
+    rebuild: v.rebuild ?? D.REBUILD,
+    lemon: {
+      limit: l.limit ?? D.LEMON_LIMIT,
+      rate: l.rate ?? rate,
+      duration: l.duration ?? v.duration ?? D.DURATION,
+      warmup: l.warmup ?? warmup,
+      start: l.start ?? "barycenter",
+      iterations: l.iterations ?? D.FAQ_ITERATIONS,
+      tolerance: l.tolerance ?? D.FAQ_TOLERANCE,
+      restarts: l.restarts ?? D.FAQ_RESTARTS,
+    },
     timeouts: {
       connect: t.connect ?? D.CONNECT_TIMEOUT,
       request: t.request ?? D.REQUEST_TIMEOUT,

@@ -5,7 +5,7 @@
  * @module
  */
 import { deriveSeed, Pool, Rng } from "./pool.ts";
-import type { TreeResult } from "./results.ts";
+import type { AllToAllResult, TreeResult } from "../model/results.ts";
 import type { Script, TreeSpec } from "./script.ts";
 import { Tree } from "./tree.ts";
 
@@ -25,6 +25,10 @@ export interface TreeRun {
   batch: number;
   /** Stage attempts that failed (lost workers); bounded. */
   failures: number;
+  /** Rebuild rounds done. */
+  round: number;
+  /** LEMON: the root's all-to-all phase, once it ran. */
+  phase?: AllToAllResult;
 }
 
 /** Options of {@link newTreeRun}. */
@@ -83,5 +87,6 @@ export function newTreeRun(spec: TreeSpec, o: TreeRunOptions): TreeRun {
     t0: 0,
     batch: 0,
     failures: 0,
+    round: 0,
   };
 }

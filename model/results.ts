@@ -11,6 +11,7 @@ import type {
   ProbeStats,
   SenderStats,
 } from "../proto/codec.ts";
+import type { Summary } from "./summary.ts";
 
 /**
  * Kinds of tree. BEST keeps the lowest scores, WORST the highest, RANDOM
@@ -108,6 +109,19 @@ export interface EvaluationResult {
   error?: string;
 }
 
+/** One rebuild round: the worst leaf's parent re-probed its children. */
+export interface RebuildResult {
+  round: number;
+  parent: string;
+  /** The worst leaf of the evaluations before the round. */
+  worstLeaf: string;
+  /** The parent's children before and after. */
+  before: string[];
+  after: string[];
+  ms: number;
+  finishedUs: number;
+}
+
 /** One built tree and its evaluations. */
 export interface TreeResult {
   name: string;
@@ -125,6 +139,10 @@ export interface TreeResult {
   evaluations: EvaluationResult[];
   /** Workers of the tree that emulate a slow VM. */
   stragglers: string[];
+  /** LEMON: the QAP placement's cost (sum over edges of the delay) and FAQ iterations. */
+  placement?: { costUs: number; iterations: number };
+  /** Rebuild rounds, in order. */
+  rebuilds?: RebuildResult[];
   buildMs: number;
   evaluationMs: number;
   status: "building" | "evaluating" | "complete" | "failed";
@@ -169,5 +187,7 @@ export interface Results {
   lost: LostWorker[];
   /** The all-to-all probing phases of LEMON trees, one per root. */
   allToAll?: AllToAllResult[];
+  /** Per tree kind over roots x runs (`summary.ts`), kept up to date. */
+  summary?: Summary;
   trees: TreeResult[];
 }

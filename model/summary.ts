@@ -181,27 +181,31 @@ export function summarize(results: Results): Summary {
       acc.costs.push(probingCost(results, t, round));
     }
   }
-  const rows: SummaryRow[] = [...kinds].map(([kind, a]) => ({
-    kind,
-    tree: a.tree,
-    type: a.type,
-    round: a.round,
-    n: a.p90.length,
-    p90Us: estimate(a.p90),
-    p50Us: estimate(a.p50),
-    meanUs: estimate(a.mean),
-    probing: {
-      packets: estimate(a.costs.map((c) => c.packets)).mean,
-      ms: estimate(a.costs.map((c) => c.ms)).mean,
-    },
-  }));
+  // A kind no evaluation has reported yet has no row.
+  const rows: SummaryRow[] = [...kinds].filter(([, a]) => a.p90.length > 0).map(
+    (
+      [kind, a],
+    ) => ({
+      kind,
+      tree: a.tree,
+      type: a.type,
+      round: a.round,
+      n: a.p90.length,
+      p90Us: estimate(a.p90),
+      p50Us: estimate(a.p50),
+      meanUs: estimate(a.mean),
+      probing: {
+        packets: estimate(a.costs.map((c) => c.packets)).mean,
+        ms: estimate(a.costs.map((c) => c.ms)).mean,
+      },
+    }),
+  );
   const baseline = (type: TreeType) =>
-    rows.find((r) => r.type === type && r.round === 0 && r.n > 0);
+    rows.find((r) => r.type === type && r.round === 0);
   const random = baseline("RANDOM"), worst = baseline("WORST");
   const pct = (r: SummaryRow, b: SummaryRow) =>
     100 * (r.p90Us.mean - b.p90Us.mean) / b.p90Us.mean;
   for (const r of rows) {
-    if (r.n === 0) continue;
     if (random) r.vsRandomPct = pct(r, random);
     if (worst) r.vsWorstPct = pct(r, worst);
   }
@@ -211,4 +215,38 @@ export function summarize(results: Results): Summary {
     ...(worst ? { worst: worst.kind } : {}),
     rows,
   };
+}
+
+/** Column heads of {@link summaryCells}. */
+export const SUMMARY_HEAD = [
+  "kind",
+  "n",
+  "p90_us",
+  "p50_us",
+  "mean_us",
+  "vs_random",
+  "vs_worst",
+  "probe_packets",
+  "probe_s",
+] as const;
+
+/** One row of the summary as text cells (the terminal and the report share them). */
+export function summaryCells(r: SummaryRow): string[] {
+  const est = (e: Estimate) =>
+    e.ci === null
+      ? e.mean.toFixed(1)
+      : `${e.mean.toFixed(1)} ± ${e.ci.toFixed(1)}`;
+  const pct = (x: number | undefined) =>
+    x === undefined ? "-" : `${x > 0 ? "+" : ""}${x.toFixed(1)} %`;
+  return [
+    r.kind,
+    String(r.n),
+    est(r.p90Us),
+    est(r.p50Us),
+    est(r.meanUs),
+    pct(r.vsRandomPct),
+    pct(r.vsWorstPct),
+    String(Math.round(r.probing.packets)),
+    (r.probing.ms / 1000).toFixed(1),
+  ];
 }

@@ -24,6 +24,7 @@ import {
   type TreeView,
   treeViews,
 } from "./data.ts";
+import { kindsSection, rebuildLines } from "./kinds.ts";
 import { type DelayScale, delayScale, renderDot, treeDot } from "./draw.ts";
 import { esc, fmtS, fmtTime, page, SLOW_BADGE, treeAnchor } from "./html.ts";
 import {
@@ -51,6 +52,7 @@ export async function renderReport(results: Results): Promise<string> {
   );
   const body = [
     _header(results, views, emulated),
+    kindsSection(results),
     `<section id="summary"><h2>Summary</h2>`,
     `<p class="note">Per tree and evaluation run, the leaf with the highest p90 one-way delay. Lower is better; the best tree's row is marked green${
       emulated
@@ -111,7 +113,7 @@ function _header(
   );
   return `<header><h1>treecast report: ${esc(r.name)}</h1>
 <p class="meta">${facts.join(" · ")}</p>${trouble}
-<nav><a href="#summary">Summary</a><a href="#comparison">Across trees</a>${
+<nav><a href="#kinds">Across roots and runs</a><a href="#summary">Summary</a><a href="#comparison">Across trees</a>${
     nav.join("")
   }<a href="#run">Workers and script</a></nav></header>`;
 }
@@ -207,6 +209,7 @@ async function _treeSection(
   }</figure>
 </div>
 ${perSecond ? `<figure class="chart series">${perSecond}</figure>` : ""}
+${rebuildLines(t)}
 <h3>Stages</h3>
 ${stagesTable(v, ctx.slow)}
 </section>`;

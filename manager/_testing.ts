@@ -1,0 +1,186 @@
+/**
+ * Fakes for the step queue's unit tests: a clock that advances only when
+ * slept on, and workers whose measured delay is a table.
+ *
+ * @module
+ */
+import { WorkerUnreachable } from "../core/transport.ts";
+import { RemoteError } from "../core/node.ts";
+import {
+  type Command,
+  emptyJob,
+  type Job,
+  type ProbeStats,
+  type Report,
+} from "../proto/codec.ts";
+import type { ConnectResult } from "../model/results.ts";
+import type { Clock } from "./clock.ts";
+import {
+  Experiment,
+  type ExperimentEvent,
+  type Workers,
+} from "./experiment.ts";
+import { parseScript } from "./script.ts";
+
+export const A = Array.from({ length: 12 }, (_, i) => `10.0.0.${i + 1}:9000`);
+
+export class FakeClock implements Clock {
+  t = 1_000_000;
+  now(): number {
+    return this.t;
+  }
+  sleep(ms: number): Promise<void> {
+    this.t += Math.max(0, ms);
+    return Promise.resolve();
+  }
+}
+
+export function stats(p90Us: number): ProbeStats {
+  return {
+    received: 1000,
+    lost: 0,
+    duplicates: 0,
+    reordered: 0,
+    malformed: 0,
+    warmup: 0,
+    negative: 0,
+    hops: 0,
+    endSeen: true,
+    minUs: p90Us / 2,
+    p25Us: p90Us / 2,
+    p50Us: p90Us * 0.8,
+    p75Us: p90Us * 0.9,
+    p90Us,
+    p99Us: p90Us,
+    p999Us: p90Us,
+    maxUs: p90Us,
+    meanUs: p90Us * 0.8,
+    stddevUs: 10,
+    series: [],
+    histogram: "",
+  };
+}
+
+/** Workers whose measured delay is `delay[addr]`; `dead` ones never answer. */
+export class FakeWorkers implements Workers {
+  dead = new Set<string>();
+  stuck = false;
+  delay: Record<string, number> = {};
+  #jobs = new Map<string, { job: Job; endAt: number }>();
+  #n = 0;
+  constructor(readonly clock: FakeClock) {}
+
+  connect(addrs: readonly string[]): Promise<ConnectResult[]> {
+    return Promise.resolve(
+      addrs.map((addr) =>
+        this.dead.has(addr) ? { addr, status: "unreachable", error: "dead" } : {
+          addr,
+          status: "ok",
+          rttUs: 100,
+          hello: {
+            protocol: 1,
+            program: "t",
+            capabilities: [],
+            hostname: "h",
+            emulate: (this.delay[addr] ?? 0) > 1000 ? "delay=3ms" : "",
+          },
+        }
+      ),
+    );
+  }
+
+  #tree(addr: string, cmd: Command, depth: number, above: number): Job {
+    const d = above + (this.delay[addr] ?? 50);
+    const deps = cmd.subtrees.length > 0
+      ? cmd.subtrees.map((t) =>
+        this.#tree(
+          t.addr,
+          {
+            ...cmd,
+            addrs: t.children.map((c) => c.addr),
+            subtrees: t.children,
+          },
+          depth + 1,
+          depth === 0 ? 0 : d,
+        )
+      )
+      : cmd.addrs.map((c) =>
+        this.#tree(c, { ...cmd, addrs: [], subtrees: [] }, depth + 1, 0)
+      );
+    return emptyJob({
+      owner: addr,
+      id: `j${this.#n++}`,
+      flag: depth === 0 ? cmd.flag : deps.length > 0 ? "PROXY" : "CHILD",
+      deps,
+      end: true,
+      ...(depth > 0 ? { stats: stats(d) } : {}),
+      ...(depth === 0
+        ? {
+          sender: {
+            sent: Math.round(cmd.rate * (cmd.warmup + cmd.dur) / 1000),
+            children: deps.length,
+            lateShare: 0,
+            latenessP50Us: 0,
+            latenessP99Us: 0,
+            latenessMaxUs: 0,
+          },
+        }
+        : {}),
+    });
+  }
+
+  /** Every command, in order. */
+  log: { addr: string; cmd: Command }[] = [];
+
+  command(addr: string, cmd: Command): Promise<Job> {
+    this.log.push({ addr, cmd });
+    if (this.dead.has(addr)) {
+      return Promise.reject(new WorkerUnreachable(addr, 2, 100));
+    }
+    const gone = cmd.addrs.find((a) => this.dead.has(a));
+    if (gone) {
+      return Promise.reject(
+        new RemoteError(addr, `Cannot start on "${gone}"`, gone),
+      );
+    }
+    const job = this.#tree(addr, cmd, 0, 0);
+    this.#jobs.set(job.id, {
+      job,
+      endAt: this.clock.now() + cmd.warmup + cmd.dur,
+    });
+    return Promise.resolve(job);
+  }
+
+  report(addr: string, id: string): Promise<Report> {
+    if (this.dead.has(addr)) {
+      return Promise.reject(new WorkerUnreachable(addr, 2, 100));
+    }
+    const j = this.#jobs.get(id)!;
+    return Promise.resolve({
+      job: j.job,
+      complete: !this.stuck && this.clock.now() >= j.endAt,
+    });
+  }
+}
+
+export function setup(extra: string, opts: { slow?: string[] } = {}) {
+  const clock = new FakeClock();
+  const workers = new FakeWorkers(clock);
+  A.forEach((a, i) => (workers.delay[a] = 40 + i));
+  for (const s of opts.slow ?? []) workers.delay[s] = 3000;
+  const script = parseScript(
+    `name: T\nseed: 1\naddrs: [${A.map((a) => `"${a}"`).join(", ")}]\n` +
+      `depth: 2\nfanout: 2\nhyperparameter: 4\nrate: 1000\nduration: 2s\nwarmup: 1s\n` +
+      `evaluation: { duration: 3s }\nroot: "${
+        A[0]
+      }"\ntimeouts: { job_grace: 5 }\n${extra}`,
+    "t.yaml",
+  );
+  const events: ExperimentEvent[] = [];
+  const exp = new Experiment(script, {
+    manager: workers,
+    clock,
+    onEvent: (e) => events.push(e),
+  });
+  return { clock, workers, exp, events };
+}

@@ -1,0 +1,362 @@
+/**
+ * Building a tree by stages: the ROOT step of one tree (place its root, or
+ * draw a RANDOM tree), the PARENT step (parents of one depth probe their K
+ * candidates at once), and a stage's scoring (keep F per parent). The
+ * stage machinery (`startStages`, `scoreStage`) is shared with the rebuild.
+ *
+ * @module
+ */
+import { Interrupted } from "../core/cli.ts";
+import { RemoteError } from "../core/node.ts";
+import { TransportError } from "../core/transport.ts";
+import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
+import type { StageResult } from "../model/results.ts";
+import { STRATEGY_WEIGHTS } from "./defaults.ts";
+import { placeTree } from "./lemon.ts";
+import { deriveSeed, Pool } from "./pool.ts";
+import { enough, type StepContext, treeFailed } from "./step.ts";
+import { select } from "./strategy.ts";
+import type { TreeRun } from "./treerun.ts";
+
+/** How a rebuild scores the candidates of a tree that has no strategy. */
+const REBUILD_STRATEGY = {
+  name: "P90",
+  weights: { ...STRATEGY_WEIGHTS.P90 },
+} as const;
+
+/** Stage attempts a tree may lose to failed workers before it gives up. */
+const MAX_STAGE_FAILURES = 10;
+
+/** One parent's probing job in a stage. */
+export interface StageJob {
+  parentIndex: number;
+  parent: string;
+  candidates: string[];
+  jobId: string;
+  startedUs: number;
+  report?: Job;
+  /** The parent was lost while its job ran. */
+  lost?: boolean;
+}
+
+/** ROOT for one tree: place the root, then build (or draw) the rest. */
+export function startTree(ctx: StepContext, run: TreeRun): void {
+  ctx.results.trees.push(run.result);
+  run.t0 = ctx.clock.now();
+  ctx.emit({
+    kind: "tree-start",
+    tree: run.result,
+    index: run.index,
+    total: run.total,
+  });
+  if (!ctx.alive.has(run.root)) {
+    return treeFailed(ctx, run, `The root "${run.root}" was lost`);
+  }
+  run.pool = new Pool([...ctx.alive].filter((a) => a !== run.root).sort(), {
+    seed: run.seed,
+  });
+  run.tree.setRoot(run.root);
+  ctx.sync(run);
+  if (run.spec.type === "RANDOM") {
+    // RANDOM draws every node's children without probing.
+    for (
+      let i = run.tree.nextInternal();
+      i !== undefined;
+      i = run.tree.nextInternal()
+    ) {
+      const kept = run.pool.draw(enough(ctx, run, run.tree.fanout));
+      run.tree.addChildren(i, kept);
+      run.pool.remove(kept);
+    }
+    return built(ctx, run);
+  }
+  if (run.spec.type === "LEMON") return placeLemon(ctx, run);
+  ctx.next({ action: "PARENT", run });
+}
+
+/** LEMON: the workers placed by FAQ over the root's delay matrix. */
+function placeLemon(ctx: StepContext, run: TreeRun): void {
+  if (!run.phase) {
+    return treeFailed(ctx, run, "The LEMON all-to-all phase did not run");
+  }
+  const l = ctx.script.lemon;
+  const placed = placeTree({
+    addrs: run.phase.addrs,
+    delaysUs: run.phase.delaysUs,
+    root: run.root,
+    depth: run.tree.depth,
+    fanout: run.tree.fanout,
+    usable: new Set(run.pool.list()),
+    seed: deriveSeed(run.seed, "faq"),
+    start: l.start,
+    maxIterations: l.iterations,
+    tolerance: l.tolerance,
+    restarts: l.restarts,
+  });
+  run.tree.internalIndices().forEach((i) => {
+    const kids = run.tree.childIndices(i).map((c) => placed.nodes[c]!);
+    run.tree.addChildren(i, kids);
+    run.pool.remove(kids);
+  });
+  run.result.placement = {
+    costUs: placed.costUs,
+    iterations: placed.iterations,
+  };
+  built(ctx, run);
+}
+
+/** The tree is complete: record its build time and evaluate it. */
+export function built(ctx: StepContext, run: TreeRun): void {
+  run.result.buildMs = ctx.clock.now() - run.t0;
+  run.result.status = "evaluating";
+  ctx.sync(run);
+  ctx.save();
+  ctx.next({ action: "MCAST", run, evalRun: 1 });
+}
+
+/** PARENT: start the next stage(s): parents probing their candidates. */
+export async function parentStep(
+  ctx: StepContext,
+  run: TreeRun,
+): Promise<void> {
+  const s = ctx.script;
+  const F = s.fanout;
+  let pending = s.parallel
+    ? run.tree.pendingAtDepth()
+    : [run.tree.nextInternal()!];
+  let k = enough(
+    ctx,
+    run,
+    Math.max(F, run.pool.candidatesFor(s.hyperparameter, F)),
+  );
+  // Parents of one depth probe at once, each with its own K candidates, as
+  // many as the pool holds; the rest follow in the next batch.
+  pending = pending.slice(0, Math.max(1, Math.floor(run.pool.size / k)));
+  if (pending.length === 1) k = Math.min(k, run.pool.size);
+  const sets = run.pool.drawDisjoint(pending.length, k);
+  await startStages(ctx, run, pending, sets, (jobs) => {
+    const stages = jobs.map((j) => {
+      const { stage, kept } = scoreStage(ctx, run, j);
+      if (kept) {
+        run.tree.addChildren(j.parentIndex, kept);
+        run.pool.remove(kept);
+      }
+      return stage;
+    });
+    stagesDone(ctx, run, stages);
+    if (!run.tree.complete) return ctx.next({ action: "PARENT", run });
+    built(ctx, run);
+  }, () => ctx.next({ action: "PARENT", run }));
+}
+
+/**
+ * Starts one stage per parent node (`parents[n]` probing `sets[n]`), then
+ * queues its REPORT; `finish` gets the jobs that reported. When no stage
+ * could start, `retry` runs instead.
+ */
+export async function startStages(
+  ctx: StepContext,
+  run: TreeRun,
+  parentIndices: number[],
+  sets: string[][],
+  finish: (jobs: StageJob[]) => void,
+  retry: () => void,
+): Promise<void> {
+  const s = ctx.script;
+  const cmd = emptyCommand({
+    flag: "PARENT",
+    layer: 1,
+    select: s.fanout,
+    rate: s.rate,
+    dur: Math.round(s.duration * 1000),
+    warmup: Math.round(s.warmup * 1000),
+    timeout: Math.round((s.warmup + s.duration + s.timeouts.jobGrace) * 1000),
+  });
+  const expectedMs = cmd.warmup + cmd.dur;
+  const parents = parentIndices.map((i) => run.tree.nodes[i]!);
+  ctx.emit({
+    kind: "stage-start",
+    tree: run.result,
+    depth: run.tree.depthOf(parentIndices[0]!),
+    parents,
+    sets,
+    candidates: sets[0]?.length ?? 0,
+    expectedMs,
+  });
+  const started = await Promise.all(
+    parentIndices.map(async (i, n): Promise<StageJob | undefined> => {
+      const parent = parents[n]!;
+      const candidates = sets[n]!;
+      try {
+        const job = await ctx.m.command(parent, {
+          ...cmd,
+          instr: `${run.spec.name} stage: parent ${parent}`,
+          addrs: candidates,
+        }, ctx.signal);
+        return {
+          parentIndex: i,
+          parent,
+          candidates,
+          jobId: job.id,
+          startedUs: nowUs(),
+        };
+      } catch (e) {
+        stageFailed(ctx, run, i, e);
+        return undefined;
+      }
+    }),
+  );
+  const jobs = started.filter((j): j is StageJob => j !== undefined);
+  if (jobs.length === 0) return retry();
+  ctx.awaitReport(run, "a PARENT stage", expectedMs, async () => {
+    await Promise.all(
+      jobs.filter((j) => !j.report && !j.lost).map(async (j) => {
+        try {
+          const r = await ctx.m.report(j.parent, j.jobId, {
+            layers: 1,
+            signal: ctx.signal,
+          });
+          if (r.complete) j.report = r.job;
+        } catch (e) {
+          stageFailed(ctx, run, j.parentIndex, e);
+          j.lost = true;
+        }
+      }),
+    );
+    return jobs.every((j) => j.report || j.lost);
+  }, () => {
+    run.batch++;
+    finish(jobs.filter((j) => j.report));
+  });
+}
+
+/**
+ * A stage of parent node `i` failed. A lost parent is replaced in the
+ * tree, a lost candidate dropped from the pool; the stage runs again.
+ * Anything but a lost worker is a failure of the run.
+ */
+function stageFailed(
+  ctx: StepContext,
+  run: TreeRun,
+  i: number,
+  e: unknown,
+): void {
+  if (ctx.signal?.aborted) throw new Interrupted();
+  const parent = run.tree.nodes[i]!;
+  if (e instanceof TransportError) {
+    ctx.markLost(parent, "stage", e.message, run);
+    replaceLost(ctx, run, i);
+  } else if (e instanceof RemoteError && e.about) {
+    ctx.markLost(e.about, "stage", e.desc, run);
+  } else {
+    throw e;
+  }
+  if (++run.failures > MAX_STAGE_FAILURES) {
+    throw new Error(
+      `${run.spec.name}: ${run.failures} stage attempts failed; last: ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
+/** Replaces the lost (childless) node `i` with a live worker from the pool. */
+function replaceLost(ctx: StepContext, run: TreeRun, i: number): void {
+  if (i === 0) throw new Error(`The root "${run.tree.nodes[0]}" was lost`);
+  const parent = run.tree.nodes[run.tree.parentIndex(i)!]!;
+  // The next best candidate of the stage that placed the lost node, if it
+  // is still free; otherwise a random one.
+  const stage = [...run.result.stages].reverse().find((st) =>
+    st.parent === parent
+  );
+  const ranked = (stage?.candidates ?? [])
+    .filter((c) => !c.kept && c.score !== undefined && run.pool.has(c.addr))
+    .sort((a, b) =>
+      run.spec.type === "WORST" ? b.score! - a.score! : a.score! - b.score!
+    );
+  const addr = ranked[0]?.addr ?? run.pool.draw(enough(ctx, run, 1))[0]!;
+  run.tree.replace(i, addr);
+  run.pool.remove([addr]);
+  ctx.sync(run);
+}
+
+/**
+ * Scores one finished stage job's candidates: the F the tree's strategy
+ * keeps among the live, `eligible` ones (by default those not in the tree);
+ * none, with the error in the stage, when too few are usable.
+ */
+export function scoreStage(
+  ctx: StepContext,
+  run: TreeRun,
+  j: StageJob,
+  eligible: (addr: string) => boolean = (a) => !run.tree.has(a),
+): { stage: StageResult; kept?: string[] } {
+  const byAddr = new Map(j.report!.deps.map((d) => [d.owner, d]));
+  for (const d of j.report!.deps) {
+    if (d.error.startsWith("Lost:")) {
+      ctx.markLost(d.owner, "stage", d.error, run);
+    }
+  }
+  const cands = j.candidates.map((addr) => ({
+    addr,
+    ...(byAddr.get(addr)?.stats ? { stats: byAddr.get(addr)!.stats! } : {}),
+  }));
+  let kept: string[] | undefined;
+  let scores: Record<string, number> = {};
+  let error: string | undefined;
+  try {
+    // Live, and not placed meanwhile (as a lost node's replacement).
+    const usable = cands.filter((c) =>
+      ctx.alive.has(c.addr) && eligible(c.addr)
+    );
+    const sel = select(usable, {
+      keep: ctx.script.fanout,
+      // A RANDOM or LEMON tree's rebuild stage keeps the lowest p90s.
+      type: run.spec.type === "WORST" ? "WORST" : "BEST",
+      strategy: run.spec.strategy ?? REBUILD_STRATEGY,
+      rng: run.rng,
+    });
+    kept = sel.kept;
+    scores = sel.scores;
+  } catch (e) {
+    // Too few usable candidates: the node stays pending; the stage runs again.
+    error = (e as Error).message;
+    if (++run.failures > MAX_STAGE_FAILURES) throw e;
+  }
+  const stage: StageResult = {
+    depth: run.tree.depthOf(j.parentIndex),
+    parent: j.parent,
+    batch: run.batch,
+    candidates: cands.map((c) => {
+      const dep = byAddr.get(c.addr);
+      const score = scores[c.addr];
+      return {
+        ...c,
+        ...(score !== undefined && Number.isFinite(score) ? { score } : {}),
+        kept: kept?.includes(c.addr) ?? false,
+        ...(dep?.error ? { error: dep.error } : {}),
+      };
+    }),
+    ...(j.report!.sender ? { sender: j.report!.sender } : {}),
+    // The probes' own times (the workers' clocks), when they reported them.
+    startedUs: j.report!.started || j.startedUs,
+    finishedUs:
+      Math.max(j.report!.ended, ...j.report!.deps.map((d) => d.ended)) ||
+      nowUs(),
+    ...(run.round > 0 ? { round: run.round } : {}),
+    ...(error ? { error } : {}),
+  };
+  return { stage, ...(kept ? { kept } : {}) };
+}
+
+/** Records finished stages in the tree's results. */
+export function stagesDone(
+  ctx: StepContext,
+  run: TreeRun,
+  stages: StageResult[],
+): void {
+  run.result.stages.push(...stages);
+  ctx.sync(run);
+  ctx.save();
+  ctx.emit({ kind: "stage-done", tree: run.result, stages });
+}
