@@ -85,11 +85,7 @@ export class ChildCore {
   /** The result line. */
   result(o: ReceiveOutcome): ChildResult {
     return {
-      bind: o.bind,
-      stop: o.stop,
-      error: o.failure,
-      io: o.io,
-      timestamps: o.timestamps,
+      ..._head(o),
       ...this.rec.report(),
       malformed: this.malformed,
       dropped: this.dropped,
@@ -191,11 +187,7 @@ export class ProxyCore {
   /** The result line. */
   result(o: ReceiveOutcome): ProxyResult {
     return {
-      bind: o.bind,
-      stop: o.stop,
-      error: o.failure,
-      io: o.io,
-      timestamps: o.timestamps,
+      ..._head(o),
       children: this.children,
       datagrams: this.datagrams,
       forwarded: this.forwarded,
@@ -209,4 +201,15 @@ export class ProxyCore {
       elapsed_s: this.timer.elapsedS,
     };
   }
+}
+
+/** The first fields of a receiver's result line. */
+function _head(o: ReceiveOutcome) {
+  return {
+    bind: o.bind,
+    stop: o.stop,
+    error: o.failure,
+    io: o.io,
+    timestamps: o.timestamps,
+  };
 }

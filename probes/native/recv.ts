@@ -23,7 +23,7 @@ import {
   START_TIMEOUT_S,
 } from "../defaults.ts";
 import type { ProxyOptions, ProxyResult } from "../proxy.ts";
-import { ChildCore, ProxyCore } from "../receive.ts";
+import { ChildCore, ProxyCore, type ReceiveOutcome } from "../receive.ts";
 import { streamOutcome, StreamTimer } from "../watch.ts";
 import { FLAG_END, OFF_FLAGS } from "../wire.ts";
 import { type Ip4Addr, type NativeUdp, RecvRing, SendList } from "./socket.ts";
@@ -36,43 +36,26 @@ export function childLoop(
   stop: Int32Array,
   running: () => void,
 ): ChildResult {
-  const timeout = opts.timeout ?? START_TIMEOUT_S;
-  const timer = new StreamTimer({
-    start: timeout,
-    duration: opts.duration,
-    ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
-  });
+  const timer = _timer(opts, opts.duration);
   const core = new ChildCore(timer, opts.emulate ?? null);
-  sock.recvTimeout(timer.tickMs);
   const ring = new RecvRing(sock, NATIVE_CHILD_BATCH, CHILD_BUFFER_BYTES);
   const views = ring.views;
-  let failure: string | null = null;
-  running();
-  loop: for (;;) {
-    let n: number;
-    try {
-      n = ring.recv();
-    } catch (e) {
-      failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
-      break;
-    }
-    const now = performance.now();
-    for (let i = 0; i < n; i++) {
-      ring.stamp(i);
-      if (core.take(views[i]!, ring.length(i), now, ring.sec, ring.nsec)) {
-        break loop;
+  const end = _receive(
+    sock,
+    ring,
+    timer,
+    { bind, opts, stop, running },
+    (n, now) => {
+      for (let i = 0; i < n; i++) {
+        ring.stamp(i);
+        if (core.take(views[i]!, ring.length(i), now, ring.sec, ring.nsec)) {
+          return true;
+        }
       }
-    }
-    if (Atomics.load(stop, 0) !== 0) timer.stop("interrupted");
-    if (timer.check(now) !== null) break;
-  }
-  const end = streamOutcome(timer.reason, { bind, timeout, failure });
-  return core.result({
-    bind,
-    ...end,
-    io: "native",
-    timestamps: sock.kernelTs ? "kernel" : "user",
-  });
+      return false;
+    },
+  );
+  return core.result(end);
 }
 
 /** Forwards one stream to `targets`; see the module doc. */
@@ -84,72 +67,109 @@ export function proxyLoop(
   stop: Int32Array,
   running: () => void,
 ): ProxyResult {
-  const timeout = opts.timeout ?? START_TIMEOUT_S;
-  const timer = new StreamTimer({
-    start: timeout,
-    duration: opts.duration ?? null,
-    ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
-  });
+  const timer = _timer(opts, opts.duration ?? null);
   const k = targets.length;
   const core = new ProxyCore(timer, {
     children: k,
     record: opts.record ?? false,
     emulate: opts.emulate ?? null,
   });
-  sock.recvTimeout(timer.tickMs);
   const ring = new RecvRing(sock, NATIVE_PROXY_BATCH, PROXY_BUFFER_BYTES);
   const views = ring.views;
   const out = new SendList(sock, targets, views, NATIVE_PROXY_BATCH * k);
   const hops = new Int32Array(NATIVE_PROXY_BATCH);
   let rot = 0;
+  const end = _receive(
+    sock,
+    ring,
+    timer,
+    { bind, opts, stop, running },
+    (n, now) => {
+      let msgs = 0, last = n - 1;
+      for (let i = 0; i < n; i++) {
+        const len = ring.length(i);
+        const h = hops[i] = core.take(views[i]!, len, now);
+        if (h < 0) continue;
+        for (let j = 0; j < k; j++) out.set(msgs++, (j + rot) % k, i, len);
+        rot = rot + 1 === k ? 0 : rot + 1;
+        if (views[i]!.getUint32(OFF_FLAGS, true) & FLAG_END) {
+          last = i; // the stream is over: the rest of the batch is not of it
+          break;
+        }
+      }
+      if (msgs > 0) core.sendErrors += out.send(msgs);
+      for (let i = 0; i <= last; i++) {
+        const h = hops[i]!;
+        if (h < 0) continue;
+        ring.stamp(i);
+        if (core.account(views[i]!, h, now, ring.sec, ring.nsec)) {
+          for (let c = 1; c < END_COPIES; c++) {
+            _sleepMs(END_GAP_MS);
+            for (let j = 0; j < k; j++) out.set(j, j, i, ring.length(i));
+            core.sendErrors += out.send(k);
+          }
+          timer.stop("end");
+          return true;
+        }
+      }
+      return false;
+    },
+  );
+  return core.result(end);
+}
+
+/** The stop bookkeeping of a receiver with these timeouts. */
+function _timer(
+  opts: { timeout?: number; idle?: number },
+  duration: number | null,
+): StreamTimer {
+  return new StreamTimer({
+    start: opts.timeout ?? START_TIMEOUT_S,
+    duration,
+    ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
+  });
+}
+
+/**
+ * The receive loop both roles share: blocks in `recvmmsg` (at most one
+ * watchdog tick), hands each batch to `batch` (true: END, the stream is
+ * over), then looks at the stop flag and the timeouts. Returns how it ended.
+ */
+function _receive(
+  sock: NativeUdp,
+  ring: RecvRing,
+  timer: StreamTimer,
+  o: {
+    bind: string;
+    opts: { timeout?: number };
+    stop: Int32Array;
+    running: () => void;
+  },
+  batch: (n: number, nowMs: number) => boolean,
+): ReceiveOutcome {
+  sock.recvTimeout(timer.tickMs);
   let failure: string | null = null;
-  running();
-  loop: for (;;) {
+  o.running();
+  for (;;) {
     let n: number;
     try {
       n = ring.recv();
     } catch (e) {
-      failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
+      failure = `Cannot receive on "${o.bind}": ${(e as Error).message}`;
       break;
     }
     const now = performance.now();
-    let msgs = 0, last = n - 1;
-    for (let i = 0; i < n; i++) {
-      const len = ring.length(i);
-      const h = hops[i] = core.take(views[i]!, len, now);
-      if (h < 0) continue;
-      for (let j = 0; j < k; j++) out.set(msgs++, (j + rot) % k, i, len);
-      rot = rot + 1 === k ? 0 : rot + 1;
-      if (views[i]!.getUint32(OFF_FLAGS, true) & FLAG_END) {
-        last = i; // the stream is over: the rest of the batch is not of it
-        break;
-      }
-    }
-    if (msgs > 0) core.sendErrors += out.send(msgs);
-    for (let i = 0; i <= last; i++) {
-      const h = hops[i]!;
-      if (h < 0) continue;
-      ring.stamp(i);
-      if (core.account(views[i]!, h, now, ring.sec, ring.nsec)) {
-        for (let c = 1; c < END_COPIES; c++) {
-          _sleepMs(END_GAP_MS);
-          for (let j = 0; j < k; j++) out.set(j, j, i, ring.length(i));
-          core.sendErrors += out.send(k);
-        }
-        timer.stop("end");
-        break loop;
-      }
-    }
-    if (Atomics.load(stop, 0) !== 0) timer.stop("interrupted");
+    if (n > 0 && batch(n, now)) break;
+    if (Atomics.load(o.stop, 0) !== 0) timer.stop("interrupted");
     if (timer.check(now) !== null) break;
   }
-  const end = streamOutcome(timer.reason, { bind, timeout, failure });
-  return core.result({
-    bind,
-    ...end,
+  const timeout = o.opts.timeout ?? START_TIMEOUT_S;
+  return {
+    bind: o.bind,
+    ...streamOutcome(timer.reason, { bind: o.bind, timeout, failure }),
     io: "native",
     timestamps: sock.kernelTs ? "kernel" : "user",
-  });
+  };
 }
 
 const _nap = new Int32Array(new SharedArrayBuffer(4));
