@@ -42,7 +42,12 @@ Deno.test("the exported commands are named parent, child and proxy", () => {
   );
 });
 
-Deno.test("help documents the timeouts, emulation and output", async () => {
+Deno.test("help documents the timeouts, emulation, I/O backends and output", async () => {
+  for (const cmd of ["child", "proxy", "parent"] as const) {
+    const r = await run(cmd, ["--help"]);
+    assert.match(r.stdout, /--io MODE +I\/O backend: auto, native or deno/);
+    assert.match(r.stdout, /needs --allow-ffi/);
+  }
   for (const cmd of ["child", "proxy"] as const) {
     const r = await run(cmd, ["--help"]);
     assert.equal(r.code, 0);
@@ -109,6 +114,11 @@ Deno.test("usage errors exit 2 with one error line naming the problem", async ()
       "parent",
       ["--to", "127.0.0.1:9", "--rate", "10", "--duration", "soon"],
       'Flag "--duration" needs a duration',
+    ],
+    [
+      "proxy",
+      ["--bind", "127.0.0.1:0", "--to", "127.0.0.1:9", "--io", "fast"],
+      'Flag "--io" must be one of auto, native, deno, got "fast"',
     ],
   ];
   for (const [cmd, args, msg] of cases) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import process from "node:process";
 import { splitHostPort } from "../core/cli.ts";
 import { runParent } from "./parent.ts";
 import { drain, ioTest, rawSocket } from "./_testing.ts";
@@ -100,3 +101,27 @@ ioTest("a parent cannot resolve a bad name and says which", async (io) => {
     /Cannot resolve "no-such-host.invalid"/,
   );
 });
+
+ioTest(
+  "a parent sleeps to each due time, never spins: about one voluntary context switch per packet",
+  async (io) => {
+    const a = rawSocket();
+    const before = process.resourceUsage().voluntaryContextSwitches;
+    const r = await runParent({
+      to: [splitHostPort(a.addr)],
+      rate: 2000,
+      duration: 1,
+      io,
+    });
+    const slept = process.resourceUsage().voluntaryContextSwitches - before;
+    a.conn.close();
+    assert.equal(r.sent, 2003);
+    // Each sleep gives up the CPU (a voluntary switch); a spinning sender
+    // gives it up almost never, whatever the load. Late packets need no sleep.
+    const onTime = (1 - r.late_share) * 2001;
+    assert.ok(
+      slept >= 0.5 * onTime,
+      `${slept} voluntary switches for ${onTime} packets on time`,
+    );
+  },
+);
