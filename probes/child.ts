@@ -26,6 +26,7 @@ import {
   type IoMode,
   resolveIo,
   type TimestampKind,
+  type TimestampMode,
 } from "./io.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
 import {
@@ -51,6 +52,8 @@ export interface ChildOptions {
   emulate?: EmulationParams | null;
   /** I/O backend (default auto). */
   io?: IoMode;
+  /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
+  timestamps?: TimestampMode;
 }
 
 /** How a child runs: cancellation and the readiness callback. */
@@ -88,6 +91,9 @@ export async function runChild(
     if (at !== null) {
       return await runNative({ role: "child", opts, bind: at[0]! }, ctx);
     }
+  }
+  if (opts.timestamps === "kernel") {
+    throw new Error("Kernel receive timestamps need native I/O over IPv4");
   }
   const conn = bindUdp("child probe", opts.bind);
   const bind = formatAddr(conn.addr);

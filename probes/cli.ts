@@ -34,7 +34,14 @@ import {
   START_TIMEOUT_S,
 } from "./defaults.ts";
 import { parseEmulation } from "./emulate.ts";
-import { type IoMode, parseIoMode, resolveIo } from "./io.ts";
+import {
+  checkTimestamps,
+  type IoMode,
+  parseIoMode,
+  parseTimestampMode,
+  resolveIo,
+  type TimestampMode,
+} from "./io.ts";
 import type { StopReason } from "./net.ts";
 import { runParent } from "./parent.ts";
 import { runProxy } from "./proxy.ts";
@@ -57,6 +64,18 @@ needs --allow-ffi; the hot loop in a Worker thread, recvmmsg/sendmmsg, kernel
 receive timestamps), deno (Deno's UDP sockets, user-space timestamps), or auto
 (native where it can run, else deno). The result says "io" and "timestamps".`;
 
+const TS =
+  `--timestamps on a receiver: kernel (the kernel's arrival time of each datagram,
+native I/O only), user (the time the receive call returned) or auto (kernel
+where native I/O gives them, else user).`;
+
+const TS_FLAG = {
+  type: "string",
+  arg: "MODE",
+  help: "Receive timestamps: auto, kernel or user",
+  defaultText: "auto",
+} as const;
+
 const IO_FLAG = {
   type: "string",
   arg: "MODE",
@@ -73,8 +92,8 @@ const childSpec = {
   name: "child",
   summary: "Receive a probe stream and measure its one-way delays",
   synopsis:
-    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC] [--io MODE]",
-  description: `${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n\n${OUTPUT}`,
+    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
+  description: `${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -94,6 +113,7 @@ const childSpec = {
       help: "Emulate a slow VM (see above)",
     },
     io: IO_FLAG,
+    timestamps: TS_FLAG,
   },
 } satisfies CommandSpec;
 
@@ -102,9 +122,9 @@ const proxySpec = {
   summary:
     "Forward a probe stream to children (hops + 1), optionally measuring it",
   synopsis:
-    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE]",
+    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
   description:
-    `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${IO}\n\n${OUTPUT}`,
+    `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -130,6 +150,7 @@ const proxySpec = {
       help: "Emulate a slow VM (see above)",
     },
     io: IO_FLAG,
+    timestamps: TS_FLAG,
   },
 } satisfies CommandSpec;
 
@@ -179,7 +200,7 @@ export function createChildCommand(io: Io = stdio): Command {
             ? { timeout: parseSeconds("timeout", v.timeout, { min: 0.001 }) }
             : {}),
           emulate: v.emulate !== undefined ? parseEmulation(v.emulate) : null,
-          io: _io(v.io),
+          ..._receiveIo(v.io, v.timestamps),
         };
         const result = await _withSignals((signal) =>
           runChild(opts, {
@@ -210,7 +231,7 @@ export function createProxyCommand(io: Io = stdio): Command {
             : {}),
           record: v.record,
           emulate: v.emulate !== undefined ? parseEmulation(v.emulate) : null,
-          io: _io(v.io),
+          ..._receiveIo(v.io, v.timestamps),
         };
         const result = await _withSignals((signal) =>
           runProxy(opts, {
@@ -277,6 +298,17 @@ function _io(text: string | undefined): IoMode {
   const mode = text === undefined ? "auto" : parseIoMode(text);
   resolveIo(mode);
   return mode;
+}
+
+/** A receiver's `--io` and `--timestamps`, checked together. */
+function _receiveIo(
+  io: string | undefined,
+  ts: string | undefined,
+): { io: IoMode; timestamps: TimestampMode } {
+  const mode = _io(io);
+  const timestamps = ts === undefined ? "auto" : parseTimestampMode(ts);
+  checkTimestamps(mode, timestamps);
+  return { io: mode, timestamps };
 }
 
 /** Runs `body` with SIGINT/SIGTERM turned into an abort of its signal. */

@@ -120,6 +120,20 @@ Deno.test("usage errors exit 2 with one error line naming the problem", async ()
       ["--bind", "127.0.0.1:0", "--to", "127.0.0.1:9", "--io", "fast"],
       'Flag "--io" must be one of auto, native, deno, got "fast"',
     ],
+    [
+      "child",
+      [
+        "--bind",
+        "127.0.0.1:0",
+        "--duration",
+        "1",
+        "--io",
+        "deno",
+        "--timestamps",
+        "kernel",
+      ],
+      'Flag "--timestamps": kernel receive timestamps need native I/O',
+    ],
   ];
   for (const [cmd, args, msg] of cases) {
     const r = await run(cmd, args);

@@ -10,6 +10,9 @@
  *   timestamps only.
  *
  * `auto` is `native` where {@link ioSupport} lists it, else `deno`.
+ * `--timestamps auto|kernel|user` on receivers picks the arrival times:
+ * `auto` takes the kernel's where the backend gives them, `user` forces
+ * user-space ones (to compare like with like across hosts).
  *
  * @module
  */
@@ -22,6 +25,16 @@ export type IoKind = "native" | "deno";
 export type IoMode = IoKind | "auto";
 /** Where a receive timestamp comes from. */
 export type TimestampKind = "kernel" | "user";
+
+/** A `--timestamps` value: `auto` is kernel where the backend gives them, else user. */
+export type TimestampMode = TimestampKind | "auto";
+
+/** The `--timestamps` values. */
+export const TIMESTAMP_MODES: readonly TimestampMode[] = [
+  "auto",
+  "kernel",
+  "user",
+];
 
 /** The `--io` values. */
 export const IO_MODES: readonly IoMode[] = ["auto", "native", "deno"];
@@ -62,6 +75,33 @@ export function parseIoMode(text: string): IoMode {
   throw new UsageError(
     `Flag "--io" must be one of ${IO_MODES.join(", ")}, got "${text}"`,
   );
+}
+
+/** Parses a `--timestamps` value; throws {@link UsageError} naming the flag. */
+export function parseTimestampMode(text: string): TimestampMode {
+  if ((TIMESTAMP_MODES as readonly string[]).includes(text)) {
+    return text as TimestampMode;
+  }
+  throw new UsageError(
+    `Flag "--timestamps" must be one of ${
+      TIMESTAMP_MODES.join(", ")
+    }, got "${text}"`,
+  );
+}
+
+/**
+ * Checks that `timestamps` can be had with `io`: kernel timestamps need the
+ * native backend on a kernel that gives them. Throws {@link UsageError}.
+ */
+export function checkTimestamps(io: IoMode, timestamps: TimestampMode): void {
+  if (timestamps !== "kernel") return;
+  if (io === "deno" || !ioSupport().timestamps.includes("kernel")) {
+    throw new UsageError(
+      `Flag "--timestamps": kernel receive timestamps need native I/O (Linux, --io native or auto) on a kernel that gives them${
+        io === "deno" ? ", not --io deno" : ""
+      }`,
+    );
+  }
 }
 
 function _detect(): IoSupport {

@@ -31,6 +31,7 @@ import {
   type IoMode,
   resolveIo,
   type TimestampKind,
+  type TimestampMode,
 } from "./io.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
 import {
@@ -60,6 +61,8 @@ export interface ProxyOptions {
   emulate?: EmulationParams | null;
   /** I/O backend (default auto). */
   io?: IoMode;
+  /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
+  timestamps?: TimestampMode;
 }
 
 /** A proxy's result line (without `event` and `probe`); the record fields only with `record`. */
@@ -104,6 +107,9 @@ export async function runProxy(
         ctx,
       );
     }
+  }
+  if (opts.timestamps === "kernel") {
+    throw new Error("Kernel receive timestamps need native I/O over IPv4");
   }
   const conn = bindUdp("proxy probe", opts.bind);
   const bind = formatAddr(conn.addr);

@@ -5,7 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { UsageError } from "../../core/cli.ts";
+import { splitHostPort } from "../../core/cli.ts";
 import { type ChildResult, runChild } from "../child.ts";
+import { runParent } from "../parent.ts";
 import { RealtimeClock } from "../clock.ts";
 import { ioSupport, parseIoMode, resolveIo } from "../io.ts";
 import { rawSocket, sendCrafted, spawnReady } from "../_testing.ts";
@@ -83,6 +85,39 @@ Deno.test({
     } finally {
       sock.close();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "on one stream, kernel-stamped delays are a little below user-stamped ones",
+  ignore: !linux,
+  fn: async () => {
+    const start = async (timestamps: "kernel" | "user") => {
+      let ready!: (a: string) => void;
+      const addr = new Promise<string>((r) => ready = r);
+      const result = runChild({
+        bind: { hostname: "127.0.0.1", port: 0 },
+        duration: 1,
+        timeout: 10,
+        io: "native",
+        timestamps,
+      }, { onReady: ready });
+      return { addr: await addr, result };
+    };
+    const k = await start("kernel"), u = await start("user");
+    await runParent({
+      to: [k.addr, u.addr].map(splitHostPort),
+      rate: 2000,
+      duration: 1,
+      io: "native",
+    });
+    const [rk, ru] = await Promise.all([k.result, u.result]);
+    assert.deepEqual([rk.timestamps, ru.timestamps], ["kernel", "user"]);
+    assert.deepEqual([rk.received, ru.received], [2000, 2000]);
+    const gap = ru.latency_us.p50! - rk.latency_us.p50!;
+    // The user-space time adds the receiver's wake-up; loose bounds, not flaky.
+    assert.ok(gap >= 0 && gap < 1000, `user p50 - kernel p50 = ${gap} µs`);
   },
 });
 

@@ -86,7 +86,8 @@ export async function runNative<R extends JobInput["role"]>(
   let sock: NativeUdp;
   try {
     sock = NativeUdp.bind(libc, at, {
-      timestamps: input.role !== "parent",
+      timestamps: input.role !== "parent" &&
+        (input.opts as { timestamps?: string }).timestamps !== "user",
       bufBytes: NATIVE_SOCKET_BUFFER_BYTES,
     });
   } catch (e) {
@@ -100,6 +101,13 @@ export async function runNative<R extends JobInput["role"]>(
         ? "not_available"
         : (e as Error).message,
     );
+  }
+  if (
+    (input.opts as { timestamps?: string }).timestamps === "kernel" &&
+    !sock.kernelTs
+  ) {
+    sock.close();
+    throw new Error("This kernel gives no receive timestamps (SO_TIMESTAMPNS)");
   }
   const local = sock.local();
   const bind = `${local.hostname}:${local.port}`;
