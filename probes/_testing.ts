@@ -7,7 +7,13 @@
  */
 import { RealtimeClock } from "./clock.ts";
 import type { IoKind } from "./io.ts";
-import { encodeHeader, HEADER_BYTES } from "./wire.ts";
+import {
+  encodeHeader,
+  FLAG_END,
+  FLAG_WARMUP,
+  HEADER_BYTES,
+  type ProbeHeader,
+} from "./wire.ts";
 
 /** The repository root (the folder holding `deno.json`). */
 export const REPO_ROOT: string = new URL("..", import.meta.url).pathname;
@@ -34,6 +40,34 @@ export function ioTest(
     Deno.test({ name: `${name} [io=${io}]`, fn: () => fn(io), ...o });
   }
 }
+
+/** The three test vectors of probes/WIRE.md, verbatim. */
+export const GOLDEN: [ProbeHeader, string][] = [
+  [
+    { seq: 0, flags: 0, tsNs: 1715280981565948000n, emuNs: 0, hops: 0 },
+    "000000000000000060c038fcf6e6cd170000000000000000",
+  ],
+  [
+    {
+      seq: 1,
+      flags: FLAG_WARMUP,
+      tsNs: 1715280981566048000n,
+      emuNs: 0,
+      hops: 0,
+    },
+    "010000000200000000473afcf6e6cd170000000000000000",
+  ],
+  [
+    {
+      seq: 20000,
+      flags: FLAG_END,
+      tsNs: 1715280983565948000n,
+      emuNs: 250000,
+      hops: 2,
+    },
+    "204e00000100000060546e73f7e6cd1790d0030002000000",
+  ],
+];
 
 /** A running process whose stdout is JSON lines. */
 export class LineProcess {

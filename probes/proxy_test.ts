@@ -3,7 +3,7 @@ import { runChild } from "./child.ts";
 import { parseEmulation } from "./emulate.ts";
 import { type ProxyOptions, type ProxyResult, runProxy } from "./proxy.ts";
 import type { IoKind } from "./io.ts";
-import { drain, ioTest, rawSocket, sendCrafted } from "./_testing.ts";
+import { drain, GOLDEN, ioTest, rawSocket, sendCrafted } from "./_testing.ts";
 import { splitHostPort } from "../core/cli.ts";
 import { decodeHeader, FLAG_END, FLAG_WARMUP } from "./wire.ts";
 
@@ -144,5 +144,26 @@ ioTest(
     a.conn.close();
     assert.equal(r.stop, "no_stream");
     assert.equal(r.error, `No stream arrived at "${addr}" within 0.2 s`);
+  },
+);
+
+ioTest(
+  "the golden wire vectors pass a proxy byte for byte, only hops + 1",
+  async (io) => {
+    const a = rawSocket();
+    const { addr, result } = await startProxy(io, [a.addr]);
+    const hex = (b: Uint8Array) =>
+      Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    const bytes = (h: string) =>
+      new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
+    await sendCrafted(addr, GOLDEN.map(([, h]) => bytes(h)));
+    const r = await result;
+    const got = (await drain(a.conn)).map(hex);
+    const plusHop = GOLDEN.map(([v, h]) =>
+      h.slice(0, 40) + (v.hops + 1).toString(16).padStart(2, "0") + h.slice(42)
+    );
+    // The last vector is END: forwarded three times.
+    assert.deepEqual(got, [...plusHop, plusHop[2], plusHop[2]]);
+    assert.deepEqual([r.forwarded, r.end_seen, r.io], [3, true, io]);
   },
 );

@@ -2,41 +2,11 @@ import assert from "node:assert/strict";
 import {
   decodeHeader,
   encodeHeader,
-  FLAG_END,
-  FLAG_WARMUP,
   HEADER_BYTES,
   isProbeDatagram,
-  type ProbeHeader,
   WireError,
 } from "./wire.ts";
-
-/** The three test vectors of probes/WIRE.md, verbatim. */
-const GOLDEN: [ProbeHeader, string][] = [
-  [
-    { seq: 0, flags: 0, tsNs: 1715280981565948000n, emuNs: 0, hops: 0 },
-    "000000000000000060c038fcf6e6cd170000000000000000",
-  ],
-  [
-    {
-      seq: 1,
-      flags: FLAG_WARMUP,
-      tsNs: 1715280981566048000n,
-      emuNs: 0,
-      hops: 0,
-    },
-    "010000000200000000473afcf6e6cd170000000000000000",
-  ],
-  [
-    {
-      seq: 20000,
-      flags: FLAG_END,
-      tsNs: 1715280983565948000n,
-      emuNs: 250000,
-      hops: 2,
-    },
-    "204e00000100000060546e73f7e6cd1790d0030002000000",
-  ],
-];
+import { GOLDEN } from "./_testing.ts";
 
 const hex = (b: Uint8Array) =>
   Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
