@@ -11,6 +11,7 @@
 import type { Command } from "./core/cli.ts";
 import { stdio } from "./core/cli.ts";
 import { PROGRAM_VERSION } from "./core/version.ts";
+import { withStandby } from "./probes/standby.ts";
 
 /** One row of the table: what `treecast help` shows, and how to load it. */
 export interface Entry {
@@ -36,18 +37,21 @@ export const COMMANDS: readonly Entry[] = [
   {
     name: "parent",
     summary: "Send a paced probe stream to children",
-    load: async () => (await import("./probes/cli.ts")).parentCommand,
+    load: async () =>
+      withStandby((await import("./probes/cli.ts")).parentCommand),
   },
   {
     name: "proxy",
     summary:
       "Forward a probe stream to children (hops + 1), optionally measuring it",
-    load: async () => (await import("./probes/cli.ts")).proxyCommand,
+    load: async () =>
+      withStandby((await import("./probes/cli.ts")).proxyCommand),
   },
   {
     name: "child",
     summary: "Receive a probe stream and measure its one-way delays",
-    load: async () => (await import("./probes/cli.ts")).childCommand,
+    load: async () =>
+      withStandby((await import("./probes/cli.ts")).childCommand),
   },
   {
     name: "demo",

@@ -58,6 +58,7 @@ export function stats(p90Us: number): ProbeStats {
     stddevUs: 10,
     series: [],
     histogram: "",
+    timestamps: "USER",
   };
 }
 
@@ -66,6 +67,10 @@ export class FakeWorkers implements Workers {
   dead = new Set<string>();
   stuck = false;
   delay: Record<string, number> = {};
+  /** I/O capabilities per worker (default: deno with user timestamps). */
+  caps: Record<string, string[]> = {};
+  /** Timestamp kind each receiver reports (default: the command's). */
+  reportedTs: Record<string, ProbeStats["timestamps"]> = {};
   #jobs = new Map<string, { job: Job; endAt: number }>();
   #n = 0;
   constructor(readonly clock: FakeClock) {}
@@ -80,7 +85,7 @@ export class FakeWorkers implements Workers {
           hello: {
             protocol: 1,
             program: "t",
-            capabilities: [],
+            capabilities: this.caps[addr] ?? ["io:deno", "ts:user"],
             hostname: "h",
             emulate: (this.delay[addr] ?? 0) > 1000 ? "delay=3ms" : "",
           },
@@ -113,7 +118,15 @@ export class FakeWorkers implements Workers {
       flag: depth === 0 ? cmd.flag : deps.length > 0 ? "PROXY" : "CHILD",
       deps,
       end: true,
-      ...(depth > 0 ? { stats: stats(d) } : {}),
+      ...(depth > 0
+        ? {
+          stats: {
+            ...stats(d),
+            timestamps: this.reportedTs[addr] ??
+              (cmd.timestamps === "KERNEL" ? "KERNEL" : "USER"),
+          },
+        }
+        : {}),
       ...(depth === 0
         ? {
           sender: {

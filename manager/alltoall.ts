@@ -81,6 +81,7 @@ export async function allToAllStep(
     timeout: Math.round(
       (lemon.warmup + lemon.duration + s.timeouts.jobGrace) * 1000,
     ),
+    ...ctx.ioMode(),
   });
   const expectedMs = cmd.warmup + cmd.dur;
   ctx.emit({
@@ -149,11 +150,13 @@ export async function allToAllStep(
       for (const d of rep.deps) {
         const to = r.addrs.indexOf(d.owner);
         if (to < 0) continue;
-        if (d.stats && d.stats.received > 0) {
+        // Another timestamp kind's delay is not comparable: a failed pair.
+        const mismatch = ctx.mismatch(d.owner, d.stats, first, "stage");
+        if (d.stats && d.stats.received > 0 && !mismatch) {
           // Row: the receiver; column: the sender.
           r.delaysUs[to]![j.t.from] = d.stats.p50Us;
         } else {
-          fail(j.t.from, [to], d.error || "nothing received");
+          fail(j.t.from, [to], mismatch || d.error || "nothing received");
         }
       }
     }

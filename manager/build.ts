@@ -171,6 +171,7 @@ export async function startStages(
     dur: Math.round(s.duration * 1000),
     warmup: Math.round(s.warmup * 1000),
     timeout: Math.round((s.warmup + s.duration + s.timeouts.jobGrace) * 1000),
+    ...ctx.ioMode(),
   });
   const expectedMs = cmd.warmup + cmd.dur;
   const parents = parentIndices.map((i) => run.tree.nodes[i]!);
@@ -301,13 +302,17 @@ export function scoreStage(
     addr,
     ...(byAddr.get(addr)?.stats ? { stats: byAddr.get(addr)!.stats! } : {}),
   }));
+  // Delays measured with another timestamp kind are not compared.
+  const mismatched = new Map(
+    cands.map((c) => [c.addr, ctx.mismatch(c.addr, c.stats, run, "stage")]),
+  );
   let kept: string[] | undefined;
   let scores: Record<string, number> = {};
   let error: string | undefined;
   try {
     // Live, and not placed meanwhile (as a lost node's replacement).
     const usable = cands.filter((c) =>
-      ctx.alive.has(c.addr) && eligible(c.addr)
+      ctx.alive.has(c.addr) && eligible(c.addr) && !mismatched.get(c.addr)
     );
     const sel = select(usable, {
       keep: ctx.script.fanout,
@@ -334,7 +339,9 @@ export function scoreStage(
         ...c,
         ...(score !== undefined && Number.isFinite(score) ? { score } : {}),
         kept: kept?.includes(c.addr) ?? false,
-        ...(dep?.error ? { error: dep.error } : {}),
+        ...(dep?.error || mismatched.get(c.addr)
+          ? { error: dep?.error || mismatched.get(c.addr)! }
+          : {}),
       };
     }),
     ...(j.report!.sender ? { sender: j.report!.sender } : {}),

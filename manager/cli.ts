@@ -23,6 +23,8 @@ import {
   clockWarnings,
   connectTable,
   kindsTable,
+  mismatchWarnings,
+  modeLine,
   summaryTable,
 } from "./format.ts";
 import { Manager } from "./manager.ts";
@@ -128,6 +130,7 @@ export async function runScript(
     onEvent: (e) => {
       if (e.kind === "connect") {
         stdio.out(connectTable(e.results));
+        stdio.out(modeLine(experiment.results) ?? "");
         for (const w of clockWarnings(e.results)) stdio.err(w + "\n");
         const lost = e.results.filter((r) => r.status !== "ok");
         unreachable = lost.length;
@@ -181,7 +184,9 @@ export async function runScript(
       "\nAcross roots and runs (worst leaf, mean ± 95 % interval):\n" +
         kindsTable(experiment.results),
     );
+    stdio.out(modeLine(experiment.results) ?? "");
   }
+  for (const w of mismatchWarnings(experiment.results)) stdio.err(w + "\n");
   if (writer) {
     const csv = await writeLeafCsv(experiment.results, writer.path);
     const report = await writeReportBeside(experiment.results, writer.path);

@@ -44,6 +44,7 @@ export async function mcastStep(
     record: true,
     addrs: sub.children.map((c) => c.addr),
     subtrees: sub.children,
+    ...ctx.ioMode(),
   });
   const expectedMs = cmd.warmup + cmd.dur;
   ctx.emit({
@@ -102,6 +103,8 @@ function evalDone(ctx: StepContext, run: TreeRun, p: Pending): void {
     if (n.error?.startsWith("Lost:")) {
       ctx.markLost(n.addr, "evaluation", n.error, run);
     }
+    const mismatch = ctx.mismatch(n.addr, n.stats, run, "evaluation");
+    if (mismatch && !n.error) n.error = mismatch;
   }
   run.result.evaluations.push(evaluation);
   run.result.evaluationMs += (evaluation.finishedUs - p.startedUs) / 1000;

@@ -24,6 +24,15 @@ import { summarize } from "../model/summary.ts";
 import { newResults, type Results, type ResultsWriter } from "./results.ts";
 import { rebuildStep } from "./rebuild.ts";
 import { expandRoots } from "./roots.ts";
+import {
+  chooseMode,
+  describeMode,
+  type IoMode,
+  IoModeError,
+  offers,
+  statsMismatch,
+} from "./iomode.ts";
+import type { ProbeStats } from "../proto/codec.ts";
 import type { Script } from "./script.ts";
 import type {
   ExperimentEvent,
@@ -47,9 +56,13 @@ export interface ExperimentOptions {
 }
 
 /** How often an incomplete job is asked again, ms. */
-const POLL_MS = 250;
-/** Margin after a job's expected end before the first REPORT, ms. */
-const REPORT_MARGIN_MS = 300;
+const POLL_MS = 100;
+/**
+ * Margin after a job's expected end before the first REPORT, ms: the
+ * probes end at the stream's END, so a stage is usually complete by then
+ * (every ms here is paid once per layer of a parallel build).
+ */
+const REPORT_MARGIN_MS = 50;
 
 /** One experiment: a script's steps run against its workers. */
 export class Experiment implements StepContext {
@@ -66,6 +79,8 @@ export class Experiment implements StepContext {
   /** Admitted workers (answered CONNECT), less the lost ones. */
   readonly alive = new Set<string>();
   #lost = new Map<string, LostWorker>();
+  /** The probes' I/O mode, chosen at CONNECT (an error when none is shared). */
+  #mode: IoMode | IoModeError | undefined;
 
   constructor(script: Script, opts: ExperimentOptions) {
     this.script = script;
@@ -116,6 +131,7 @@ export class Experiment implements StepContext {
       case "ROOT":
         if (!step.run) {
           if (!this.#workers) await this.#connect();
+          this.ioMode(); // no tree when the workers share no mode
           return expandRoots(this);
         }
         await this.#readmit();
@@ -162,6 +178,30 @@ export class Experiment implements StepContext {
     if (this.signal?.aborted) throw new Interrupted();
   }
 
+  ioMode(): IoMode {
+    if (this.#mode instanceof IoModeError) throw this.#mode;
+    if (!this.#mode) throw new Error("No probe I/O mode before CONNECT");
+    return this.#mode;
+  }
+
+  mismatch(
+    addr: string,
+    stats: ProbeStats | undefined,
+    run: TreeRun,
+    during: "stage" | "evaluation",
+  ): string | undefined {
+    const detail = statsMismatch(stats, this.ioMode());
+    if (detail) {
+      (this.results.mismatches ??= []).push({
+        addr,
+        tree: run.spec.name,
+        during,
+        detail,
+      });
+    }
+    return detail;
+  }
+
   awaitReport(
     run: TreeRun,
     what: string,
@@ -199,7 +239,21 @@ export class Experiment implements StepContext {
     this.results.workers = results;
     this.alive.clear();
     for (const r of results) if (r.status === "ok") this.alive.add(r.addr);
-    this.emit({ kind: "connect", results });
+    try {
+      this.#mode = chooseMode(results);
+      this.results.io = this.#mode.io;
+      this.results.timestamps = this.#mode.timestamps;
+    } catch (e) {
+      if (!(e instanceof IoModeError)) throw e;
+      this.#mode = e;
+    }
+    this.emit({
+      kind: "connect",
+      results,
+      ...(this.#mode instanceof IoModeError
+        ? { modeError: this.#mode.message }
+        : { mode: this.#mode }),
+    });
     this.save();
   }
 
@@ -230,7 +284,15 @@ export class Experiment implements StepContext {
   async #readmit(): Promise<void> {
     if (this.#lost.size === 0) return;
     const back = await this.m.connect([...this.#lost.keys()], this.signal);
+    const mode = this.ioMode();
     for (const r of back.filter((r) => r.status === "ok")) {
+      if (!offers(r.hello, mode)) {
+        // Back, but it cannot run the experiment's mode: it stays out.
+        this.#lost.get(r.addr)!.detail += `; answered CONNECT again without ${
+          describeMode(mode)
+        }: not admitted`;
+        continue;
+      }
       this.#lost.get(r.addr)!.readmittedUs = nowUs();
       this.#lost.delete(r.addr);
       this.alive.add(r.addr);

@@ -4,6 +4,7 @@
  * @module
  */
 import { CLOCK_WARN_US } from "../core/defaults.ts";
+import { describeMode } from "./iomode.ts";
 import type { ConnectResult } from "../model/results.ts";
 import type { Results } from "./results.ts";
 import { summarize, SUMMARY_HEAD, summaryCells } from "../model/summary.ts";
@@ -110,4 +111,23 @@ export function summaryTable(results: Results): string {
 export function kindsTable(results: Results): string {
   const s = results.summary ?? summarize(results);
   return table([...SUMMARY_HEAD], s.rows.map(summaryCells));
+}
+
+/** The run's probe I/O mode, one line, or undefined before CONNECT chose it. */
+export function modeLine(results: Results): string | undefined {
+  if (!results.io || !results.timestamps) return undefined;
+  return `probes: ${
+    describeMode({ io: results.io, timestamps: results.timestamps })
+  }\n`;
+}
+
+/** One warning per receiver whose timestamps did not match the run's. */
+export function mismatchWarnings(results: Results): string[] {
+  return (results.mismatches ?? []).map((m) =>
+    `warning: ${m.tree} ${m.during}: "${m.addr}": ${m.detail} (${
+      m.during === "stage"
+        ? "not selected"
+        : "not comparable with the other receivers"
+    })`
+  );
 }

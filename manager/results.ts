@@ -36,6 +36,7 @@ export function newResults(script: Script, startedUs: number): Results {
     },
     script: { file: script.file, text: script.text, seed: script.seed },
     workers: [],
+    mismatches: [],
     lost: [],
     trees: [],
   };

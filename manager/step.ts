@@ -8,6 +8,8 @@
  * @module
  */
 import type { AllToAllState } from "./alltoall.ts";
+import type { IoMode } from "./iomode.ts";
+import type { ProbeStats } from "../proto/codec.ts";
 import type { Clock } from "./clock.ts";
 import type {
   ConnectResult,
@@ -26,7 +28,13 @@ export type Workers = Pick<Manager, "connect" | "command" | "report">;
 
 /** Progress of an experiment, for the CLI to show. */
 export type ExperimentEvent =
-  | { kind: "connect"; results: ConnectResult[] }
+  | {
+    kind: "connect";
+    results: ConnectResult[];
+    /** The probes' I/O mode the admitted workers share (none: see `modeError`). */
+    mode?: IoMode;
+    modeError?: string;
+  }
   | { kind: "tree-start"; tree: TreeResult; index: number; total: number }
   | {
     kind: "stage-start";
@@ -115,6 +123,21 @@ export interface StepContext {
   ): void;
   /** Throws when interrupted (for catch blocks that would swallow it). */
   checkAborted(): void;
+  /**
+   * The probes' I/O mode of the run (for every COMMAND); throws when the
+   * workers share none.
+   */
+  ioMode(): IoMode;
+  /**
+   * Why a receiver's statistics do not fit the run's mode (recorded in the
+   * results' `mismatches`), or undefined when they do.
+   */
+  mismatch(
+    addr: string,
+    stats: ProbeStats | undefined,
+    run: TreeRun,
+    during: "stage" | "evaluation",
+  ): string | undefined;
 }
 
 /** Throws a clear error when the pool cannot supply `k` workers. */

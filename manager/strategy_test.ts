@@ -29,6 +29,7 @@ function stats(over: Partial<ProbeStats> = {}): ProbeStats {
     stddevUs: 50,
     series: [],
     histogram: "",
+    timestamps: "USER",
     ...over,
   };
 }

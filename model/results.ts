@@ -8,8 +8,10 @@
 import type {
   ForwardStats,
   Hello,
+  Io,
   ProbeStats,
   SenderStats,
+  Timestamps,
 } from "../proto/codec.ts";
 import type { Summary } from "./summary.ts";
 
@@ -72,6 +74,14 @@ export interface EvalNode {
   /** Emulation the node's worker applied ("" when none). */
   emulate: string;
   error?: string;
+}
+
+/** A receiver whose delays came with another timestamp kind than the run's. */
+export interface Mismatch {
+  addr: string;
+  tree: string;
+  during: "stage" | "evaluation";
+  detail: string;
 }
 
 /** A worker that stopped answering (or failed to start a job) during the run. */
@@ -183,6 +193,12 @@ export interface Results {
   host: { hostname: string; os: string; arch: string; deno: string };
   script: { file: string; text: string; seed: number };
   workers: ConnectResult[];
+  /** The probes' I/O backend, shared by every worker (set at CONNECT). */
+  io?: Exclude<Io, "AUTO">;
+  /** The receive timestamps every compared delay comes from (set at CONNECT). */
+  timestamps?: Exclude<Timestamps, "TIMESTAMPS_UNSPECIFIED">;
+  /** Receivers that reported another timestamp kind (candidates: never kept). */
+  mismatches?: Mismatch[];
   /** Workers lost during the run, in order. */
   lost: LostWorker[];
   /** The all-to-all probing phases of LEMON trees, one per root. */

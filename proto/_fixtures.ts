@@ -36,7 +36,16 @@ export const FIXTURES: Record<string, Message> = {
       hello: {
         protocol: 1,
         program: "0.1.0",
-        capabilities: ["parent", "child", "proxy", "emulate"],
+        capabilities: [
+          "parent",
+          "child",
+          "proxy",
+          "emulate",
+          "io:native",
+          "io:deno",
+          "ts:kernel",
+          "ts:user",
+        ],
         hostname: "vm1",
         emulate: "delay=2ms",
       },
@@ -67,6 +76,8 @@ export const FIXTURES: Record<string, Message> = {
           },
           { addr: "127.0.0.1:9103", children: [] },
         ],
+        io: "NATIVE",
+        timestamps: "KERNEL",
       }),
     },
   },
@@ -99,6 +110,7 @@ export const FIXTURES: Record<string, Message> = {
           pid: 4242,
           end: true,
           params: [10000, 10000, 1000, 24, 1],
+          io: "NATIVE",
           sender: {
             sent: 101000,
             children: 2,
@@ -115,6 +127,7 @@ export const FIXTURES: Record<string, Message> = {
               pid: 4300,
               end: true,
               addr: "127.0.0.1:40001",
+              io: "NATIVE",
               stats: {
                 received: 100000,
                 lost: 2,
@@ -144,6 +157,7 @@ export const FIXTURES: Record<string, Message> = {
                 }],
                 histogram:
                   "HISTFAAAAB94nJNpmSzMwMDAyQABzFAaRoPEGZnRRBlBJAAiWwJD",
+                timestamps: "KERNEL",
               },
             }),
           ],

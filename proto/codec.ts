@@ -21,6 +21,10 @@ export type MsgType =
   | "STOP";
 /** Job kinds and roles. */
 export type Flag = "NONE" | "PARENT" | "CHILD" | "MCAST" | "PROXY";
+/** A probe's I/O backend (AUTO: the worker chooses). */
+export type Io = "AUTO" | "NATIVE" | "DENO";
+/** Where a receiver's arrival times come from. */
+export type Timestamps = "TIMESTAMPS_UNSPECIFIED" | "KERNEL" | "USER";
 
 /** CONNECT payload. */
 export interface Hello {
@@ -51,6 +55,8 @@ export interface Command {
   size: number;
   record: boolean;
   subtrees: Subtree[];
+  io: Io;
+  timestamps: Timestamps;
 }
 
 /** One point of a receiver's per-second series. */
@@ -85,6 +91,7 @@ export interface ProbeStats {
   stddevUs: number;
   series: SeriesPoint[];
   histogram: string;
+  timestamps: Timestamps;
 }
 
 /** A sender's schedule keeping. */
@@ -126,6 +133,7 @@ export interface Job {
   expectedEnd: number;
   emulate: string;
   ended: number;
+  io: Io;
 }
 
 /** REPORT payload. */
@@ -297,6 +305,7 @@ export function emptyJob(fields: Partial<Job> = {}): Job {
     expectedEnd: 0,
     emulate: "",
     ended: 0,
+    io: "AUTO",
     ...fields,
   };
 }
@@ -316,6 +325,8 @@ export function emptyCommand(fields: Partial<Command> = {}): Command {
     size: 0,
     record: false,
     subtrees: [],
+    io: "AUTO",
+    timestamps: "TIMESTAMPS_UNSPECIFIED",
     ...fields,
   };
 }

@@ -66,6 +66,7 @@ export async function renderReport(results: Results): Promise<string> {
         : ""
     }</p>`,
     summaryTable(rows, { emulated, anchors, sameRoot }),
+    _modeNote(results),
     `</section>`,
     await _comparison(views, rows),
     ...sections,
@@ -224,6 +225,25 @@ function _legend(scale: DelayScale): string {
   return `<span class="legend">Fill: node's p90 delay (log scale, the same in every drawing): ${
     keys.join("")
   }<br>ROOT: the sender. Red outline and SLOW: a worker emulating a slow VM.</span>`;
+}
+
+/** The probes' I/O mode, and any receiver that measured another way. */
+function _modeNote(r: Results): string {
+  if (!r.io || !r.timestamps) return "";
+  const bad = r.mismatches ?? [];
+  return `<p class="note">Every delay was measured by probes with ${
+    esc(r.io.toLowerCase())
+  } I/O and ${esc(r.timestamps.toLowerCase())} receive timestamps.${
+    bad.length
+      ? ` Measured with another timestamp kind, not comparable (candidates not selected): ${
+        bad.map((m) =>
+          `<span class="addr">${esc(m.addr)}</span> (${esc(m.tree)} ${
+            esc(m.during)
+          })`
+        ).join(", ")
+      }.`
+      : ""
+  }</p>`;
 }
 
 function _runSection(r: Results): string {

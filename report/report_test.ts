@@ -124,3 +124,25 @@ Deno.test("a run that failed early still renders, saying so", async () => {
   assert.equal(count(s, "<svg"), 1); // the drawing, no chart
   assert.match(s, /No leaf reported a delay distribution/);
 });
+
+Deno.test("the summary says which probe I/O mode measured every delay, and who was left out", async () => {
+  const summary = element(html, /<section id="summary">/, "section")[0]!;
+  assert.match(
+    summary,
+    /measured by probes with deno I\/O and user receive timestamps\./,
+  );
+  const r = demoResults();
+  r.io = "NATIVE";
+  r.timestamps = "KERNEL";
+  r.mismatches = [{
+    addr: "127.0.0.1:9",
+    tree: "BEST-P90",
+    during: "stage",
+    detail: "Measured with user timestamps",
+  }];
+  const page = await renderReport(r);
+  assert.match(
+    element(page, /<section id="summary">/, "section")[0]!,
+    /native I\/O and kernel receive timestamps\. Measured with another timestamp kind, not comparable \(candidates not selected\): <span class="addr">127\.0\.0\.1:9<\/span> \(BEST-P90 stage\)/,
+  );
+});

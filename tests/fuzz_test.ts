@@ -4,7 +4,7 @@ import { ReqClient } from "../core/transport.ts";
 import { decode, encode } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { fuzzInputs } from "./helpers/fuzz.ts";
-import { childrenOf } from "./helpers/proc.ts";
+import { jobsOf } from "./helpers/proc.ts";
 import { startReady } from "./helpers/run.ts";
 
 const rssKb = (pid: number) =>
@@ -31,7 +31,7 @@ Deno.test("10,000 random and mutated protobuf messages: ERR each, the worker ser
     const ack = decode(await client.request(encode(FIXTURES.connect!)));
     assert.equal(ack.type, "ACK");
     assert.deepEqual(
-      childrenOf(w.child.pid),
+      jobsOf(w.child.pid),
       [],
       "a fuzz input started a probe",
     );

@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { Manager } from "../manager/manager.ts";
 import { emptyCommand } from "../proto/codec.ts";
-import { alive, childrenOf, until } from "./helpers/proc.ts";
+import {
+  alive,
+  childrenOf,
+  idleStandby,
+  jobsOf,
+  until,
+} from "./helpers/proc.ts";
 import { ROOT, treecastArgs } from "./helpers/run.ts";
 import { startTestbed } from "./helpers/testbed.ts";
 
@@ -15,12 +21,14 @@ Deno.test("SIGTERM on a worker kills its job subprocesses: no orphans", async ()
   try {
     const job = await m.command(bed.addrs[0]!, child(60_000));
     assert.ok(job.pid > 0 && alive(job.pid));
-    assert.deepEqual(childrenOf(bed.workers[0]!.child.pid), [job.pid]);
+    const worker = bed.workers[0]!.child.pid;
+    assert.deepEqual(jobsOf(worker), [job.pid]);
+    const all = childrenOf(worker); // the job's probe and the warm ones
     const status = await bed.workers[0]!.stop("SIGTERM");
     assert.equal(status.code, 0);
     assert.ok(
-      await until(() => !alive(job.pid), 2000),
-      `probe ${job.pid} outlived its worker`,
+      await until(() => all.every((p) => !alive(p)), 2000),
+      `probes ${all.filter(alive)} outlived their worker`,
     );
   } finally {
     m.close();
@@ -85,9 +93,7 @@ trees: [{ type: BEST, strategy: P90 }]
     assert.ok(
       await until(
         () =>
-          bed.workers.some((w, i) =>
-            i > 0 && childrenOf(w.child.pid).length > 0
-          ),
+          bed.workers.some((w, i) => i > 0 && jobsOf(w.child.pid).length > 0),
         10_000,
       ),
       "no probe started",
@@ -115,12 +121,46 @@ trees: [{ type: BEST, strategy: P90 }]
     assert.equal(results.workers.length, 7);
     assert.ok(
       await until(
-        () => bed.workers.every((w) => childrenOf(w.child.pid).length === 0),
+        () => bed.workers.every((w) => jobsOf(w.child.pid).length === 0),
         3000,
       ),
       "probes still running after the manager stopped them",
     );
   } finally {
+    await bed.stop();
+  }
+});
+
+Deno.test("a worker keeps one warm probe per role, hands it a job, replaces it, and never leaves one behind", async () => {
+  const bed = await startTestbed(1);
+  const m = new Manager({ timeoutMs: 3000, retries: 0 });
+  const worker = bed.workers[0]!.child.pid;
+  const warm = () => childrenOf(worker).filter((c) => idleStandby(worker, c));
+  try {
+    assert.ok(
+      await until(() => warm().length === 3, 10_000),
+      "no 3 warm probes",
+    );
+    const before = warm();
+    const job = await m.command(bed.addrs[0]!, child(800));
+    // The job runs in one of the warm processes, which is no longer idle.
+    assert.ok(before.includes(job.pid), `job ${job.pid} not in ${before}`);
+    assert.deepEqual(jobsOf(worker), [job.pid]);
+    assert.equal(warm().length, 2);
+    // Its stream never comes: it ends on its timeout, and a new warm child
+    // takes its place.
+    assert.ok(await until(() => !alive(job.pid), 5000), "the job did not end");
+    assert.ok(await until(() => warm().length === 3, 10_000), "not replaced");
+    // SIGKILL leaves no time to stop anything: the warm probes see their
+    // stdin end and exit by themselves.
+    const left = childrenOf(worker);
+    bed.workers[0]!.child.kill("SIGKILL");
+    assert.ok(
+      await until(() => left.every((p) => !alive(p)), 5000),
+      `warm probes ${left.filter(alive)} outlived a killed worker`,
+    );
+  } finally {
+    m.close();
     await bed.stop();
   }
 });

@@ -18,6 +18,8 @@ import { LOG_FLAGS, logFromFlags } from "../core/node.ts";
 import { readKeyPair, readPublicKeys, ZapHandler } from "../core/curve.ts";
 import { RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
+import { ioSupport } from "../probes/io.ts";
+import type { IoOffer } from "./validate.ts";
 import { Worker } from "./worker.ts";
 
 const spec = {
@@ -54,6 +56,18 @@ const spec = {
       help: "Public key files (.pub) of the managers allowed to connect",
       multiple: true,
     },
+    io: {
+      type: "string",
+      arg: "auto|native|deno",
+      help:
+        "Probe I/O backends to offer: auto (every one this host supports), native or deno only",
+      defaultText: "auto",
+    },
+    "cold-probes": {
+      type: "boolean",
+      help:
+        "Start each probe process when its job comes, instead of keeping one warm per role",
+    },
     "relay-timeout": {
       type: "string",
       arg: "SECONDS",
@@ -64,6 +78,33 @@ const spec = {
     ...LOG_FLAGS,
   },
 } as const satisfies CommandSpec;
+
+/**
+ * What the worker offers for `--io`: every backend this host supports
+ * (auto), or the one named. Native where it does not load is a usage error.
+ */
+export function ioOffer(
+  flag: string | undefined,
+  host: IoOffer = ioSupport(),
+): IoOffer {
+  switch (flag ?? "auto") {
+    case "auto":
+      return host;
+    case "native":
+      if (!host.io.includes("native")) {
+        throw new UsageError(
+          'Flag "--io" is native, but the native backend does not load on this host (Linux libc through FFI): use --io deno or auto',
+        );
+      }
+      return { io: ["native"], timestamps: host.timestamps };
+    case "deno":
+      return { io: ["deno"], timestamps: ["user"] };
+    default:
+      throw new UsageError(
+        `Flag "--io" must be auto, native or deno, got "${flag}"`,
+      );
+  }
+}
 
 function _loopback(host: string): boolean {
   return host === "localhost" || host.startsWith("127.") || host === "::1";
@@ -77,6 +118,7 @@ export const workerCommand: Command = {
       const bind = parseHostPort("bind", required("bind", values.bind));
       const log = logFromFlags(values);
       if (values.emulate !== undefined) parseEmulation(values.emulate);
+      const io = ioOffer(values.io);
       const curve = values["curve-key"] === undefined
         ? undefined
         : readKeyPair("curve-key", values["curve-key"]);
@@ -112,6 +154,8 @@ export const workerCommand: Command = {
       const worker = new Worker({
         name: server.addr,
         bindHost: bind.hostname,
+        io,
+        standby: !values["cold-probes"],
         ...(values["relay-timeout"] !== undefined
           ? {
             relayTimeoutMs: Math.round(
@@ -139,6 +183,8 @@ export const workerCommand: Command = {
       );
       stdio.err(`treecast worker: listening on tcp://${server.addr}\n`);
       log.event("info", "listening", { bind: server.addr });
+      // Warm probes start once the worker answers, in the background.
+      worker.jobs.warmUp().catch(() => {});
       try {
         await worker.serve(server, stop.signal);
       } finally {

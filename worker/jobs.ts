@@ -7,6 +7,7 @@
  * @module
  */
 import { selfCommand } from "../core/self.ts";
+import { STANDBY_FLAG } from "../probes/standby.ts";
 import {
   emptyJob,
   type Flag,
@@ -43,6 +44,8 @@ export interface JobStart {
   emulate: string;
   /** Replace the host of the probe's READY address with this one. */
   advertise: string;
+  /** The probe's I/O backend. */
+  io: "native" | "deno";
 }
 
 /** A job in the table: its protobuf view plus the process behind it. */
@@ -114,8 +117,19 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
         stddevUs: n(p.stddev_us),
       })),
       histogram: typeof r.histogram === "string" ? r.histogram : "",
+      timestamps: r.timestamps === "kernel"
+        ? "KERNEL"
+        : r.timestamps === "user"
+        ? "USER"
+        : "TIMESTAMPS_UNSPECIFIED",
     };
     job.stats = stats;
+  }
+  if (r.io === "native") job.io = "NATIVE";
+  else if (r.io === "deno") job.io = "DENO";
+  // The Deno datagram backend only has user timestamps, said or not.
+  if (job.stats?.timestamps === "TIMESTAMPS_UNSPECIFIED" && job.io === "DENO") {
+    job.stats.timestamps = "USER";
   }
   if (r.probe === "parent") {
     const l = (r.lateness_us ?? {}) as Record<string, unknown>;
@@ -139,10 +153,126 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
   }
 }
 
+/** A warm probe process; `waiting` resolves once it said it waits. */
+interface Warm {
+  process: Deno.ChildProcess;
+  waiting: Promise<void>;
+}
+
+/** Options of a {@link JobTable}. */
+export interface JobTableOptions {
+  /**
+   * Keep one warm probe process per kind (`treecast KIND --standby`, see
+   * `probes/standby.ts`), handed its flags on stdin when a job comes and
+   * replaced once that job's probe exits. Off: every job spawns its probe.
+   */
+  standby?: boolean;
+}
+
 /** The jobs of one worker. */
 export class JobTable {
   #jobs = new Map<string, JobRecord>();
   #next = 0;
+  #standby: boolean;
+  /** Warm probe processes waiting for their flags, one per kind. */
+  #warm = new Map<ProbeKind, Warm>();
+  #closed = false;
+
+  constructor(opts: JobTableOptions = {}) {
+    this.#standby = opts.standby ?? false;
+  }
+
+  /**
+   * Starts the warm probes (with `standby`), one after the other so that
+   * their start-ups do not compete with each other; resolves when all three
+   * wait for a job (or failed to start).
+   */
+  async warmUp(): Promise<void> {
+    if (!this.#standby) return;
+    for (const k of ["child", "parent", "proxy"] as const) {
+      await this.#warmUp(k);
+    }
+  }
+
+  /**
+   * Starts a standby probe of `kind`, unless one waits already; resolves
+   * once it said it waits (its `standby` line) or exited.
+   */
+  #warmUp(kind: ProbeKind): Promise<void> {
+    const have = this.#warm.get(kind);
+    if (this.#closed || have) return have?.waiting ?? Promise.resolve();
+    const { cmd, args } = selfCommand([kind, STANDBY_FLAG]);
+    const p = new Deno.Command(cmd, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Its one line so far; the job's reader takes the stream from there.
+    const waiting = (async () => {
+      const reader = p.stdout.getReader();
+      try {
+        for (let seen = 0; seen === 0;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          seen = value.indexOf(10) + 1;
+        }
+      } catch {
+        /* closed: it exited */
+      } finally {
+        reader.releaseLock();
+      }
+    })();
+    const warm = { process: p, waiting };
+    this.#warm.set(kind, warm);
+    // One that dies while waiting (it should not) is simply forgotten.
+    p.status.then(async () => {
+      if (this.#warm.get(kind) !== warm) return;
+      this.#warm.delete(kind);
+      await waiting;
+      p.stdout.cancel().catch(() => {});
+      p.stderr.cancel().catch(() => {});
+    });
+    return waiting;
+  }
+
+  /**
+   * The probe process for a job: the warm one of its kind, handed `args`
+   * (its stdin then closes), or a fresh `treecast KIND ARGS`.
+   */
+  async #spawn(
+    kind: ProbeKind,
+    probeArgs: string[],
+  ): Promise<Deno.ChildProcess> {
+    const standby = this.#warm.get(kind);
+    if (standby) {
+      this.#warm.delete(kind);
+      await standby.waiting;
+      const warm = standby.process;
+      const w = warm.stdin.getWriter();
+      try {
+        await w.write(
+          new TextEncoder().encode(JSON.stringify({ args: probeArgs }) + "\n"),
+        );
+        await w.close();
+        return warm;
+      } catch {
+        // Gone meanwhile: start one the ordinary way.
+        try {
+          warm.kill("SIGKILL");
+        } catch { /* gone */ }
+        warm.stdout.cancel().catch(() => {});
+        warm.stderr.cancel().catch(() => {});
+      }
+    }
+    const { cmd, args } = selfCommand([kind, ...probeArgs]);
+    return new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  }
 
   /** The job with this id, if known. */
   get(id: string): JobRecord | undefined {
@@ -174,14 +304,9 @@ export class JobTable {
       started: now * 1000,
       expectedEnd: (now + s.expectedMs) * 1000,
       emulate: s.emulate,
+      io: s.io === "native" ? "NATIVE" : "DENO",
     });
-    const { cmd, args } = selfCommand([s.kind, ...s.args]);
-    const process = new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const process = await this.#spawn(s.kind, s.args);
     job.pid = process.pid;
     let onReady: (addr: string) => void = () => {};
     const ready = new Promise<string>((resolve) => (onReady = resolve));
@@ -227,6 +352,8 @@ export class JobTable {
       job.ret = status.code;
       job.ended = Date.now() * 1000;
       job.end = true;
+      // Replace the warm probe now, not while this one measured.
+      if (this.#standby) this.#warmUp(s.kind).catch(() => {});
       if (killed) {
         job.error = `Stopped after its timeout of ${s.timeoutMs} ms`;
       } else if (status.code !== 0 && !job.error) {
@@ -297,5 +424,27 @@ export class JobTable {
     const running = this.running();
     for (const r of running) r.stop();
     await Promise.allSettled(running.map((r) => r.done));
+  }
+
+  /** Stops every job and every warm probe; nothing is started afterwards. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const warm = [...this.#warm.values()];
+    this.#warm.clear();
+    for (const { process: p } of warm) {
+      try {
+        p.kill("SIGTERM");
+      } catch { /* gone */ }
+      p.stdin.close().catch(() => {});
+    }
+    await Promise.all(warm.map((w) => w.waiting));
+    for (const { process: p } of warm) {
+      p.stdout.cancel().catch(() => {});
+      p.stderr.cancel().catch(() => {});
+    }
+    await Promise.allSettled([
+      this.stopAll(),
+      ...warm.map((w) => w.process.status),
+    ]);
   }
 }

@@ -154,3 +154,40 @@ export function validateCommand(cmd: Command): void {
     }
   });
 }
+
+/** The probe I/O backends and timestamp kinds a worker offers. */
+export interface IoOffer {
+  io: readonly ("native" | "deno")[];
+  timestamps: readonly ("kernel" | "user")[];
+}
+
+/**
+ * The backend a validated command runs its probe with: the command's, or
+ * for AUTO the worker's best. Throws {@link CommandError} naming `io` or
+ * `timestamps` when this worker cannot give what the command asks.
+ */
+export function commandIo(cmd: Command, offer: IoOffer): "native" | "deno" {
+  const io = cmd.io === "AUTO"
+    ? (offer.io.includes("native") ? "native" : "deno")
+    : cmd.io === "NATIVE"
+    ? "native"
+    : "deno";
+  if (!offer.io.includes(io)) {
+    throw new CommandError(
+      "io",
+      `must be one this worker runs (${offer.io.join(", ")}), got ${cmd.io}`,
+    );
+  }
+  // Native gives kernel timestamps wherever the kernel does, so native with
+  // user timestamps is only what a worker without kernel timestamps offers.
+  const ts = io === "native" && offer.timestamps.includes("kernel")
+    ? "KERNEL"
+    : "USER";
+  if (cmd.timestamps !== "TIMESTAMPS_UNSPECIFIED" && cmd.timestamps !== ts) {
+    throw new CommandError(
+      "timestamps",
+      `must be ${ts} (or unset) for ${io} I/O on this worker, got ${cmd.timestamps}`,
+    );
+  }
+  return io;
+}

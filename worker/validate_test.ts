@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { type Command, emptyCommand } from "../proto/codec.ts";
-import { CommandError, validateCommand } from "./validate.ts";
+import {
+  CommandError,
+  commandIo,
+  type IoOffer,
+  validateCommand,
+} from "./validate.ts";
 
 const ok = (f: Partial<Command> = {}): Command =>
   emptyCommand({
@@ -87,3 +92,33 @@ for (const [name, fields, field] of BAD) {
     );
   });
 }
+
+Deno.test("the probe's I/O backend: the command's, or the worker's best for AUTO", () => {
+  const both = {
+    io: ["native", "deno"],
+    timestamps: ["kernel", "user"],
+  } as const;
+  const nativeUser = { io: ["native", "deno"], timestamps: ["user"] } as const;
+  const deno = { io: ["deno"], timestamps: ["user"] } as const;
+  const c = (io: Command["io"], timestamps: Command["timestamps"]) =>
+    emptyCommand({ flag: "CHILD", rate: 1, dur: 1, io, timestamps });
+  assert.equal(commandIo(c("AUTO", "TIMESTAMPS_UNSPECIFIED"), both), "native");
+  assert.equal(commandIo(c("AUTO", "TIMESTAMPS_UNSPECIFIED"), deno), "deno");
+  assert.equal(commandIo(c("NATIVE", "KERNEL"), both), "native");
+  assert.equal(commandIo(c("NATIVE", "USER"), nativeUser), "native");
+  assert.equal(commandIo(c("DENO", "USER"), both), "deno");
+  const refused: [Command, IoOffer, string][] = [
+    [c("NATIVE", "KERNEL"), deno, "io"],
+    [c("NATIVE", "KERNEL"), nativeUser, "timestamps"],
+    // Native gives kernel timestamps where it can: it cannot promise user ones.
+    [c("NATIVE", "USER"), both, "timestamps"],
+    [c("DENO", "KERNEL"), both, "timestamps"],
+  ];
+  for (const [cmd, offer, field] of refused) {
+    assert.throws(
+      () => commandIo(cmd, offer),
+      (e) => e instanceof CommandError && e.field === field,
+      `${cmd.io}/${cmd.timestamps} on ${JSON.stringify(offer)}`,
+    );
+  }
+});

@@ -30,7 +30,12 @@ import {
   type Report,
 } from "../proto/codec.ts";
 import { JobTable, type ProbeKind } from "./jobs.ts";
-import { height, validateCommand } from "./validate.ts";
+import {
+  commandIo,
+  height,
+  type IoOffer,
+  validateCommand,
+} from "./validate.ts";
 
 /** Options of a {@link Worker}. */
 export interface WorkerOptions {
@@ -46,6 +51,10 @@ export interface WorkerOptions {
   relayTimeoutMs?: number;
   /** CURVE keys for relays to the workers below (they share the worker key pair). */
   curve?: CurveClientKeys;
+  /** Probe I/O backends and timestamp kinds it offers (default: deno, user). */
+  io?: IoOffer;
+  /** Keep a warm probe process per kind (see `JobTable`); default off. */
+  standby?: boolean;
   log?: MessageLog;
 }
 
@@ -57,10 +66,11 @@ export class Worker extends Node {
   #relayTimeoutMs: number;
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
+  #io: IoOffer;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
-  readonly jobs = new JobTable();
+  readonly jobs: JobTable;
 
   constructor(opts: WorkerOptions) {
     super(opts.name, opts.log ?? new MessageLog());
@@ -69,6 +79,8 @@ export class Worker extends Node {
     this.#advertise = opts.advertise;
     this.#relayTimeoutMs = opts.relayTimeoutMs ?? RELAY_TIMEOUT_MS;
     this.#curve = opts.curve;
+    this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
+    this.jobs = new JobTable({ standby: opts.standby ?? false });
   }
 
   /** Handles one request's bytes; always resolves to a reply's bytes. */
@@ -144,7 +156,11 @@ export class Worker extends Node {
       hello: {
         protocol: PROTOCOL_VERSION,
         program: PROGRAM_VERSION,
-        capabilities: [...CAPABILITIES],
+        capabilities: [
+          ...CAPABILITIES,
+          ...this.#io.io.map((b) => `io:${b}`),
+          ...this.#io.timestamps.map((t) => `ts:${t}`),
+        ],
         hostname: Deno.hostname(),
         emulate: this.#emulate,
       },
@@ -176,6 +192,7 @@ export class Worker extends Node {
   async #command(req: Message): Promise<Message> {
     const cmd = req.data.command!;
     validateCommand(cmd);
+    const io = commandIo(cmd, this.#io);
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const deps = cmd.layer > 0 ? await this.#relay(cmd) : [];
     const kind: ProbeKind = cmd.flag === "CHILD"
@@ -194,7 +211,9 @@ export class Worker extends Node {
         to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
         emulate,
         timeoutMs,
+        io,
       }),
+      io,
       owner: this.name,
       instr: cmd.instr,
       params: [cmd.rate, cmd.dur, cmd.warmup, cmd.size, cmd.layer],
@@ -365,7 +384,7 @@ export class Worker extends Node {
 
   /** Stops every job the worker started, then closes its sockets and log. */
   async close(): Promise<void> {
-    await this.jobs.stopAll();
+    await this.jobs.close();
     for (const c of this.#clients.values()) c.close();
     this.#clients.clear();
     this.log.close();
@@ -406,6 +425,8 @@ export interface ProbeArgOptions {
   to: string[];
   emulate: string;
   timeoutMs: number;
+  /** The probe's I/O backend (resolved: never auto). */
+  io: "native" | "deno";
 }
 
 /**
@@ -419,6 +440,7 @@ export function probeArgs(
 ): string[] {
   const s = (ms: number) => String(ms / 1000);
   const emulate = o.emulate ? ["--emulate", o.emulate] : [];
+  const io = ["--io", o.io];
   switch (kind) {
     case "parent":
       return [
@@ -431,6 +453,7 @@ export function probeArgs(
         "--warmup",
         s(cmd.warmup),
         ...(cmd.size > 0 ? ["--size", String(cmd.size)] : []),
+        ...io,
       ];
     case "child":
       return [
@@ -441,6 +464,7 @@ export function probeArgs(
         "--timeout",
         s(o.timeoutMs),
         ...emulate,
+        ...io,
       ];
     case "proxy":
       return [
@@ -454,6 +478,7 @@ export function probeArgs(
         s(o.timeoutMs),
         ...(cmd.record ? ["--record"] : []),
         ...emulate,
+        ...io,
       ];
   }
 }

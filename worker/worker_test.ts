@@ -27,8 +27,51 @@ Deno.test("CONNECT is answered with ACK carrying versions and capabilities", asy
     "child",
     "proxy",
     "emulate",
+    "io:deno",
+    "ts:user",
   ]);
   assert.equal(reply.data.hello?.emulate, "delay=2ms");
+});
+
+Deno.test("CONNECT advertises the probe I/O backends and timestamp kinds the worker was given", async () => {
+  const w = new Worker({
+    name: "w",
+    io: { io: ["native", "deno"], timestamps: ["kernel", "user"] },
+  });
+  const reply = decode(await w.handle(encode(connect())));
+  assert.deepEqual(
+    reply.data.hello?.capabilities.filter((c) => c.includes(":")),
+    ["io:native", "io:deno", "ts:kernel", "ts:user"],
+  );
+});
+
+Deno.test("a COMMAND asking for an I/O mode the worker does not offer gets ERR naming io or timestamps", async () => {
+  const w = new Worker({ name: "127.0.0.1:9101" }); // deno, user only
+  const base = { flag: "CHILD" as const, rate: 1000, dur: 1000 };
+  const cases: [ReturnType<typeof emptyCommand>, RegExp][] = [
+    [
+      emptyCommand({ ...base, io: "NATIVE" }),
+      /^Field "io" .*\(deno\), got NATIVE/,
+    ],
+    [
+      emptyCommand({ ...base, io: "DENO", timestamps: "KERNEL" }),
+      /^Field "timestamps" must be USER .*got KERNEL/,
+    ],
+  ];
+  for (const [command, want] of cases) {
+    const reply = decode(
+      await w.handle(encode({
+        id: 1,
+        ts: 1,
+        type: "COMMAND",
+        data: { src: "m", dst: "127.0.0.1:9101", command },
+      })),
+    );
+    assert.equal(reply.type, "ERR");
+    assert.match(reply.data.error!.desc, want);
+  }
+  assert.equal(w.jobs.running().length, 0);
+  await w.close();
 });
 
 Deno.test("CONNECT with another protocol version gets ERR naming both versions", async () => {
@@ -129,6 +172,7 @@ Deno.test("probe flags are built from typed fields only: the label never reaches
     to: ["127.0.0.1:40001"],
     emulate: "",
     timeoutMs: 9000,
+    io: "native",
   });
   assert.deepEqual(args, [
     "--bind",
@@ -140,6 +184,8 @@ Deno.test("probe flags are built from typed fields only: the label never reaches
     "--timeout",
     "9",
     "--record",
+    "--io",
+    "native",
   ]);
 });
 

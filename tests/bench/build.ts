@@ -12,6 +12,12 @@
  * run), and the overhead per layer (parallel) and per stage (sequential).
  * Goal: parallel <= D x J + 1 s per layer. Figures only; nothing asserted.
  *
+ * Stage start-up (#11): a second set of workers runs with `--cold-probes`
+ * (a probe process spawned per job, as before warm probes); its parallel
+ * builds alternate with the warm ones (warm, cold, ..., cold, warm), and
+ * the overhead per layer (build time - D x J, / D) of both is reported.
+ * Goal: warm overhead per layer <= 200 ms.
+ *
  * The jobs send 1,000 pps: on a 2-core machine the probe processes of
  * four parallel stages compete for the CPU, which real VMs do not.
  *
@@ -45,6 +51,8 @@ export interface BuildBenchOptions {
 /** One build. */
 export interface BuildRun {
   parallel: boolean;
+  /** Built on the workers started with --cold-probes. */
+  cold: boolean;
   buildMs: number;
   /** Distinct stage batches (parallel: one per depth; sequential: one per stage). */
   batches: number;
@@ -82,10 +90,17 @@ export interface BuildBenchResult {
   sequential_to_i_x_job: number;
   parallel_overhead_per_layer_ms: number;
   sequential_overhead_per_stage_ms: number;
+  /** The same parallel build on workers without warm probes (--cold-probes). */
+  cold_parallel_ms: number;
+  cold_parallel_overhead_per_layer_ms: number;
+  /** Warm / cold overhead per layer. */
+  ratio_overhead_warm_to_cold: number;
+  startup_goal: { overhead_per_layer_ms: number; met: boolean };
   /** Medians per depth (parallel) / per stage (sequential): see {@link BuildRun}. */
   phases_ms: {
     parallel: { command: number[]; batch: number[] };
     sequential: { command: number[]; batch: number[] };
+    cold_parallel: { command: number[]; batch: number[] };
   };
   goal: { parallel_ms: number; rule: string };
   met: boolean;
@@ -94,6 +109,8 @@ export interface BuildBenchResult {
 
 const D = 3, F = 2, K = 2, RATE = 1000, DURATION_MS = 500, WARMUP_MS = 100;
 const INTERNAL = 2 ** D - 1;
+/** #11's goal for the parallel build's overhead per layer, ms. */
+const STARTUP_GOAL_MS = 200;
 
 function _script(
   addrs: string[],
@@ -117,7 +134,7 @@ timeouts: { request: 5, retries: 1, job_grace: 10 }
 `;
 }
 
-function _run(t: TreeResult): BuildRun {
+function _run(t: TreeResult, cold: boolean): BuildRun {
   const spans = [...Map.groupBy(t.stages, (s) => s.batch).entries()]
     .sort(([a], [b]) => a - b)
     .map(([, ss]) => ({
@@ -129,6 +146,7 @@ function _run(t: TreeResult): BuildRun {
   const whole = (spans.at(-1)!.end - spans[0]!.start) / 1000;
   return {
     parallel: t.parallel,
+    cold,
     buildMs: r1(t.buildMs),
     batches: spans.length,
     stages: t.stages.length,
@@ -157,16 +175,28 @@ export async function runBuildBench(
 ): Promise<BuildBenchResult> {
   const log = opts.log ?? stderrLog;
   const n = opts.workers ?? 24;
-  const order = opts.quick
-    ? [true, false]
-    : Array.from({ length: opts.rounds ?? 2 }, () => [true, false, false, true])
-      .flat();
-  log(`starting ${n} workers...`);
-  const workers = await startWorkers(n);
-  const addrs = workers.map((w) => w.addr);
+  // [parallel, cold]: warm and cold parallel builds in ABBA order around
+  // the sequential pair.
+  const order: [boolean, boolean][] = opts.quick
+    ? [[true, false], [true, true], [false, false]]
+    : Array.from({ length: opts.rounds ?? 2 }, () =>
+      [
+        [true, false],
+        [true, true],
+        [false, false],
+        [false, false],
+        [true, true],
+        [true, false],
+      ] as [boolean, boolean][]).flat();
+  log(`starting ${n} workers, and ${n} with --cold-probes...`);
+  const warm = await startWorkers(n);
+  const workers = [...warm];
   const runs: BuildRun[] = [];
   try {
-    for (const [i, parallel] of order.entries()) {
+    workers.push(...await startWorkers(n, { args: ["--cold-probes"] }));
+    const sets = [warm, workers.slice(n)].map((ws) => ws.map((w) => w.addr));
+    for (const [i, [parallel, cold]] of order.entries()) {
+      const addrs = sets[cold ? 1 : 0]!;
       const m = new Manager({ timeoutMs: 5000, retries: 1 });
       try {
         const script = parseScript(
@@ -178,11 +208,11 @@ export async function runBuildBench(
         if (tree.status !== "complete") {
           throw new Error(`Build ${i} ended ${tree.status}: ${tree.error}`);
         }
-        const run = _run(tree);
+        const run = _run(tree, cold);
         runs.push(run);
         log(
-          `build ${
-            parallel ? "parallel  " : "sequential"
+          `build ${parallel ? "parallel  " : "sequential"}${
+            cold ? " (cold probes)" : ""
           }: ${run.buildMs} ms, ` +
             `${run.batches} batches; per batch COMMAND ${
               run.commandMs.join(", ")
@@ -196,8 +226,11 @@ export async function runBuildBench(
     await stopAll(workers);
   }
   const job = WARMUP_MS + DURATION_MS;
-  const par = median(runs.filter((r) => r.parallel).map((r) => r.buildMs));
-  const seq = median(runs.filter((r) => !r.parallel).map((r) => r.buildMs));
+  const warmRuns = runs.filter((r) => !r.cold);
+  const par = median(warmRuns.filter((r) => r.parallel).map((r) => r.buildMs));
+  const seq = median(warmRuns.filter((r) => !r.parallel).map((r) => r.buildMs));
+  const cold = median(runs.filter((r) => r.cold).map((r) => r.buildMs));
+  const perLayer = (ms: number) => r1((ms - D * job) / D);
   const goal = D * job + D * 1000;
   const result: BuildBenchResult = {
     depth: D,
@@ -215,16 +248,27 @@ export async function runBuildBench(
     parallel_to_d_x_job: r3(par / (D * job)),
     parallel_to_i_x_job: r3(par / (INTERNAL * job)),
     sequential_to_i_x_job: r3(seq / (INTERNAL * job)),
-    parallel_overhead_per_layer_ms: r1((par - D * job) / D),
+    parallel_overhead_per_layer_ms: perLayer(par),
     sequential_overhead_per_stage_ms: r1((seq - INTERNAL * job) / INTERNAL),
+    cold_parallel_ms: r1(cold),
+    cold_parallel_overhead_per_layer_ms: perLayer(cold),
+    ratio_overhead_warm_to_cold: r3((par - D * job) / (cold - D * job)),
+    startup_goal: {
+      overhead_per_layer_ms: STARTUP_GOAL_MS,
+      met: perLayer(par) <= STARTUP_GOAL_MS,
+    },
     phases_ms: {
       parallel: {
-        command: _perBatch(runs.filter((r) => r.parallel), "commandMs"),
-        batch: _perBatch(runs.filter((r) => r.parallel), "batchMs"),
+        command: _perBatch(warmRuns.filter((r) => r.parallel), "commandMs"),
+        batch: _perBatch(warmRuns.filter((r) => r.parallel), "batchMs"),
       },
       sequential: {
-        command: _perBatch(runs.filter((r) => !r.parallel), "commandMs"),
-        batch: _perBatch(runs.filter((r) => !r.parallel), "batchMs"),
+        command: _perBatch(warmRuns.filter((r) => !r.parallel), "commandMs"),
+        batch: _perBatch(warmRuns.filter((r) => !r.parallel), "batchMs"),
+      },
+      cold_parallel: {
+        command: _perBatch(runs.filter((r) => r.cold), "commandMs"),
+        batch: _perBatch(runs.filter((r) => r.cold), "batchMs"),
       },
     },
     goal: { parallel_ms: goal, rule: "D x job + 1 s per layer" },
@@ -235,7 +279,8 @@ export async function runBuildBench(
     `build D=${D} F=${F}: parallel ${result.parallel_ms} ms ` +
       `(${result.parallel_to_d_x_job} x D x job, ${result.parallel_to_i_x_job} x I x job), ` +
       `sequential ${result.sequential_ms} ms (${result.sequential_to_i_x_job} x I x job); ` +
-      `parallel / sequential ${result.ratio_parallel_to_sequential}`,
+      `parallel / sequential ${result.ratio_parallel_to_sequential}; overhead per layer ` +
+      `${result.parallel_overhead_per_layer_ms} ms (cold probes ${result.cold_parallel_overhead_per_layer_ms} ms)`,
   );
   return result;
 }

@@ -13,10 +13,18 @@ export interface Testbed {
   stop(): Promise<void>;
 }
 
-/** Starts `n` workers; workers at the `slow` indices run with `--emulate`. */
+/**
+ * Starts `n` workers; workers at the `slow` indices run with `--emulate`;
+ * `args` go to every worker, `perWorker[i]` to worker i.
+ */
 export async function startTestbed(
   n: number,
-  opts: { slow?: number[]; emulate?: string; args?: string[] } = {},
+  opts: {
+    slow?: number[];
+    emulate?: string;
+    args?: string[];
+    perWorker?: string[][];
+  } = {},
 ): Promise<Testbed> {
   const slow = new Set(opts.slow ?? []);
   const workers = await spawnAllReady(
@@ -26,6 +34,7 @@ export async function startTestbed(
       "127.0.0.1:0",
       ...(slow.has(i) && opts.emulate ? ["--emulate", opts.emulate] : []),
       ...(opts.args ?? []),
+      ...(opts.perWorker?.[i] ?? []),
     ]),
   );
   const addrs = workers.map((w) => w.addr);
