@@ -8,6 +8,9 @@
  * probe is listening a few milliseconds after its COMMAND instead of after
  * a Deno start-up (~0.4 s; a stage paid two in a row, children then parent).
  *
+ * With native I/O the probe's Worker is started while it waits, so that
+ * its modules are loaded when the job comes.
+ *
  * Once it has its flags the process closes its stdin: an idle standby is
  * one whose stdin is still open. If stdin ends before a line (the worker
  * exited or was killed), the process exits 0 without running anything, so
@@ -16,6 +19,7 @@
  * @module
  */
 import { type Command, stdio } from "../core/cli.ts";
+import { dropPrewarmed, prewarmNative } from "./native/prewarm.ts";
 
 /** The one flag that makes a probe wait for its flags on stdin. */
 export const STANDBY_FLAG = "--standby";
@@ -63,17 +67,22 @@ export function withStandby(cmd: Command): Command {
     spec: cmd.spec,
     run: async (args) => {
       if (args.length !== 1 || args[0] !== STANDBY_FLAG) return cmd.run(args);
-      stdio.out(
-        JSON.stringify({ event: "standby", probe: cmd.spec.name }) + "\n",
-      );
-      const line = await _firstLine();
-      if (line === undefined) return 0; // no job came: the worker is gone
-      const parsed = parseStandbyLine(line);
-      if (typeof parsed === "string") {
-        stdio.err(`error: ${parsed}\n`);
-        return 2;
+      prewarmNative(); // the native probe's Worker loads while it waits
+      try {
+        stdio.out(
+          JSON.stringify({ event: "standby", probe: cmd.spec.name }) + "\n",
+        );
+        const line = await _firstLine();
+        if (line === undefined) return 0; // no job came: the worker is gone
+        const parsed = parseStandbyLine(line);
+        if (typeof parsed === "string") {
+          stdio.err(`error: ${parsed}\n`);
+          return 2;
+        }
+        return await cmd.run(parsed);
+      } finally {
+        dropPrewarmed();
       }
-      return cmd.run(parsed);
     },
   };
 }

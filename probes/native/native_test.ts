@@ -12,7 +12,9 @@ import { RealtimeClock } from "../clock.ts";
 import { ioSupport, parseIoMode, resolveIo } from "../io.ts";
 import { rawSocket, sendCrafted, spawnReady } from "../_testing.ts";
 import { threadLibc } from "./libc.ts";
+import { dropPrewarmed, prewarmedNative, prewarmNative } from "./prewarm.ts";
 import { liveNativeWorkers } from "./run.ts";
+import { FLAG_END } from "../wire.ts";
 import { NativeUdp, RecvRing } from "./socket.ts";
 
 const linux = Deno.build.os === "linux";
@@ -170,5 +172,28 @@ Deno.test({
       [lines[0]!.stop, lines[0]!.received, lines[0]!.io],
       ["interrupted", 2, "native"],
     );
+  },
+});
+
+Deno.test({
+  name:
+    "a prewarmed Worker is taken by the next native probe; an unused one is ended",
+  ignore: !linux,
+  fn: async () => {
+    prewarmNative();
+    assert.ok(prewarmedNative());
+    let ready!: (a: string) => void;
+    const addr = new Promise<string>((r) => ready = r);
+    const result = runChild(
+      { bind: { hostname: "127.0.0.1", port: 0 }, duration: 1, io: "native" },
+      { onReady: ready },
+    );
+    await sendCrafted(await addr, [{ seq: 0 }, { seq: 1, flags: FLAG_END }]);
+    assert.equal((await result).received, 1);
+    assert.ok(!prewarmedNative(), "the probe took it");
+    assert.equal(liveNativeWorkers(), 0);
+    prewarmNative();
+    dropPrewarmed();
+    assert.ok(!prewarmedNative());
   },
 });

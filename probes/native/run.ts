@@ -19,6 +19,7 @@ import { bindError, isIpv4 } from "../net.ts";
 import type { ParentOptions, ParentResult } from "../parent.ts";
 import type { ProxyOptions, ProxyResult } from "../proxy.ts";
 import { LibcError, threadLibc } from "./libc.ts";
+import { takeWorker } from "./prewarm.ts";
 import { type Ip4Addr, NativeUdp } from "./socket.ts";
 
 /** What the Worker is given: the role, its options, the socket and the stop flag. */
@@ -53,7 +54,6 @@ let live = 0;
 export function liveNativeWorkers(): number {
   return live;
 }
-
 /**
  * The addresses for the native backend, or null when `mode` allows the Deno
  * backend and some address is not IPv4 (native I/O is IPv4 only); with
@@ -114,9 +114,7 @@ export async function runNative<R extends JobInput["role"]>(
   const stopBuf = new SharedArrayBuffer(4);
   const stop = new Int32Array(stopBuf);
   const onAbort = () => Atomics.store(stop, 0, 1);
-  const worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
-    type: "module",
-  });
+  const worker = takeWorker();
   live++;
   ctx.signal?.addEventListener("abort", onAbort);
   if (ctx.signal?.aborted) onAbort();
