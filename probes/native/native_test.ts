@@ -18,6 +18,15 @@ import { FLAG_END } from "../wire.ts";
 import { NativeUdp, RecvRing } from "./socket.ts";
 
 const linux = Deno.build.os === "linux";
+const hasIpv6 = (() => {
+  try {
+    Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 })
+      .close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 Deno.test({
   name:
@@ -195,5 +204,24 @@ Deno.test({
     prewarmNative();
     dropPrewarmed();
     assert.ok(!prewarmedNative());
+  },
+});
+
+Deno.test({
+  name:
+    "native I/O is IPv4 only: --io native refuses IPv6, auto falls back to Deno's sockets",
+  ignore: !linux || !hasIpv6,
+  fn: async () => {
+    const v6 = { hostname: "::1", port: 0 };
+    await assert.rejects(
+      runChild({ bind: v6, duration: 1, io: "native" }),
+      /Native I\/O is IPv4 only, got "::1"; use --io deno/,
+    );
+    const r = await runChild({ bind: v6, duration: 1, timeout: 0.1 });
+    assert.deepEqual([r.io, r.timestamps, r.stop], [
+      "deno",
+      "user",
+      "no_stream",
+    ]);
   },
 });
