@@ -225,3 +225,47 @@ Deno.test({
     ]);
   },
 });
+
+Deno.test({
+  name:
+    "the native parent's send order rotates: packet i reaches child i mod N first",
+  ignore: !linux,
+  fn: async () => {
+    const libc = threadLibc()!;
+    const socks = [0, 1, 2].map(() =>
+      NativeUdp.bind(libc, { hostname: "127.0.0.1", port: 0 }, {
+        timestamps: true,
+      })
+    );
+    try {
+      await runParent({
+        to: socks.map((s) => ({ hostname: "127.0.0.1", port: s.local().port })),
+        rate: 1000,
+        duration: 0.03,
+        io: "native",
+      });
+      // Kernel arrival times by seq, per child (one sendmmsg delivers in order).
+      const arrival = socks.map((s) => {
+        s.recvTimeout(100);
+        const ring = new RecvRing(s, 64, 64);
+        const bySeq = new Map<number, bigint>();
+        for (let n = ring.recv(); n > 0; n = ring.recv()) {
+          for (let i = 0; i < n; i++) {
+            assert.ok(ring.stamp(i));
+            const seq = ring.views[i]!.getUint32(0, true);
+            const ns = BigInt(ring.sec) * 1_000_000_000n + BigInt(ring.nsec);
+            if (!bySeq.has(seq)) bySeq.set(seq, ns);
+          }
+        }
+        return bySeq;
+      });
+      const firsts = Array.from({ length: 30 }, (_, seq) => {
+        const t = arrival.map((m) => m.get(seq)!);
+        return t.indexOf(t.reduce((a, b) => (b < a ? b : a)));
+      });
+      assert.deepEqual(firsts, Array.from({ length: 30 }, (_, i) => i % 3));
+    } finally {
+      for (const s of socks) s.close();
+    }
+  },
+});
