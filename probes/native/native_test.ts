@@ -8,6 +8,7 @@ import { UsageError } from "../../core/cli.ts";
 import { splitHostPort } from "../../core/cli.ts";
 import { type ChildResult, runChild } from "../child.ts";
 import { runParent } from "../parent.ts";
+import { runProxy } from "../proxy.ts";
 import { RealtimeClock } from "../clock.ts";
 import { ioSupport, parseIoMode, resolveIo } from "../io.ts";
 import { rawSocket, sendCrafted, spawnReady } from "../_testing.ts";
@@ -226,46 +227,80 @@ Deno.test({
   },
 });
 
+/** Three sockets with kernel timestamps, for `send`; returns which got each seq first. */
+async function firstArrivals(
+  send: (to: { hostname: string; port: number }[]) => Promise<unknown>,
+  count: number,
+): Promise<number[]> {
+  const libc = threadLibc()!;
+  const socks = [0, 1, 2].map(() =>
+    NativeUdp.bind(libc, { hostname: "127.0.0.1", port: 0 }, {
+      timestamps: true,
+    })
+  );
+  try {
+    await send(
+      socks.map((s) => ({ hostname: "127.0.0.1", port: s.local().port })),
+    );
+    // Kernel arrival times by seq, per socket (one sendmmsg delivers in order).
+    const arrival = socks.map((s) => {
+      s.recvTimeout(100);
+      const ring = new RecvRing(s, 64, 64);
+      const bySeq = new Map<number, bigint>();
+      for (let n = ring.recv(); n > 0; n = ring.recv()) {
+        for (let i = 0; i < n; i++) {
+          assert.ok(ring.stamp(i));
+          const seq = ring.views[i]!.getUint32(0, true);
+          const ns = BigInt(ring.sec) * 1_000_000_000n + BigInt(ring.nsec);
+          if (!bySeq.has(seq)) bySeq.set(seq, ns);
+        }
+      }
+      return bySeq;
+    });
+    return Array.from({ length: count }, (_, seq) => {
+      const t = arrival.map((m) => m.get(seq)!);
+      return t.indexOf(t.reduce((a, b) => (b < a ? b : a)));
+    });
+  } finally {
+    for (const s of socks) s.close();
+  }
+}
+
+const rotating = (n: number) => Array.from({ length: n }, (_, i) => i % 3);
+
 Deno.test({
   name:
     "the native parent's send order rotates: packet i reaches child i mod N first",
   ignore: !linux,
   fn: async () => {
-    const libc = threadLibc()!;
-    const socks = [0, 1, 2].map(() =>
-      NativeUdp.bind(libc, { hostname: "127.0.0.1", port: 0 }, {
-        timestamps: true,
-      })
+    const firsts = await firstArrivals(
+      (to) => runParent({ to, rate: 1000, duration: 0.03, io: "native" }),
+      30,
     );
-    try {
-      await runParent({
-        to: socks.map((s) => ({ hostname: "127.0.0.1", port: s.local().port })),
-        rate: 1000,
-        duration: 0.03,
+    assert.deepEqual(firsts, rotating(30));
+  },
+});
+
+Deno.test({
+  name:
+    "the native proxy's send order rotates: datagram i reaches child i mod N first",
+  ignore: !linux,
+  fn: async () => {
+    const firsts = await firstArrivals(async (to) => {
+      let ready!: (a: string) => void;
+      const addr = new Promise<string>((r) => ready = r);
+      const result = runProxy({
+        bind: { hostname: "127.0.0.1", port: 0 },
+        to,
+        timeout: 5,
         io: "native",
-      });
-      // Kernel arrival times by seq, per child (one sendmmsg delivers in order).
-      const arrival = socks.map((s) => {
-        s.recvTimeout(100);
-        const ring = new RecvRing(s, 64, 64);
-        const bySeq = new Map<number, bigint>();
-        for (let n = ring.recv(); n > 0; n = ring.recv()) {
-          for (let i = 0; i < n; i++) {
-            assert.ok(ring.stamp(i));
-            const seq = ring.views[i]!.getUint32(0, true);
-            const ns = BigInt(ring.sec) * 1_000_000_000n + BigInt(ring.nsec);
-            if (!bySeq.has(seq)) bySeq.set(seq, ns);
-          }
-        }
-        return bySeq;
-      });
-      const firsts = Array.from({ length: 30 }, (_, seq) => {
-        const t = arrival.map((m) => m.get(seq)!);
-        return t.indexOf(t.reduce((a, b) => (b < a ? b : a)));
-      });
-      assert.deepEqual(firsts, Array.from({ length: 30 }, (_, i) => i % 3));
-    } finally {
-      for (const s of socks) s.close();
-    }
+      }, { onReady: ready });
+      await sendCrafted(await addr, [
+        ...Array.from({ length: 30 }, (_, seq) => ({ seq })),
+        { seq: 30, flags: FLAG_END },
+      ]);
+      await result;
+    }, 30);
+    assert.deepEqual(firsts, rotating(30));
   },
 });
