@@ -28,17 +28,29 @@ export const RELAY_TIMEOUT_MS = 2000;
 /** Retries of a relayed request. */
 export const RELAY_RETRIES = 1;
 
+/** How long a worker waits for a probe it started to be ready, ms. */
+export const PROBE_START_MS = 5000;
+
 /**
  * The deadline of one attempt of a request (COMMAND, REPORT or STOP) to a
  * worker with `layers` layers of workers below it, ms: its own share
- * `baseMs` plus every attempt of its relay one layer down, whose deadline
- * grows the same way. A worker therefore always gives up on a dead worker
- * below it (and answers, naming it) before the layer above gives up on it.
- * The one rule for the manager (base: its request timeout) and the workers
- * (base: their relay timeout, which must not exceed the manager's).
+ * `baseMs` (plus, for a COMMAND, `startMs`: the time its own probe may take
+ * to be ready, {@link PROBE_START_MS}) plus every attempt of its relay one
+ * layer down, whose deadline grows the same way. A worker therefore always
+ * gives up on a dead worker below it (and answers, naming it) before the
+ * layer above gives up on it, and a slow but healthy probe start is not
+ * taken for a dead worker. The one rule for the manager (base: its request
+ * timeout) and the workers (base: their relay timeout, which must not exceed
+ * the manager's).
  */
-export function relayedDeadlineMs(baseMs: number, layers: number): number {
-  let ms = baseMs;
-  for (let i = 0; i < layers; i++) ms = baseMs + (1 + RELAY_RETRIES) * ms;
+export function relayedDeadlineMs(
+  baseMs: number,
+  layers: number,
+  startMs = 0,
+): number {
+  let ms = baseMs + startMs;
+  for (let i = 0; i < layers; i++) {
+    ms = baseMs + startMs + (1 + RELAY_RETRIES) * ms;
+  }
   return ms;
 }

@@ -10,6 +10,7 @@ import {
   decode,
   DecodeError,
   encode,
+  type ErrorCode,
   type Flag,
   type Message,
   type Metadata,
@@ -132,11 +133,24 @@ export class RemoteError extends Error {
   readonly about: string | undefined;
   /** The peer's description. */
   readonly desc: string;
-  constructor(addr: string, desc: string, about?: string) {
+  /** What kind of failure the peer reported. */
+  readonly code: ErrorCode;
+  constructor(
+    addr: string,
+    desc: string,
+    about?: string,
+    code: ErrorCode = "ERROR_CODE_UNSPECIFIED",
+  ) {
     super(`Worker "${addr}" answered with an error: ${desc}`);
     this.addr = addr;
     this.desc = desc;
     this.about = about;
+    this.code = code;
+  }
+
+  /** The worker restarted since it started the job the request named. */
+  get restarted(): boolean {
+    return this.code === "OTHER_INCARNATION";
   }
 }
 
@@ -188,9 +202,14 @@ export class Node {
   errorReply(
     req: Message | undefined,
     desc: string,
-    opts: { flag?: Flag; addr?: string } = {},
+    opts: { flag?: Flag; addr?: string; code?: ErrorCode } = {},
   ): Message {
-    const error = { flag: opts.flag ?? "NONE", desc, addr: opts.addr ?? "" };
+    const error = {
+      flag: opts.flag ?? "NONE",
+      desc,
+      addr: opts.addr ?? "",
+      code: opts.code ?? "ERROR_CODE_UNSPECIFIED",
+    };
     return req ? this.reply(req, "ERR", { error }) : {
       id: -1,
       ts: nowUs(),
@@ -237,10 +256,20 @@ export class Node {
         client.addr,
         reply.data.error?.desc ?? "(no description)",
         reply.data.error?.addr || undefined,
+        reply.data.error?.code,
       );
     }
     return { reply, sentUs, recvUs };
   }
+}
+
+/**
+ * Whether the worker a request went to is lost for the job it named: it did
+ * not answer, or it restarted since it started the job (its job is gone).
+ */
+export function lostForJob(e: unknown): e is Error {
+  return e instanceof TransportError ||
+    (e instanceof RemoteError && e.restarted);
 }
 
 export { TransportError };

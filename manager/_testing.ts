@@ -65,6 +65,8 @@ export function stats(p90Us: number): ProbeStats {
 /** Workers whose measured delay is `delay[addr]`; `dead` ones never answer. */
 export class FakeWorkers implements Workers {
   dead = new Set<string>();
+  /** Restarted since they started their jobs: REPORT gets OTHER_INCARNATION. */
+  restarted = new Set<string>();
   stuck = false;
   delay: Record<string, number> = {};
   /** I/O capabilities per worker (default: deno with user timestamps). */
@@ -88,6 +90,7 @@ export class FakeWorkers implements Workers {
             capabilities: this.caps[addr] ?? ["io:deno", "ts:user"],
             hostname: "h",
             emulate: (this.delay[addr] ?? 0) > 1000 ? "delay=3ms" : "",
+            incarnation: "",
           },
         }
       ),
@@ -167,6 +170,16 @@ export class FakeWorkers implements Workers {
   report(addr: string, id: string): Promise<Report> {
     if (this.dead.has(addr)) {
       return Promise.reject(new WorkerUnreachable(addr, 2, 100));
+    }
+    if (this.restarted.has(addr)) {
+      return Promise.reject(
+        new RemoteError(
+          addr,
+          `Job "${id}" is not of this worker's incarnation: it restarted`,
+          undefined,
+          "OTHER_INCARNATION",
+        ),
+      );
     }
     const j = this.#jobs.get(id)!;
     return Promise.resolve({

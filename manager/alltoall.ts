@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { RemoteError } from "../core/node.ts";
-import { TransportError } from "../core/transport.ts";
+import { lostForJob, RemoteError } from "../core/node.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { AllToAllResult } from "../model/results.ts";
 import { allToAllRounds, type Transfer } from "./schedule.ts";
@@ -168,7 +167,7 @@ export async function allToAllStep(
 /** A worker that failed during the phase is lost; anything else is fatal. */
 function lost(ctx: StepContext, addr: string, e: unknown): void {
   ctx.checkAborted();
-  if (e instanceof TransportError) {
+  if (lostForJob(e)) {
     ctx.markLost(addr, "stage", e.message);
   } else if (e instanceof RemoteError) {
     if (e.about) ctx.markLost(e.about, "stage", e.desc);

@@ -7,8 +7,7 @@
  * @module
  */
 import { Interrupted } from "../core/cli.ts";
-import { RemoteError } from "../core/node.ts";
-import { TransportError } from "../core/transport.ts";
+import { lostForJob, RemoteError } from "../core/node.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { StageResult } from "../model/results.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
@@ -232,9 +231,10 @@ export async function startStages(
 }
 
 /**
- * A stage of parent node `i` failed. A lost parent is replaced in the
- * tree, a lost candidate dropped from the pool; the stage runs again.
- * Anything but a lost worker is a failure of the run.
+ * A stage of parent node `i` failed. A lost parent (dead, or restarted
+ * since it started the job) is replaced in the tree, a lost candidate
+ * dropped from the pool; the stage runs again. Anything but a lost worker
+ * is a failure of the run.
  */
 function stageFailed(
   ctx: StepContext,
@@ -244,7 +244,7 @@ function stageFailed(
 ): void {
   if (ctx.signal?.aborted) throw new Interrupted();
   const parent = run.tree.nodes[i]!;
-  if (e instanceof TransportError) {
+  if (lostForJob(e)) {
     ctx.markLost(parent, "stage", e.message, run);
     replaceLost(ctx, run, i);
   } else if (e instanceof RemoteError && e.about) {

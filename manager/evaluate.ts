@@ -6,7 +6,7 @@
  * @module
  */
 import { Interrupted } from "../core/cli.ts";
-import { RemoteError } from "../core/node.ts";
+import { lostForJob, RemoteError } from "../core/node.ts";
 import { TransportError } from "../core/transport.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { EvaluationResult } from "../model/results.ts";
@@ -79,7 +79,7 @@ export async function mcastStep(
       if (r.complete) p.report = r.job;
     } catch (e) {
       if (ctx.signal?.aborted) throw new Interrupted();
-      if (!(e instanceof TransportError)) throw e;
+      if (!lostForJob(e)) throw e;
       ctx.markLost(run.root, "evaluation", e.message, run);
       p.error = `The root "${run.root}" was lost: ${e.message}`;
     }

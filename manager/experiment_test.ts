@@ -3,6 +3,7 @@
  * waiting. Deadlines are crossed by advancing the injected clock.
  */
 import assert from "node:assert/strict";
+import type { Command } from "../proto/codec.ts";
 import { A, setup } from "./_testing.ts";
 
 Deno.test("BEST keeps the fastest, WORST the slowest, RANDOM draws; parallel stages share a batch", async () => {
@@ -85,12 +86,52 @@ Deno.test("a parent lost during its stage is replaced by the next-best free cand
   assert.deepEqual(r.lost.map((l) => l.addr), [victim]);
 });
 
+Deno.test("a parent that restarted during its stage (its job gone) is replaced; the run goes on", async () => {
+  const { exp, workers, events } = setup(
+    "trees: [{ type: BEST, strategy: P90 }, { type: RANDOM }]",
+  );
+  let victim = "";
+  const origReport = workers.report.bind(workers);
+  workers.report = (addr, id) => {
+    const last = events.findLast((e) => e.kind === "stage-start");
+    if (!victim && last?.kind === "stage-start" && last.depth === 1) {
+      victim = last.parents[0]!;
+      workers.restarted.add(victim);
+    }
+    return origReport(addr, id);
+  };
+  const r = await exp.run();
+  assert.equal(r.status, "complete", String(r.error));
+  assert.ok(victim);
+  assert.ok(!r.trees[0]!.nodes.includes(victim));
+  assert.equal(r.trees[0]!.nodes.filter((n) => n).length, 7);
+  assert.deepEqual(r.lost.map((l) => [l.addr, l.during]), [[victim, "stage"]]);
+  assert.match(r.lost[0]!.detail, /restarted/);
+  assert.equal(r.trees[1]!.status, "complete");
+});
+
 Deno.test("a candidate that cannot be started is marked lost and the stage drawn again", async () => {
   const { exp, workers } = setup("trees: [{ type: BEST, strategy: P90 }]");
-  workers.dead.add(A[5]!);
+  // Admitted at CONNECT, dead when the first stage's parent relays to it.
+  const stages: Command[] = [];
+  const origCommand = workers.command.bind(workers);
+  workers.command = (addr, cmd) => {
+    if (cmd.flag === "PARENT") {
+      if (stages.length === 0) workers.dead.add(cmd.addrs[0]!);
+      stages.push(cmd);
+    }
+    return origCommand(addr, cmd);
+  };
   const r = await exp.run();
+  const victim = stages[0]!.addrs[0]!;
   assert.equal(r.status, "complete");
-  assert.ok(!r.trees[0]!.nodes.includes(A[5]!));
+  assert.equal(r.workers.find((w) => w.addr === victim)?.status, "ok");
+  assert.deepEqual(r.lost.map((l) => [l.addr, l.during]), [[victim, "stage"]]);
+  assert.ok(!r.trees[0]!.nodes.includes(victim));
+  // The root's stage was drawn again, without the victim.
+  const again = stages[1]!;
+  assert.equal(again.instr, stages[0]!.instr);
+  assert.ok(!again.addrs.includes(victim));
 });
 
 Deno.test("a pool that runs dry ends the run with a clear error", async () => {

@@ -14,6 +14,7 @@ const hello = (capabilities: string[]): Hello => ({
   capabilities,
   hostname: "h",
   emulate: "",
+  incarnation: "",
 });
 const ok = (addr: string, caps: string[]) => ({
   addr,

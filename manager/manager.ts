@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  PROBE_START_MS,
   relayedDeadlineMs,
   REQUEST_RETRIES,
   REQUEST_TIMEOUT_MS,
@@ -70,9 +71,12 @@ export class Manager extends Node {
     this.#curve = opts.curve;
   }
 
-  /** The deadline of a request that the worker relays `layers` deep. */
-  #layered(layers: number): number {
-    return relayedDeadlineMs(this.#timeoutMs, layers);
+  /**
+   * The deadline of a request that the worker relays `layers` deep; a
+   * COMMAND's also covers the probe start at every layer.
+   */
+  #layered(layers: number, startMs = 0): number {
+    return relayedDeadlineMs(this.#timeoutMs, layers, startMs);
   }
 
   #newClient(addr: string, timeoutMs: number, retries: number): ReqClient {
@@ -116,6 +120,7 @@ export class Manager extends Node {
       capabilities: [],
       hostname: Deno.hostname(),
       emulate: "",
+      incarnation: "",
     };
     try {
       // The first exchange admits the worker (and pays for the TCP set-up);
@@ -181,7 +186,7 @@ export class Manager extends Node {
       this.client(addr),
       () => this.message("COMMAND", addr, { command }),
       {
-        timeoutMs: this.#layered(command.layer),
+        timeoutMs: this.#layered(command.layer, PROBE_START_MS),
         ...(signal ? { signal } : {}),
       },
     );

@@ -33,6 +33,8 @@ export interface Hello {
   capabilities: string[];
   hostname: string;
   emulate: string;
+  /** The worker process's random id ("" from a manager). */
+  incarnation: string;
 }
 
 /** A node and the tree below it. */
@@ -142,12 +144,19 @@ export interface Report {
   complete: boolean;
 }
 
+/** What kind of failure an ERR reports (see `treecast.proto`). */
+export type ErrorCode =
+  | "ERROR_CODE_UNSPECIFIED"
+  | "NO_SUCH_JOB"
+  | "OTHER_INCARNATION";
+
 /** ERR payload. */
 export interface ErrorBody {
   flag: Flag;
   desc: string;
   /** The worker the error is about ("" when none). */
   addr: string;
+  code: ErrorCode;
 }
 
 /** Routing and exactly one payload (none is allowed only on a bare ACK). */

@@ -1,8 +1,9 @@
 /**
  * The chaos check: the demo testbed with workers killed (SIGKILL) at random
  * moments while trees are built and evaluated, some restarted. Each round
- * must complete or end with a clear error, never hang, and leave a results
- * file that fits its schema.
+ * must complete or fail because too few workers are left (naming the lost
+ * pool, {@link EXPECTED_FAILURE}), never otherwise, never hang, and leave a
+ * results file that fits its schema. Exits 1 when a round did not.
  *
  *   deno task chaos            # 6 rounds
  *   deno task chaos --rounds 2 # the short form CI runs (tests/chaos_test.ts)
@@ -20,6 +21,22 @@ import { ResultsWriter } from "../manager/results.ts";
 import { parseScript } from "../manager/script.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 
+/**
+ * The one way a chaos round may fail: too few workers left, naming the tree
+ * and the lost pool. Anything else (a restarted worker's stale job, a
+ * healthy worker blamed, a hang) is a bug.
+ */
+export const EXPECTED_FAILURE =
+  /^[\w.-]+: the pool has \d+ live workers? left, too few to finish the tree \(lost: "[^"]+"(, "[^"]+")*\)$/;
+
+/** Whether a round ended as it may: complete, or failed for the expected reason. */
+export function roundOk(r: ChaosRound): boolean {
+  const expected = (e: string | undefined) =>
+    e !== undefined && EXPECTED_FAILURE.test(e);
+  return (r.status === "complete" || expected(r.error)) &&
+    r.treeErrors.every(expected);
+}
+
 /** What one round did. */
 export interface ChaosRound {
   round: number;
@@ -27,6 +44,8 @@ export interface ChaosRound {
   restarts: number;
   status: string;
   error?: string;
+  /** The error of every tree that failed. */
+  treeErrors: string[];
   trees: number;
   completeTrees: number;
   lost: number;
@@ -154,6 +173,9 @@ export async function chaosRound(
     restarts,
     status: written.status,
     ...(error ? { error } : {}),
+    treeErrors: written.trees.flatMap((t: { error?: string }) =>
+      t.error === undefined ? [] : [t.error]
+    ),
     trees: written.trees.length,
     completeTrees:
       written.trees.filter((t: { status: string }) => t.status === "complete")
@@ -181,18 +203,21 @@ if (import.meta.main) {
     console.log(JSON.stringify(res));
   }
   const hung = all.filter((r) => r.error?.startsWith("HANG"));
+  const bad = all.filter((r) => !roundOk(r));
   const det = all.flatMap((r) => r.detectionMs).sort((a, b) => a - b);
   console.log(JSON.stringify({
     summary: true,
     rounds,
     kills: all.reduce((s, r) => s + r.kills, 0),
     completed: all.filter((r) => r.status === "complete").length,
-    failedClearly: all.filter((r) =>
-      r.status === "failed" && !r.error?.startsWith("HANG")
-    ).length,
+    failedTooFewWorkers: all.filter((r) =>
+      r.status !== "complete" && roundOk(r)
+    )
+      .length,
+    failedOtherwise: bad.length,
     hung: hung.length,
     detectionMsMedian: det[Math.floor(det.length / 2)] ?? null,
     detectionMsMax: det[det.length - 1] ?? null,
   }));
-  Deno.exit(hung.length > 0 ? 1 : 0);
+  Deno.exit(bad.length > 0 ? 1 : 0);
 }

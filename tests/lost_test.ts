@@ -8,7 +8,7 @@ import { spawnReady } from "../core/self.ts";
 import { Experiment, type ExperimentEvent } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Results } from "../manager/results.ts";
-import type { Command, Job } from "../proto/codec.ts";
+import type { Command, Job, Report } from "../proto/codec.ts";
 import { parseScript } from "../manager/script.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 import { startTestbed, type Testbed } from "./helpers/testbed.ts";
@@ -35,17 +35,29 @@ ${extra}`;
 /** A kill switch: SIGKILL the worker at this address. */
 type Kill = (addr: string) => void;
 
-/** A manager that tells `onStarted` of every job a COMMAND started. */
+/**
+ * A manager that tells `onStarted` of every job a COMMAND started, and
+ * holds each REPORT until `beforeReport` resolves.
+ */
 class WatchedManager extends Manager {
-  onStarted: (cmd: Command) => void = () => {};
+  onStarted: (cmd: Command, addr: string) => void = () => {};
+  beforeReport: (addr: string) => Promise<void> = () => Promise.resolve();
   override async command(
     addr: string,
     cmd: Command,
     signal?: AbortSignal,
   ): Promise<Job> {
     const job = await super.command(addr, cmd, signal);
-    this.onStarted(cmd);
+    this.onStarted(cmd, addr);
     return job;
+  }
+  override async report(
+    addr: string,
+    id: string,
+    opts?: Parameters<Manager["report"]>[2],
+  ): Promise<Report> {
+    await this.beforeReport(addr);
+    return super.report(addr, id, opts);
   }
 }
 
@@ -57,9 +69,9 @@ async function run(
   bed: Testbed,
   extra: string,
   hook: (e: ExperimentEvent, kill: Kill) => void,
-  started?: (cmd: Command, kill: Kill) => void,
+  started?: (cmd: Command, kill: Kill, addr: string) => void,
+  m = new WatchedManager({ timeoutMs: 1000, retries: 1 }),
 ): Promise<{ results: Results; error?: Error; lostAfterMs: number[] }> {
-  const m = new WatchedManager({ timeoutMs: 1000, retries: 1 });
   const killedAt = new Map<string, number>();
   const lostAfterMs: number[] = [];
   const kill = (addr: string) => {
@@ -67,7 +79,7 @@ async function run(
     killedAt.set(addr, performance.now());
     void w.stop("SIGKILL");
   };
-  if (started) m.onStarted = (cmd) => started(cmd, kill);
+  if (started) m.onStarted = (cmd, addr) => started(cmd, kill, addr);
   const exp = new Experiment(
     parseScript(script(bed.addrs, extra), "lost.yaml"),
     {
@@ -245,6 +257,47 @@ Deno.test("a worker that restarts is admitted again at the next CONNECT", async 
     assert.equal(results.lost.length, 1);
     assert.ok(results.lost[0]!.readmittedUs, "not readmitted");
     assert.equal(results.trees[1]!.status, "complete");
+  } finally {
+    await (await restarting)?.stop();
+    await bed.stop();
+  }
+});
+
+Deno.test("a parent that restarts mid-stage answers REPORT with a typed ERR; it is replaced and the tree completed", async () => {
+  const bed = await startTestbed(9, { args: FAST });
+  const m = new WatchedManager({ timeoutMs: 1000, retries: 1 });
+  let victim = "";
+  let restarting: ReturnType<typeof spawnReady> | undefined;
+  m.beforeReport = async (addr) => {
+    // The REPORT reaches the new process, not a dead port.
+    if (addr === victim) await restarting;
+  };
+  try {
+    const { results, error } = await run(
+      bed,
+      "trees: [{ type: BEST, strategy: P90 }]",
+      () => {},
+      (cmd, kill, addr) => {
+        if (cmd.flag === "PARENT" && cmd.layer === 1 && addr !== bed.addrs[0]) {
+          if (victim) return;
+          victim = addr;
+          kill(victim);
+          restarting = spawnReady(["worker", "--bind", victim, ...FAST]);
+        }
+      },
+      m,
+    );
+    assert.equal(error, undefined, String(error?.message));
+    assert.ok(victim, "no depth-1 stage ran");
+    const tree = results.trees[0]!;
+    assert.equal(tree.status, "complete");
+    assert.ok(!tree.nodes.includes(victim), "the restarted parent is kept");
+    assert.equal(tree.nodes.filter((n) => n).length, 7);
+    assert.deepEqual(
+      results.lost.map((l) => [l.addr, l.during]),
+      [[victim, "stage"]],
+    );
+    assert.match(results.lost[0]!.detail, /restarted since the job/);
   } finally {
     await (await restarting)?.stop();
     await bed.stop();

@@ -169,10 +169,24 @@ export interface JobTableOptions {
   standby?: boolean;
 }
 
+/** A fresh incarnation id: 12 random hex digits. */
+export function newIncarnation(): string {
+  const b = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** The incarnation a job id was given out by ("" for an id of no shape). */
+export function incarnationOf(id: string): string {
+  const dot = id.lastIndexOf(".");
+  return dot < 0 ? "" : id.slice(0, dot);
+}
+
 /** The jobs of one worker. */
 export class JobTable {
   #jobs = new Map<string, JobRecord>();
   #next = 0;
+  /** The worker process's incarnation: the prefix of every job id. */
+  readonly incarnation = newIncarnation();
   #standby: boolean;
   /** Warm probe processes waiting for their flags, one per kind. */
   #warm = new Map<ProbeKind, Warm>();
@@ -292,7 +306,7 @@ export class JobTable {
    * `readyTimeoutMs`.
    */
   async start(s: JobStart, readyTimeoutMs = 10_000): Promise<JobRecord> {
-    const id = `j${this.#next++}`;
+    const id = `${this.incarnation}.${this.#next++}`;
     const now = Date.now();
     const job = emptyJob({
       flag: s.flag,

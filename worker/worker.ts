@@ -29,7 +29,7 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
-import { JobTable, type ProbeKind } from "./jobs.ts";
+import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import {
   commandIo,
   height,
@@ -163,6 +163,7 @@ export class Worker extends Node {
         ],
         hostname: Deno.hostname(),
         emulate: this.#emulate,
+        incarnation: this.jobs.incarnation,
       },
     });
   }
@@ -293,12 +294,9 @@ export class Worker extends Node {
   /** STOP: end a job (or, with an empty id, every job) and its dependencies. */
   async #stop(req: Message): Promise<Message> {
     const id = req.data.report!.job.id;
-    const recs = id === ""
-      ? this.jobs.running()
-      : [this.jobs.get(id)].filter((r) => r !== undefined);
-    if (id !== "" && recs.length === 0) {
-      return this.errorReply(req, `No job "${id}" on this worker`);
-    }
+    const found = id === "" ? this.jobs.running() : this.#job(req, id);
+    if (!Array.isArray(found) && !(found instanceof JobRecord)) return found;
+    const recs = Array.isArray(found) ? found : [found];
     for (const r of recs) r.stop();
     await this.#stopDeps(recs.flatMap((r) => r.job.deps));
     this.log.event("info", "stopped", { jobs: recs.map((r) => r.job.id) });
@@ -332,9 +330,8 @@ export class Worker extends Node {
    * job's report is kept, so asking again gives the same answer.
    */
   async #report(req: Message): Promise<Message> {
-    const id = req.data.report!.job.id;
-    const rec = this.jobs.get(id);
-    if (!rec) return this.errorReply(req, `No job "${id}" on this worker`);
+    const rec = this.#job(req, req.data.report!.job.id);
+    if (!(rec instanceof JobRecord)) return rec;
     if (rec.finalReport) {
       return this.reply(req, "ACK", {
         report: { job: rec.finalReport, complete: true },
@@ -349,6 +346,27 @@ export class Worker extends Node {
     const complete = rec.job.end && deps.every((d) => d.complete);
     if (complete) rec.finalReport = job;
     return this.reply(req, "ACK", { report: { job, complete } });
+  }
+
+  /**
+   * The job `id` names, or the typed ERR saying why there is none: a job of
+   * another incarnation (the worker restarted since) or an unknown one.
+   */
+  #job(req: Message, id: string): JobRecord | Message {
+    const rec = this.jobs.get(id);
+    if (rec) return rec;
+    const inc = this.jobs.incarnation;
+    if (incarnationOf(id) !== inc) {
+      return this.errorReply(
+        req,
+        `Job "${id}" is not of this worker's incarnation "${inc}": the worker ` +
+          `restarted since the job was started`,
+        { code: "OTHER_INCARNATION" },
+      );
+    }
+    return this.errorReply(req, `No job "${id}" on this worker`, {
+      code: "NO_SUCH_JOB",
+    });
   }
 
   async #reportDep(dep: Job): Promise<Report> {

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { RepServer, ReqClient } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
-import { decode, emptyCommand, encode, type Message } from "../proto/codec.ts";
+import {
+  decode,
+  emptyCommand,
+  emptyJob,
+  encode,
+  type Message,
+} from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { fuzzInputs } from "../tests/helpers/fuzz.ts";
 import { probeArgs, Worker } from "./worker.ts";
@@ -152,7 +158,7 @@ Deno.test("a COMMAND that is not allowed gets ERR naming the field and starts no
     assert.match(reply.data.error!.desc, /^Field "(flag|rate|addrs\[0\])"/);
   }
   assert.equal(w.jobs.running().length, 0);
-  assert.equal(w.jobs.get("j0"), undefined);
+  assert.equal(w.jobs.get(`${w.jobs.incarnation}.0`), undefined);
   await w.close();
 });
 
@@ -189,9 +195,42 @@ Deno.test("probe flags are built from typed fields only: the label never reaches
   ]);
 });
 
-Deno.test("REPORT for an unknown job gets ERR naming it", async () => {
+/** A REPORT (or STOP) naming job `id`. */
+const ask = (type: "REPORT" | "STOP", id: string): Message => ({
+  ...FIXTURES.report!,
+  type,
+  data: {
+    ...FIXTURES.report!.data,
+    report: { job: emptyJob({ id }), complete: false },
+  },
+});
+
+Deno.test("every worker process has its own random incarnation, in its CONNECT hello", async () => {
+  const [a, b] = [new Worker({ name: "w" }), new Worker({ name: "w" })];
+  const hello = async (w: Worker) =>
+    decode(await w.handle(encode(connect()))).data.hello!.incarnation;
+  const [ia, ib] = [await hello(a), await hello(b)];
+  assert.match(ia, /^[0-9a-f]{12}$/);
+  assert.notEqual(ia, ib);
+  assert.equal(ia, a.jobs.incarnation);
+});
+
+Deno.test("REPORT and STOP for a job of another incarnation get a typed ERR: the worker restarted", async () => {
   const w = new Worker({ name: "w" });
-  const reply = decode(await w.handle(encode(FIXTURES.report!)));
+  for (const type of ["REPORT", "STOP"] as const) {
+    // The id a previous process of this worker gave out.
+    const reply = decode(await w.handle(encode(ask(type, "0123456789ab.0"))));
+    assert.equal(reply.type, "ERR");
+    assert.equal(reply.data.error!.code, "OTHER_INCARNATION");
+    assert.match(reply.data.error!.desc, /restarted/);
+  }
+});
+
+Deno.test("REPORT for an unknown job of this incarnation gets ERR naming it", async () => {
+  const w = new Worker({ name: "w" });
+  const id = `${w.jobs.incarnation}.5`;
+  const reply = decode(await w.handle(encode(ask("REPORT", id))));
   assert.equal(reply.type, "ERR");
-  assert.match(reply.data.error!.desc, /No job "j1" on this worker/);
+  assert.equal(reply.data.error!.code, "NO_SUCH_JOB");
+  assert.match(reply.data.error!.desc, new RegExp(`No job "${id}"`));
 });

@@ -96,6 +96,7 @@ const _hello = (): Hello => ({
   capabilities: [],
   hostname: Deno.hostname(),
   emulate: "",
+  incarnation: "",
 });
 
 function _figures(us: number[]): RttFigures {
