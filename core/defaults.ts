@@ -29,7 +29,7 @@ export const RELAY_TIMEOUT_MS = 2000;
 export const RELAY_RETRIES = 1;
 
 /** How long a worker waits for a probe it started to be ready, ms. */
-export const PROBE_START_MS = 5000;
+export const PROBE_START_MS = 10_000;
 
 /**
  * The deadline of one attempt of a request (COMMAND, REPORT or STOP) to a
