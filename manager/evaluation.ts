@@ -5,7 +5,12 @@
  * @module
  */
 import type { Job } from "../proto/codec.ts";
-import type { EvalNode, EvaluationResult } from "./results.ts";
+import type {
+  EvalNode,
+  EvaluationResult,
+  SilentLeaf,
+  WorstLeaf,
+} from "./results.ts";
 
 /** Options of {@link evaluationFromReport}. */
 export interface EvaluationOptions {
@@ -47,29 +52,40 @@ export function evaluationFromReport(
       n.addr
     ),
   );
-  const leaves = nodes.filter((n) =>
-    n.role === "leaf" && n.stats && n.stats.received > 0
-  );
-  const worst = leaves.reduce<EvalNode | undefined>(
+  const leaves = nodes.filter((n) => n.role === "leaf" && n.stats);
+  const silent: SilentLeaf[] = leaves.filter((n) => n.stats!.received === 0)
+    .map((n) => ({ addr: n.addr, reason: _silence(n) }));
+  const worst = leaves.filter((n) => n.stats!.received > 0).reduce<
+    EvalNode | undefined
+  >(
     (w, n) => (!w || n.stats!.p90Us > w.stats!.p90Us ? n : w),
     undefined,
   );
+  const worstLeaf: WorstLeaf | undefined = silent[0]
+    ? { addr: silent[0].addr, silent: silent[0].reason }
+    : worst && {
+      addr: worst.addr,
+      p90Us: worst.stats!.p90Us,
+      p50Us: worst.stats!.p50Us,
+      meanUs: worst.stats!.meanUs,
+      stddevUs: worst.stats!.stddevUs,
+    };
   return {
     run: o.run,
     startedUs: o.startedUs,
     finishedUs: o.finishedUs,
     nodes,
     missing: o.treeNodes.filter((a) => !reported.has(a)),
-    ...(worst
-      ? {
-        worstLeaf: {
-          addr: worst.addr,
-          p90Us: worst.stats!.p90Us,
-          p50Us: worst.stats!.p50Us,
-          meanUs: worst.stats!.meanUs,
-          stddevUs: worst.stats!.stddevUs,
-        },
-      }
-      : {}),
+    silent,
+    ...(worstLeaf ? { worstLeaf } : {}),
   };
+}
+
+/** Why a leaf that reported received nothing, as far as its report says. */
+function _silence(n: EvalNode): string {
+  const s = n.stats!;
+  const end = s.endSeen ? "" : ", nor the stream's END";
+  const lost = s.lost > 0 ? ` (${s.lost} counted lost)` : "";
+  const why = n.error ? `: ${n.error}` : "";
+  return `received no packets${lost}${end}${why}`;
 }

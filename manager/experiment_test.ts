@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Command } from "../proto/codec.ts";
+import { leafDelays } from "../model/results.ts";
 import { A, setup } from "./_testing.ts";
 
 Deno.test("BEST keeps the fastest, WORST the slowest, RANDOM draws; parallel stages share a batch", async () => {
@@ -33,8 +34,8 @@ Deno.test("BEST keeps the fastest, WORST the slowest, RANDOM draws; parallel sta
     );
   }
   assert.ok(
-    best!.evaluations[0]!.worstLeaf!.p90Us <
-      worst!.evaluations[0]!.worstLeaf!.p90Us,
+    leafDelays(best!.evaluations[0]!.worstLeaf)!.p90Us <
+      leafDelays(worst!.evaluations[0]!.worstLeaf)!.p90Us,
   );
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { leafDelays } from "../model/results.ts";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
 import {
   csvField,
@@ -51,7 +52,7 @@ Deno.test("leafCsv: a row per tree, run and leaf, with every column", () => {
     LEAF_COLUMNS.indexOf(name);
   // The WORST tree's worst leaf is an emulated straggler.
   const t = r.trees[2]!;
-  const w = t.evaluations[0]!.worstLeaf!;
+  const w = leafDelays(t.evaluations[0]!.worstLeaf)!;
   const row = rows.find((x) =>
     x[col("tree")] === t.name && x[col("leaf")] === w.addr
   )!;

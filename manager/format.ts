@@ -5,7 +5,7 @@
  */
 import { CLOCK_WARN_US } from "../core/defaults.ts";
 import { describeMode } from "./iomode.ts";
-import type { ConnectResult } from "../model/results.ts";
+import { type ConnectResult, leafDelays } from "../model/results.ts";
 import type { Results } from "./results.ts";
 import { summarize, SUMMARY_HEAD, summaryCells } from "../model/summary.ts";
 
@@ -69,16 +69,16 @@ export function summaryTable(results: Results): string {
   for (const t of results.trees) {
     const evals = t.evaluations.length > 0 ? t.evaluations : [undefined];
     for (const e of evals) {
-      const w = e?.worstLeaf;
+      const w = e?.worstLeaf, d = leafDelays(w);
       rows.push([
         t.name,
         t.root,
         e ? (e.round ? `${e.run} rebuild ${e.round}` : e.run) : "-",
-        w?.addr ?? "-",
-        _f1(w?.p90Us),
-        _f1(w?.p50Us),
-        _f1(w?.meanUs),
-        _f1(w?.stddevUs),
+        w ? w.addr + (w.silent !== undefined ? " (silent)" : "") : "-",
+        _f1(d?.p90Us),
+        _f1(d?.p50Us),
+        _f1(d?.meanUs),
+        _f1(d?.stddevUs),
         _f1(t.buildMs / 1000),
         t.stragglers.length,
         t.status,

@@ -258,9 +258,11 @@ export function eventLine(
     case "eval-done": {
       const w = e.evaluation.worstLeaf;
       return `${prefix}: evaluation ${e.evaluation.run}/${t.evalRuns} done: ${
-        w
-          ? `worst leaf ${w.addr} p90 ${w.p90Us.toFixed(1)} us`
-          : "no leaf reported"
+        !w
+          ? "no leaf reported"
+          : w.silent !== undefined
+          ? `worst leaf ${w.addr} silent: ${w.silent}`
+          : `worst leaf ${w.addr} p90 ${w.p90Us.toFixed(1)} us`
       }`;
     }
     case "lost":

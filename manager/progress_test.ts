@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { leafDelays } from "../model/results.ts";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
 import type { ExperimentEvent } from "./experiment.ts";
 import {
@@ -80,7 +81,7 @@ Deno.test("plain mode: one line per event, no cursor or colour codes", () => {
     /^tree 1\/4 BEST-WEIGHTED: stage 1\/2: 1 parent at depth 0 probe 5 candidates for 1\.8 s; ETA \d+ s$/m,
   );
   assert.match(text, /^tree 3\/4 WORST-P90: stage 3\/3 done: /m);
-  const random = demoResults().trees[3]!.evaluations[0]!.worstLeaf!;
+  const random = leafDelays(demoResults().trees[3]!.evaluations[0]!.worstLeaf)!;
   assert.ok(
     text.includes(
       `\ntree 4/4 RANDOM: evaluation 1/1 done: worst leaf ${random.addr} p90 ` +

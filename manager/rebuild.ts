@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type EvaluationResult, leafDelays } from "../model/results.ts";
 import { nowUs } from "../proto/codec.ts";
 import { scoreStage, stagesDone, startStages } from "./build.ts";
 import { type StepContext, treeDone } from "./step.ts";
@@ -19,7 +20,7 @@ export async function rebuildStep(
   const round = run.round + 1;
   const worst = run.result.evaluations
     .filter((e) => (e.round ?? 0) === run.round && e.worstLeaf)
-    .sort((a, b) => b.worstLeaf!.p90Us - a.worstLeaf!.p90Us)[0]?.worstLeaf;
+    .sort((a, b) => _p90(b) - _p90(a))[0]?.worstLeaf;
   const leaf = worst && run.tree.indexOf(worst.addr);
   const parentIndex = leaf === undefined
     ? undefined
@@ -81,4 +82,9 @@ export async function rebuildStep(
     ];
     ctx.next({ action: "MCAST", run, evalRun: 1 });
   }, () => ctx.next({ action: "REBUILD", run }));
+}
+
+/** The worst leaf's p90; a silent worst leaf (it got nothing) is the worst. */
+function _p90(e: EvaluationResult): number {
+  return leafDelays(e.worstLeaf)?.p90Us ?? Infinity;
 }

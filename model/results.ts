@@ -108,15 +108,42 @@ export interface EvaluationResult {
   nodes: EvalNode[];
   /** Tree nodes that did not report (lost, or below a lost proxy). */
   missing: string[];
-  /** The leaf with the highest p90 delay. */
-  worstLeaf?: {
+  /**
+   * Leaves that reported but received no packet, with why (absent in
+   * results written before it existed).
+   */
+  silent?: SilentLeaf[];
+  /**
+   * The worst leaf: a silent one when there is one (nothing reached it, worse
+   * than any delay), else the leaf with the highest p90 delay.
+   */
+  worstLeaf?: WorstLeaf;
+  error?: string;
+}
+
+/** A leaf that reported no packets, and why. */
+export interface SilentLeaf {
+  addr: string;
+  reason: string;
+}
+
+/** An evaluation's worst leaf: its delays, or `silent` (why it got none). */
+export type WorstLeaf =
+  | {
     addr: string;
     p90Us: number;
     p50Us: number;
     meanUs: number;
     stddevUs: number;
-  };
-  error?: string;
+    silent?: undefined;
+  }
+  | { addr: string; silent: string };
+
+/** A worst leaf's delays; undefined when it is silent (or there is none). */
+export function leafDelays(
+  w: WorstLeaf | undefined,
+): Extract<WorstLeaf, { p90Us: number }> | undefined {
+  return w && w.silent === undefined ? w : undefined;
 }
 
 /** One rebuild round: the worst leaf's parent re-probed its children. */

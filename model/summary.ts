@@ -11,7 +11,13 @@
  *
  * @module
  */
-import type { Results, StageResult, TreeResult, TreeType } from "./results.ts";
+import {
+  leafDelays,
+  type Results,
+  type StageResult,
+  type TreeResult,
+  type TreeType,
+} from "./results.ts";
 
 /** A mean and the half width of its confidence interval. */
 export interface Estimate {
@@ -174,9 +180,11 @@ export function summarize(results: Results): Summary {
       }
       for (const e of t.evaluations) {
         if ((e.round ?? 0) !== round || !e.worstLeaf) continue;
-        acc.p90.push(e.worstLeaf.p90Us);
-        acc.p50.push(e.worstLeaf.p50Us);
-        acc.mean.push(e.worstLeaf.meanUs);
+        // A silent worst leaf got nothing: worse than any delay.
+        const d = leafDelays(e.worstLeaf);
+        acc.p90.push(d?.p90Us ?? Infinity);
+        acc.p50.push(d?.p50Us ?? Infinity);
+        acc.mean.push(d?.meanUs ?? Infinity);
       }
       acc.costs.push(probingCost(results, t, round));
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { leafDelays } from "../model/results.ts";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
 import {
   leafCdfSpec,
@@ -42,7 +43,7 @@ Deno.test("worstCdfSpec and worstBarSpec name every tree", async () => {
     assert.ok(cdf.includes(`>${v.label}<`), v.label);
     assert.ok(bars.includes(`>${v.label}<`), v.label);
   }
-  const p90 = worstTree.shown!.worstLeaf!.p90Us;
+  const p90 = leafDelays(worstTree.shown!.worstLeaf)!.p90Us;
   assert.ok(bars.includes(`>${Math.round(p90).toLocaleString("en-US")}<`));
 });
 

@@ -6,11 +6,12 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
-import type {
-  EvalNode,
-  EvaluationResult,
-  Results,
-  TreeResult,
+import {
+  type EvalNode,
+  type EvaluationResult,
+  leafDelays,
+  type Results,
+  type TreeResult,
 } from "../model/results.ts";
 
 /** A tree as the report names it: `data-tree` attributes and chart legends. */
@@ -176,6 +177,8 @@ export interface SummaryRow {
   root: string;
   run?: number;
   worstLeaf?: string;
+  /** Why the worst leaf received nothing, when it is a silent leaf. */
+  silent?: string;
   p90Us?: number;
   p50Us?: number;
   meanUs?: number;
@@ -208,18 +211,19 @@ export function summaryRows(views: readonly TreeView[]): SummaryRow[] {
     };
     const evals = t.evaluations.length > 0 ? t.evaluations : [undefined];
     return evals.map((e): SummaryRow => {
-      const w = e?.worstLeaf;
+      const w = e?.worstLeaf, d = leafDelays(w);
       const error = e?.error ?? t.error;
       return {
         ...base,
         ...(e ? { run: e.run } : {}),
-        ...(w
+        ...(w ? { worstLeaf: w.addr } : {}),
+        ...(w?.silent !== undefined ? { silent: w.silent } : {}),
+        ...(d
           ? {
-            worstLeaf: w.addr,
-            p90Us: w.p90Us,
-            p50Us: w.p50Us,
-            meanUs: w.meanUs,
-            stddevUs: w.stddevUs,
+            p90Us: d.p90Us,
+            p50Us: d.p50Us,
+            meanUs: d.meanUs,
+            stddevUs: d.stddevUs,
           }
           : {}),
         worstSlow: w !== undefined && v.slow.has(w.addr),

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import type { AllToAllResult, Results, TreeResult } from "../model/results.ts";
+import {
+  type AllToAllResult,
+  leafDelays,
+  type Results,
+  type TreeResult,
+} from "../model/results.ts";
 import { summarize, SUMMARY_HEAD, summaryCells } from "../model/summary.ts";
 import { esc, fmtS, table, td } from "./html.ts";
 
@@ -77,7 +82,8 @@ export function rebuildLines(t: TreeResult): string {
     const evals = t.evaluations.filter((e) => (e.round ?? 0) === b.round);
     const before = t.evaluations.filter((e) => (e.round ?? 0) === b.round - 1);
     const p90 = (es: typeof evals) => {
-      const w = es.map((e) => e.worstLeaf?.p90Us).filter((x) =>
+      if (es.some((e) => e.worstLeaf?.silent !== undefined)) return "silent";
+      const w = es.map((e) => leafDelays(e.worstLeaf)?.p90Us).filter((x) =>
         x !== undefined
       );
       return w.length ? `${Math.max(...w).toFixed(1)} µs` : "-";

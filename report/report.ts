@@ -181,8 +181,8 @@ async function _treeSection(
     ? "none"
     : [...v.slow].map((s) => `<span class="addr">${esc(s)}</span>${SLOW_BADGE}`)
       .join(", ");
-  const missing = (v.shown as { missing?: string[] } | undefined)?.missing ??
-    [];
+  const missing = v.shown?.missing ?? [];
+  const silent = v.shown?.silent ?? [];
   return `<section class="tree" id="${anchor}" data-tree="${esc(v.label)}">
 <h2>${esc(v.label)} <small><span class="tag ${esc(t.type)}">${
     esc(t.type)
@@ -199,6 +199,12 @@ async function _treeSection(
 <p>Stragglers in this tree: ${stragglers}${
     missing.length
       ? ` · did not report: ${missing.map((m) => esc(m)).join(", ")}`
+      : ""
+  }${
+    silent.length
+      ? ` · <span class="err">received nothing: ${
+        silent.map((s) => `${esc(s.addr)} (${esc(s.reason)})`).join(", ")
+      }</span>`
       : ""
   }</p>
 <div class="pair">

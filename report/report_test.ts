@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { leafDelays } from "../model/results.ts";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
 import { renderReport } from "./report.ts";
 
@@ -45,7 +46,7 @@ Deno.test("the summary has a row per tree and run with the worst leaf", () => {
   const rows = element(summary, /<tr data-tree=/, "tr");
   assert.equal(rows.length, results.trees.length);
   results.trees.forEach((t, i) => {
-    const w = t.evaluations[0]!.worstLeaf!;
+    const w = leafDelays(t.evaluations[0]!.worstLeaf)!;
     assert.match(rows[i]!, new RegExp(`data-tree="${t.name}"`));
     assert.ok(rows[i]!.includes(w.addr));
     assert.ok(rows[i]!.includes(w.p90Us.toFixed(1)));
@@ -145,4 +146,22 @@ Deno.test("the summary says which probe I/O mode measured every delay, and who w
     element(page, /<section id="summary">/, "section")[0]!,
     /native I\/O and kernel receive timestamps\. Measured with another timestamp kind, not comparable \(candidates not selected\): <span class="addr">127\.0\.0\.1:9<\/span> \(BEST-P90 stage\)/,
   );
+});
+
+Deno.test("a silent leaf shows: the worst leaf marked silent with why, listed under its tree", async () => {
+  const r = demoResults();
+  const t = r.trees[0]!, ev = t.evaluations[0]!;
+  const leaf = ev.nodes.find((n) => n.role === "leaf")!;
+  const reason =
+    "received no packets (1000 counted lost), nor the stream's END";
+  leaf.stats = { ...leaf.stats!, received: 0 };
+  ev.silent = [{ addr: leaf.addr, reason }];
+  ev.worstLeaf = { addr: leaf.addr, silent: reason };
+  const page = await renderReport(r);
+  const summary = element(page, /<table class="summary">/, "table")[0]!;
+  const row = element(summary, /<tr data-tree=/, "tr")[0]!;
+  assert.ok(row.includes(leaf.addr));
+  assert.ok(row.includes(`silent: ${reason.replace("'", "&#39;")}`), row);
+  const section = element(page, /<section class="tree"[^>]*>/, "section")[0]!;
+  assert.match(section, /received nothing: /);
 });

@@ -65,7 +65,12 @@ export function summaryTable(
       td(
         r.worstLeaf === undefined
           ? '<span class="none">none reported</span>'
-          : esc(r.worstLeaf) + (r.worstSlow ? SLOW_BADGE : ""),
+          : esc(r.worstLeaf) + (r.worstSlow ? SLOW_BADGE : "") +
+            (r.silent !== undefined
+              ? ` <span class="err silent" title="${esc(r.silent)}">silent: ${
+                esc(r.silent)
+              }</span>`
+              : ""),
         "addr",
       ),
       td(fmtUs(r.p90Us), "num"),

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { leafDelays } from "../model/results.ts";
 import { Experiment } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Results } from "../manager/results.ts";
@@ -73,7 +74,7 @@ Deno.test({
         if (t.type === "WORST") {
           assert.ok(inTree.length >= 1, `${t.name} seed ${r.script.seed}`);
         }
-        const worst = t.evaluations[0]!.worstLeaf!;
+        const worst = leafDelays(t.evaluations[0]!.worstLeaf)!;
         assert.equal(
           t.evaluations[0]!.nodes.filter((n) => n.role === "leaf").length,
           4,
