@@ -28,8 +28,14 @@ export const RELAY_TIMEOUT_MS = 2000;
 /** Retries of a relayed request. */
 export const RELAY_RETRIES = 1;
 
-/** How long a worker waits for a probe it started to be ready, ms. */
-export const PROBE_START_MS = 10_000;
+/**
+ * The time a COMMAND's deadline allows each layer for starting its probe,
+ * ms (a probe usually starts well within it; the worker itself waits up to
+ * 10 s for a probe to be ready, `worker/jobs.ts`). Kept short because the
+ * deadlines multiply with the layers and the retries: a slower machine
+ * needs a longer `--relay-timeout` and manager `--timeout`.
+ */
+export const PROBE_START_MS = 2000;
 
 /**
  * The deadline of one attempt of a request (COMMAND, REPORT or STOP) to a

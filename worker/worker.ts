@@ -7,6 +7,7 @@
 import { splitHostPort } from "../core/cli.ts";
 import {
   CAPABILITIES,
+  PROBE_START_MS,
   RELAY_RETRIES,
   RELAY_TIMEOUT_MS,
   relayedDeadlineMs,
@@ -168,9 +169,12 @@ export class Worker extends Node {
     });
   }
 
-  /** Deadline of a request relayed to a worker with `layers` layers below it. */
-  #deadline(layers: number): number {
-    return relayedDeadlineMs(this.#relayTimeoutMs, layers);
+  /**
+   * Deadline of a request relayed to a worker with `layers` layers below it;
+   * a COMMAND's also covers the probe start at every layer.
+   */
+  #deadline(layers: number, startMs = 0): number {
+    return relayedDeadlineMs(this.#relayTimeoutMs, layers, startMs);
   }
 
   #client(addr: string): ReqClient {
@@ -249,7 +253,7 @@ export class Worker extends Node {
       const { reply } = await this.request(
         this.#client(addr),
         () => this.message("COMMAND", addr, { command }),
-        { timeoutMs: this.#deadline(h) },
+        { timeoutMs: this.#deadline(h, PROBE_START_MS) },
       );
       const job = reply.data.report?.job;
       if (!job || !job.addr) {
