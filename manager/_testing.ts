@@ -73,6 +73,8 @@ export class FakeWorkers implements Workers {
   caps: Record<string, string[]> = {};
   /** Timestamp kind each receiver reports (default: the command's). */
   reportedTs: Record<string, ProbeStats["timestamps"]> = {};
+  /** Extra delay of every stream a worker sends (a slow sender). */
+  sendDelay: Record<string, number> = {};
   #jobs = new Map<string, { job: Job; endAt: number }>();
   #n = 0;
   constructor(readonly clock: FakeClock) {}
@@ -113,7 +115,12 @@ export class FakeWorkers implements Workers {
         )
       )
       : cmd.addrs.map((c) =>
-        this.#tree(c, { ...cmd, addrs: [], subtrees: [] }, depth + 1, 0)
+        this.#tree(
+          c,
+          { ...cmd, addrs: [], subtrees: [] },
+          depth + 1,
+          this.sendDelay[addr] ?? 0,
+        )
       );
     return emptyJob({
       owner: addr,
@@ -189,7 +196,10 @@ export class FakeWorkers implements Workers {
   }
 }
 
-export function setup(extra: string, opts: { slow?: string[] } = {}) {
+export function setup(
+  extra: string,
+  opts: { slow?: string[]; root?: string } = {},
+) {
   const clock = new FakeClock();
   const workers = new FakeWorkers(clock);
   A.forEach((a, i) => (workers.delay[a] = 40 + i));
@@ -198,7 +208,7 @@ export function setup(extra: string, opts: { slow?: string[] } = {}) {
     `name: T\nseed: 1\naddrs: [${A.map((a) => `"${a}"`).join(", ")}]\n` +
       `depth: 2\nfanout: 2\nhyperparameter: 4\nrate: 1000\nduration: 2s\nwarmup: 1s\n` +
       `evaluation: { duration: 3s }\nroot: "${
-        A[0]
+        opts.root ?? A[0]
       }"\ntimeouts: { job_grace: 5 }\n${extra}`,
     "t.yaml",
   );

@@ -11,11 +11,10 @@
  *
  * @module
  */
-import { lostForJob, RemoteError } from "../core/node.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { AllToAllResult } from "../model/results.ts";
 import { allToAllRounds, type Transfer } from "./schedule.ts";
-import type { StepContext } from "./step.ts";
+import { type StepContext, workerFailed } from "./step.ts";
 import type { TreeRun } from "./treerun.ts";
 
 /** The phase so far, carried from one round's step to the next. */
@@ -114,14 +113,14 @@ export async function allToAllStep(
         }, ctx.signal);
         return { t, id: job.id };
       } catch (e) {
-        lost(ctx, parent, e);
+        workerFailed(ctx, parent, e);
         fail(t.from, t.to, (e as Error).message);
         return undefined;
       }
     }));
     jobs.push(started.filter((j) => j !== undefined));
   }
-  ctx.awaitReport(first, "the LEMON all-to-all", expectedMs, async () => {
+  ctx.awaitReport("LEMON", "the all-to-all phase", expectedMs, async () => {
     for (const group of jobs) { // group by group, as they were started
       await Promise.all(
         group.filter((j) => !j.report).map(async (j) => {
@@ -133,7 +132,7 @@ export async function allToAllStep(
             });
             if (rep.complete) j.report = rep.job;
           } catch (e) {
-            lost(ctx, parent, e);
+            workerFailed(ctx, parent, e);
             fail(j.t.from, j.t.to, (e as Error).message);
             j.failed = true;
           }
@@ -162,18 +161,6 @@ export async function allToAllStep(
     ctx.save();
     ctx.next({ action: "ALLTOALL", runs, state: st });
   });
-}
-
-/** A worker that failed during the phase is lost; anything else is fatal. */
-function lost(ctx: StepContext, addr: string, e: unknown): void {
-  ctx.checkAborted();
-  if (lostForJob(e)) {
-    ctx.markLost(addr, "stage", e.message);
-  } else if (e instanceof RemoteError) {
-    if (e.about) ctx.markLost(e.about, "stage", e.desc);
-  } else {
-    throw e;
-  }
 }
 
 /** The phase is over: record it, hand the matrix to the root's LEMON trees. */

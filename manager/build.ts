@@ -208,7 +208,7 @@ export async function startStages(
   );
   const jobs = started.filter((j): j is StageJob => j !== undefined);
   if (jobs.length === 0) return retry();
-  ctx.awaitReport(run, "a PARENT stage", expectedMs, async () => {
+  ctx.awaitReport(run.spec.name, "a PARENT stage", expectedMs, async () => {
     await Promise.all(
       jobs.filter((j) => !j.report && !j.lost).map(async (j) => {
         try {

@@ -90,3 +90,7 @@ export const FAQ_ITERATIONS = 30;
 export const FAQ_TOLERANCE = 1e-6;
 /** FAQ: runs from seeded random starts beside the first. */
 export const FAQ_RESTARTS = 8;
+
+/** `root: probe`: candidate roots measured, and the workers each streams to. */
+export const ROOT_PROBE_CANDIDATES = 4;
+export const ROOT_PROBE_SAMPLE = 4;

@@ -19,6 +19,7 @@ import { type ReadyProcess, spawnAllReady } from "../core/self.ts";
 import { runScript } from "./cli.ts";
 import { Pool } from "./pool.ts";
 import { parseScript } from "./script.ts";
+import { thesisScript } from "./thesis.ts";
 
 /** Options of {@link demoScript}. */
 export interface DemoOptions {
@@ -104,6 +105,10 @@ const spec = {
       help: "Folder for results",
       defaultText: "results",
     },
+    thesis: {
+      type: "boolean",
+      help: "Run the thesis's comparison (examples/thesis.yaml) on 25 workers",
+    },
   },
 } as const satisfies CommandSpec;
 
@@ -112,14 +117,19 @@ export const demoCommand: Command = {
   spec,
   run: (args) =>
     runCommand(spec, args, async ({ values }) => {
-      const n = parseNumber("workers", values.workers ?? "12", {
-        min: 7,
-        max: 64,
-        integer: true,
-      });
+      const thesis = values.thesis === true;
+      const n = parseNumber(
+        "workers",
+        values.workers ?? (thesis ? "25" : "12"),
+        {
+          min: thesis ? 15 : 7,
+          max: 64,
+          integer: true,
+        },
+      );
       const slow = parseNumber("stragglers", values.stragglers ?? "3", {
         min: 0,
-        max: n - 7,
+        max: n - (thesis ? 15 : 7),
         integer: true,
       });
       const delayS = parseSeconds("delay", values.delay ?? "3ms", {
@@ -157,14 +167,14 @@ export const demoCommand: Command = {
         ]));
         workers.push(...started);
         const addrs = workers.map((w) => w.addr);
-        const text = demoScript({
+        const text = thesis ? thesisScript({ addrs, seed }) : demoScript({
           addrs,
           root: addrs[0]!,
           seed,
           hyperparameter: 5,
         });
         await Deno.mkdir(out, { recursive: true });
-        const file = `${out}/demo.yaml`;
+        const file = `${out}/${thesis ? "thesis" : "demo"}.yaml`;
         await Deno.writeTextFile(file, text);
         stdio.err(
           `demo: stragglers ${

@@ -70,21 +70,27 @@ export async function mcastStep(
     });
   }
   const p: Pending = { run: evalRun, jobId: job.id, startedUs };
-  ctx.awaitReport(run, "the MCAST evaluation", expectedMs, async () => {
-    try {
-      const r = await ctx.m.report(run.root, p.jobId, {
-        layers: s.depth,
-        signal: ctx.signal,
-      });
-      if (r.complete) p.report = r.job;
-    } catch (e) {
-      if (ctx.signal?.aborted) throw new Interrupted();
-      if (!lostForJob(e)) throw e;
-      ctx.markLost(run.root, "evaluation", e.message, run);
-      p.error = `The root "${run.root}" was lost: ${e.message}`;
-    }
-    return p.report !== undefined || p.error !== undefined;
-  }, () => evalDone(ctx, run, p));
+  ctx.awaitReport(
+    run.spec.name,
+    "the MCAST evaluation",
+    expectedMs,
+    async () => {
+      try {
+        const r = await ctx.m.report(run.root, p.jobId, {
+          layers: s.depth,
+          signal: ctx.signal,
+        });
+        if (r.complete) p.report = r.job;
+      } catch (e) {
+        if (ctx.signal?.aborted) throw new Interrupted();
+        if (!lostForJob(e)) throw e;
+        ctx.markLost(run.root, "evaluation", e.message, run);
+        p.error = `The root "${run.root}" was lost: ${e.message}`;
+      }
+      return p.report !== undefined || p.error !== undefined;
+    },
+    () => evalDone(ctx, run, p),
+  );
 }
 
 function evalDone(ctx: StepContext, run: TreeRun, p: Pending): void {

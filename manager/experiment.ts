@@ -203,7 +203,7 @@ export class Experiment implements StepContext {
   }
 
   awaitReport(
-    run: TreeRun,
+    label: string,
     what: string,
     expectedMs: number,
     poll: ReportStep["poll"],
@@ -212,7 +212,7 @@ export class Experiment implements StepContext {
     const trigger = this.clock.now() + expectedMs + REPORT_MARGIN_MS;
     this.next({
       action: "REPORT",
-      run,
+      label,
       what,
       trigger,
       deadline: trigger + this.script.timeouts.jobGrace * 1000,
@@ -227,7 +227,7 @@ export class Experiment implements StepContext {
     if (await step.poll()) return step.finish();
     if (this.clock.now() > step.deadline) {
       throw new Error(
-        `${step.run.spec.name}: ${step.what} did not complete within its timeout`,
+        `${step.label}: ${step.what} did not complete within its timeout`,
       );
     }
     this.next({ ...step, trigger: this.clock.now() + POLL_MS });

@@ -127,6 +127,11 @@ export interface Script {
   roots: number;
   /** The one root the script chose, as spelled in `addrs`. */
   root?: string;
+  /**
+   * `root: probe`: R candidate roots, each streaming to a sample of S
+   * others; the `roots` with the lowest mean p90 become the roots.
+   */
+  rootProbe?: { candidates: number; sample: number };
   trees: TreeSpec[];
   parallel: boolean;
   /** Rebuild rounds after each tree's evaluations. */
@@ -247,6 +252,10 @@ const _addr: Reader<string> = (c: Context, e: Entry) => {
   if (port === 0) c.bad(e, `"${a}" has port 0`);
   return a;
 };
+
+/** `root`: one of the workers, or "probe" (chosen by measurement). */
+const _root: Reader<string> = (c: Context, e: Entry) =>
+  c.value(e) === "probe" ? "probe" : _addr(c, e);
 
 /** The workers: unique HOST:PORT addresses. */
 const _addrs: Reader<string[]> = (c: Context, e: Entry) => {
@@ -395,7 +404,8 @@ const _top = (implemented: readonly Action[]) => ({
     runs: int(1, 100),
   }),
   roots: int(1),
-  root: _addr,
+  root: _root,
+  root_probe: record({ candidates: int(1, 64), sample: int(1, 64) }),
   trees: _trees,
   parallel: bool,
   rebuild: int(0, 10),
@@ -474,18 +484,24 @@ function _build(
     }
   }
 
-  if (at.roots && at.root) {
+  const probe = v.root === "probe";
+  if (at.roots && at.root && !probe) {
     const later = c.offset(at.roots) > c.offset(at.root) ? at.roots : at.root;
     problem(
       later,
       'give either "roots" (how many) or "root" (which), not both',
     );
   }
+  if (at.root_probe && !probe) {
+    problem(at.root_probe, 'needs "root: probe"');
+  }
   if (v.roots !== undefined && v.roots > n) {
     problem(at.roots!, `${workers} cannot provide ${v.roots} distinct roots`);
   }
-  const root = v.root && addrs.find((a) => _norm(a) === _norm(v.root!));
-  if (v.root !== undefined && root === undefined) {
+  const root = v.root && !probe
+    ? addrs.find((a) => _norm(a) === _norm(v.root!))
+    : undefined;
+  if (v.root !== undefined && !probe && root === undefined) {
     problem(at.root!, `"${v.root}" is not one of the workers in "addrs"`);
   }
 
@@ -553,6 +569,13 @@ function _build(
     steps: v.steps ?? D.STEPS.map((action) => ({ action })),
   };
   if (v.description !== undefined) script.description = v.description;
+  if (probe) {
+    const rp = v.root_probe?.v ?? {};
+    script.rootProbe = {
+      candidates: Math.min(n, rp.candidates ?? D.ROOT_PROBE_CANDIDATES),
+      sample: Math.min(n - 1, rp.sample ?? D.ROOT_PROBE_SAMPLE),
+    };
+  }
   if (root !== undefined) script.root = root;
   return script;
 }

@@ -118,6 +118,35 @@ Deno.test("examples/cloud.yaml is the original cloud experiment", async () => {
   assert.deepEqual(s.steps.map((x) => x.action), ["CONNECT", "ROOT"]);
 });
 
+Deno.test("examples/thesis.yaml is the thesis's comparison", async () => {
+  const s = await loadScript(new URL("thesis.yaml", EXAMPLES).pathname);
+  assert.equal(s.addrs.length, 25);
+  assert.equal(s.depth, 3);
+  assert.equal(s.fanout, 2);
+  assert.deepEqual(s.hyperparameter, { kind: "count", value: 4 });
+  assert.equal(s.evaluation.runs, 2);
+  assert.equal(s.roots, 2);
+  assert.equal(s.rebuild, 1);
+  assert.equal(s.lemon.limit, 4);
+  assert.deepEqual(s.trees.map((t) => [t.name, t.type]), [
+    ["BEST-WEIGHTED", "BEST"],
+    ["BEST-P90", "BEST"],
+    ["BEST-P50", "BEST"],
+    ["WORST-P90", "WORST"],
+    ["RAND", "RANDOM"],
+    ["LEMON", "LEMON"],
+  ]);
+});
+
+Deno.test("root: probe takes the candidates and sample sizes, bounded by the workers", () => {
+  const s = parse(
+    `${OK}root: probe\nroots: 2\nroot_probe: { candidates: 50 }\n`,
+  );
+  assert.equal(s.root, undefined);
+  assert.equal(s.roots, 2);
+  assert.deepEqual(s.rootProbe, { candidates: 3, sample: 2 });
+});
+
 Deno.test("examples/demo.yaml is the local demo", async () => {
   const s = await loadScript(new URL("demo.yaml", EXAMPLES).pathname);
   assert.deepEqual(
@@ -528,6 +557,13 @@ const ROWS: Row[] = [
     "3:17",
     "lemon.start",
     'unknown FAQ start "identity"',
+  ],
+  [
+    "root_probe without root: probe",
+    `${OK}root_probe: { candidates: 2 }\n`,
+    "3:13",
+    "root_probe",
+    'needs "root: probe"',
   ],
   [
     "rebuild too many",

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { lostForJob, RemoteError } from "../core/node.ts";
 import type { AllToAllState } from "./alltoall.ts";
 import type { IoMode } from "./iomode.ts";
 import type { ProbeStats } from "../proto/codec.ts";
@@ -81,7 +82,8 @@ export type Step =
  */
 export interface ReportStep {
   action: "REPORT";
-  run: TreeRun;
+  /** Who waits (a tree's name), for the timeout's message. */
+  label: string;
   what: string;
   trigger: number;
   deadline: number;
@@ -115,7 +117,7 @@ export interface StepContext {
   sync(run: TreeRun): void;
   /** Queues a REPORT for jobs expected to end in `expectedMs`. */
   awaitReport(
-    run: TreeRun,
+    label: string,
     what: string,
     expectedMs: number,
     poll: ReportStep["poll"],
@@ -173,4 +175,25 @@ export function treeDone(ctx: StepContext, run: TreeRun): void {
     index: run.index,
     total: run.total,
   });
+}
+
+/**
+ * A request to `addr` failed outside a tree's stages: a worker that did not
+ * answer (or a relay that could not reach one) is lost; anything else is
+ * fatal. Returns the message, for the record.
+ */
+export function workerFailed(
+  ctx: StepContext,
+  addr: string,
+  e: unknown,
+): string {
+  ctx.checkAborted();
+  if (lostForJob(e)) {
+    ctx.markLost(addr, "stage", e.message);
+  } else if (e instanceof RemoteError) {
+    if (e.about) ctx.markLost(e.about, "stage", e.desc);
+  } else {
+    throw e;
+  }
+  return (e as Error).message;
 }

@@ -104,3 +104,22 @@ Deno.test("REBUILD: 0 rounds (the default) evaluates once, as before", async () 
   assert.deepEqual(r.trees[0]!.evaluations.map((e) => e.round), [undefined]);
   assert.equal(r.trees[0]!.rebuilds, undefined);
 });
+
+Deno.test("root: probe: the candidates whose streams had the lowest p90 become the roots", async () => {
+  const { exp, workers } = setup(
+    "trees: [{ type: BEST, strategy: P90 }]\nroot_probe: { candidates: 6, sample: 3 }\nroots: 2",
+    { root: "probe" },
+  );
+  // Worker i's streams take 500 i us longer: the lower, the better root.
+  A.forEach((a, i) => (workers.sendDelay[a] = 500 * i));
+  const r = await exp.run();
+  assert.equal(r.status, "complete");
+  const p = r.rootProbe!;
+  assert.equal(p.stages.length, 6);
+  assert.ok(p.stages.every((st) => st.candidates.length === 3));
+  const probed = A.filter((a) => a in p.scores);
+  assert.equal(probed.length, 6);
+  assert.deepEqual(p.chosen, probed.slice(0, 2));
+  assert.deepEqual(r.trees.map((t) => t.root).sort(), [...p.chosen].sort());
+  assertResultsSchema(JSON.parse(JSON.stringify(r)));
+});

@@ -228,6 +228,15 @@ export interface Results {
   mismatches?: Mismatch[];
   /** Workers lost during the run, in order. */
   lost: LostWorker[];
+  /** `root: probe`: each candidate root's stage, its score, the roots chosen. */
+  rootProbe?: {
+    stages: StageResult[];
+    /** Mean p90 of each candidate's sample, us (null: a stream failed). */
+    scores: Record<string, number | null>;
+    chosen: string[];
+    startedUs: number;
+    finishedUs: number;
+  };
   /** The all-to-all probing phases of LEMON trees, one per root. */
   allToAll?: AllToAllResult[];
   /** Per tree kind over roots x runs (`summary.ts`), kept up to date. */
