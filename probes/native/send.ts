@@ -43,8 +43,9 @@ export function parentLoop(
   const tv = new DataView(arena, arena.byteLength - 16, 16);
   const out = new SendList(sock, targets, [view], k);
 
+  const pA = performance.now();
   fn.clock_gettime(abi.CLOCK_MONOTONIC, ts);
-  const p0 = performance.now();
+  const p0 = (pA + performance.now()) / 2; // the reading's middle
   const sec0 = tv.getUint32(0, true) + tv.getUint32(4, true) * TWO_32;
   const nsec0 = tv.getUint32(8, true);
   /** Sleeps until performance.now() reaches `ms` (or, if `stoppable`, the stop flag is set). */
