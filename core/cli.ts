@@ -239,20 +239,30 @@ const UNITS: Record<string, number> = {
   m: 60,
 };
 
-/** Parses a duration (`10`, `10s`, `500ms`, `250us`, `2m`) into seconds. */
+/**
+ * The one duration syntax (flags, scripts, emulation specs): a number of
+ * seconds, or a number with a unit s, ms, us (or µs), ns or m, such as
+ * `10`, `10s`, `500ms`, `250us`, `2m`. Seconds, or undefined for text of
+ * another shape.
+ */
+export function durationSeconds(text: string): number | undefined {
+  const m = text.trim().match(/^(\d+(?:\.\d+)?|\.\d+)\s*(s|ms|us|µs|ns|m)?$/);
+  const unit = UNITS[m?.[2] ?? ""];
+  return m && unit !== undefined ? Number(m[1]) * unit : undefined;
+}
+
+/** Parses a duration given to `--flag` ({@link durationSeconds}) into seconds. */
 export function parseSeconds(
   flag: string,
   text: string,
   range: NumberRange = {},
 ): number {
-  const m = text.trim().match(/^(\d+(?:\.\d+)?|\.\d+)\s*(s|ms|us|µs|ns|m)?$/);
-  const unit = UNITS[m?.[2] ?? ""];
-  if (!m || unit === undefined) {
+  const s = durationSeconds(text);
+  if (s === undefined) {
     throw new UsageError(
       `Flag "--${flag}" needs a duration such as 10s or 500ms, got "${text}"`,
     );
   }
-  const s = Number(m[1]) * unit;
   _checkRange(`Flag "--${flag}"`, s, range);
   return s;
 }

@@ -18,14 +18,20 @@
  *   number is a count of candidates, at least the fanout.
  * - `depth` left out is the default, or less when `addrs` cannot fill a tree
  *   that deep (see `DEPTH` in `defaults.ts`); a depth given is never lowered.
- * - Durations are seconds: a number, or a string such as "10s", "500ms" or
- *   "2m".
+ * - Durations are seconds: a number, or a string in the CLI's one duration
+ *   syntax (`core/cli.ts` `durationSeconds`: "10s", "500ms", "250us", "2m").
+ * - A job's parameters must fit the workers' ranges (`core/limits.ts`, the
+ *   table `worker/validate.ts` checks a COMMAND against): rate, duration and
+ *   warm-up (in whole ms), candidates per stage, and warm-up + duration +
+ *   job_grace (the job's timeout). A script the manager accepts is never
+ *   refused by a worker for a range.
  *
  * @module
  */
 import YAML from "yaml";
 import type { Scalar } from "yaml";
 import { splitHostPort, UsageError } from "../core/cli.ts";
+import { LIMITS } from "../core/limits.ts";
 import type { TreeType } from "../model/results.ts";
 import type { FaqStart } from "./faq.ts";
 import * as D from "./defaults.ts";
@@ -381,9 +387,19 @@ function _step(implemented: readonly Action[]): Reader<Step> {
   };
 }
 
-const _RATE = int(1, 1_000_000);
-const _DURATION = secs(0, 3600, true);
-const _WARMUP = secs(0, 3600);
+/** Why a job parameter's range is what it is, appended to a range message. */
+const _LIMIT = " (a worker's limit)";
+const _RATE = int(LIMITS.rate[0], LIMITS.rate[1]);
+/** Job durations go to the workers in whole ms (`dur`, `warmup`). */
+const _DURATION = secs(
+  LIMITS.dur[0] / 1000,
+  LIMITS.dur[1] / 1000,
+  false,
+  _LIMIT,
+);
+const _WARMUP = secs(0, LIMITS.warmup[1] / 1000, false, _LIMIT);
+/** Control-plane deadlines. */
+const _DEADLINE = secs(0, 3600, true);
 
 /** The top-level keys, in the order the docs list them. */
 const _top = (implemented: readonly Action[]) => ({
@@ -420,10 +436,10 @@ const _top = (implemented: readonly Action[]) => ({
     restarts: int(0, 100),
   }),
   timeouts: record({
-    connect: _DURATION,
-    request: _DURATION,
+    connect: _DEADLINE,
+    request: _DEADLINE,
     retries: int(0, 10),
-    job_grace: _WARMUP,
+    job_grace: secs(0, LIMITS.timeout[1] / 1000),
   }),
   steps: list("steps", _step(implemented)),
 });
@@ -472,7 +488,14 @@ function _build(
   if (k !== undefined) {
     const src = (c.resolve(at.hyperparameter!.node) as Scalar).source ?? `${k}`;
     const fraction = !Number.isInteger(k) || src.includes(".");
-    if (fraction ? k > 0 && k <= 1 : k >= fanout) {
+    const most = LIMITS.addrs[1];
+    if (!fraction && k > most) {
+      problem(
+        at.hyperparameter!,
+        `must be at most ${most} candidates (a worker's limit on the ` +
+          `addresses of one job), got ${src}`,
+      );
+    } else if (fraction ? k > 0 && k <= 1 : k >= fanout) {
       hyperparameter = { kind: fraction ? "fraction" : "count", value: k };
     } else {
       problem(
@@ -512,11 +535,39 @@ function _build(
     problem(self, why, "steps");
   }
 
-  const first = problems.sort((a, b) => a.at - b.at)[0];
-  if (first) throw first.error;
-
   const warmup = v.warmup ?? D.WARMUP, rate = v.rate ?? D.RATE;
   const ev = v.evaluation?.v ?? {}, t = v.timeouts?.v ?? {};
+  // A job may run warm-up + duration + job_grace: the COMMAND's timeout.
+  const grace = t.job_grace ?? D.JOB_GRACE;
+  const jobs = [
+    { w: warmup, d: v.duration ?? D.DURATION, at: at.duration ?? at.warmup },
+    {
+      w: ev.warmup ?? warmup,
+      d: ev.duration ?? D.EVALUATION_DURATION,
+      at: v.evaluation?.at.duration ?? v.evaluation?.at.warmup ?? at.warmup,
+    },
+    {
+      w: v.lemon?.v.warmup ?? warmup,
+      d: v.lemon?.v.duration ?? v.duration ?? D.DURATION,
+      at: v.lemon?.at.duration ?? v.lemon?.at.warmup,
+    },
+  ];
+  for (const j of jobs) {
+    const ms = Math.round((j.w + j.d + grace) * 1000), max = LIMITS.timeout[1];
+    if (ms <= max) continue;
+    const where = v.timeouts?.at.job_grace ?? j.at ?? self;
+    const field = where === self ? "timeouts.job_grace" : where.field;
+    problem(
+      where,
+      `makes a job's timeout (warm-up ${j.w} s + duration ${j.d} s + ` +
+        `job_grace ${grace} s = ${ms / 1000} s) longer than a worker's ` +
+        `limit of ${max / 1000} s`,
+      field,
+    );
+  }
+
+  const first = problems.sort((a, b) => a.at - b.at)[0];
+  if (first) throw first.error;
   const l = v.lemon?.v ?? {};
   const script: Script = {
     file: c.file,

@@ -209,6 +209,15 @@ Deno.test("durations take seconds or a unit", () => {
   assert.equal(s.timeouts.jobGrace, 0.25);
 });
 
+Deno.test("durations in a script take the CLI's units too: us, µs and ns", () => {
+  const s = parse(
+    `${OK}warmup: 500us\nduration: 2000000ns\nevaluation: {warmup: 250µs}\n`,
+  );
+  assert.equal(s.warmup, 0.0005);
+  assert.equal(s.duration, 0.002);
+  assert.equal(s.evaluation.warmup, 0.00025);
+});
+
 Deno.test("trees: aliases, default names and custom weights", () => {
   const s = parse(
     `${OK}trees:\n  - type: RAND\n  - type: BEST\n` +
@@ -366,7 +375,7 @@ const ROWS: Row[] = [
     `${OK}duration: 0s\n`,
     "3:11",
     "duration",
-    'must be more than 0 seconds, got "0s" (0 seconds)',
+    'must be at least 0.001 seconds (a worker\'s limit), got "0s" (0 seconds)',
   ],
   ["duration too long", `${OK}duration: 2h\n`, "3:11", "duration", 'got "2h"'],
   [
@@ -374,14 +383,72 @@ const ROWS: Row[] = [
     `${OK}duration: 61m\n`,
     "3:11",
     "duration",
-    'must be at most 3600 seconds, got "61m" (3660 seconds)',
+    'must be at most 3600 seconds (a worker\'s limit), got "61m" (3660 seconds)',
+  ],
+  [
+    "warmup over the worker's limit",
+    `${OK}warmup: 700\n`,
+    "3:9",
+    "warmup",
+    "must be at most 600 seconds (a worker's limit), got 700",
+  ],
+  [
+    "duration that rounds to 0 ms",
+    `${OK}duration: 0.0004\n`,
+    "3:11",
+    "duration",
+    "must be at least 0.001 seconds (a worker's limit), got 0.0004",
+  ],
+  [
+    "evaluation warmup over the worker's limit",
+    `${OK}evaluation: {warmup: 11m}\n`,
+    "3:22",
+    "evaluation.warmup",
+    'must be at most 600 seconds (a worker\'s limit), got "11m"',
+  ],
+  [
+    "lemon duration over the worker's limit",
+    `${OK}lemon: {duration: 3601}\n`,
+    "3:19",
+    "lemon.duration",
+    "must be at most 3600 seconds (a worker's limit), got 3601",
+  ],
+  [
+    "a job's timeout past the worker's limit",
+    `${OK}duration: 60m\nwarmup: 10m\ntimeouts: {job_grace: 3100}\n`,
+    "5:23",
+    "timeouts.job_grace",
+    "makes a job's timeout (warm-up 600 s + duration 3600 s + job_grace " +
+    "3100 s = 7300 s) longer than a worker's limit of 7200 s",
+  ],
+  [
+    "a LEMON job's timeout past the worker's limit",
+    `${OK}lemon: {duration: 60m, warmup: 600}\n` +
+    `timeouts: {job_grace: 3001}\n`,
+    "4:23",
+    "timeouts.job_grace",
+    "job_grace 3001 s = 7201 s) longer than a worker's limit of 7200 s",
+  ],
+  [
+    "job_grace over the worker's timeout limit",
+    `${OK}timeouts: {job_grace: 7201}\n`,
+    "3:23",
+    "timeouts.job_grace",
+    "must be at most 7200 seconds, got 7201",
+  ],
+  [
+    "hyperparameter over a worker's address limit",
+    `${OK}hyperparameter: 2000\n`,
+    "3:17",
+    "hyperparameter",
+    "must be at most 1024 candidates (a worker's limit on the addresses of one job), got 2000",
   ],
   [
     "negative warmup",
     `${OK}warmup: -1\n`,
     "3:9",
     "warmup",
-    "must be at least 0 seconds, got -1",
+    "must be at least 0 seconds (a worker's limit), got -1",
   ],
   [
     "empty addrs",

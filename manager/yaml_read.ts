@@ -18,6 +18,7 @@
  */
 import YAML from "yaml";
 import type { Document, LineCounter, Scalar } from "yaml";
+import { durationSeconds } from "../core/cli.ts";
 
 /** Where a problem is. `field` is a path such as `trees[1].strategy`. */
 export interface Place {
@@ -237,21 +238,23 @@ export function int(min: number, max?: number): Reader<number> {
   };
 }
 
-const _UNITS: Record<string, number> = { s: 1, ms: 1e-3, m: 60 };
-
-/** Seconds in [min, max] (or (min, max]): a number or `"10s"`, `"500ms"`, `"2m"`. */
-export function secs(min: number, max: number, above = false): Reader<number> {
+/**
+ * Seconds in [min, max] (or (min, max]): a number, or a duration string in
+ * the one syntax of `core/cli.ts` `durationSeconds` (`"10s"`, `"500ms"`,
+ * `"250us"`, `"2m"`). `limit` is appended to a range message (why the
+ * range is what it is).
+ */
+export function secs(
+  min: number,
+  max: number,
+  above = false,
+  limit = "",
+): Reader<number> {
   return (c: Context, e: Entry) => {
     const v = c.value(e);
-    const m = typeof v === "string"
-      ? v.trim().match(/^(\d+(?:\.\d+)?|\.\d+)\s*(s|ms|m)?$/)
-      : null;
-    const s = typeof v === "number"
-      ? v
-      : m
-      ? Number(m[1]) * _UNITS[m[2] ?? "s"]!
-      : NaN;
-    const got = c.got(e) + (m ? ` (${s} seconds)` : "");
+    const parsed = typeof v === "string" ? durationSeconds(v) : undefined;
+    const s = typeof v === "number" ? v : parsed ?? NaN;
+    const got = c.got(e) + (parsed !== undefined ? ` (${s} seconds)` : "");
     if (!Number.isFinite(s)) {
       c.bad(e, `must be seconds such as 10, "10s" or "500ms", got ${got}`);
     }
@@ -260,10 +263,12 @@ export function secs(min: number, max: number, above = false): Reader<number> {
         e,
         `must be ${
           above ? "more than" : "at least"
-        } ${min} seconds, got ${got}`,
+        } ${min} seconds${limit}, got ${got}`,
       );
     }
-    if (s > max) c.bad(e, `must be at most ${max} seconds, got ${got}`);
+    if (s > max) {
+      c.bad(e, `must be at most ${max} seconds${limit}, got ${got}`);
+    }
     return s;
   };
 }

@@ -1,12 +1,14 @@
 /**
  * Validation of a COMMAND's parameters before anything is started. Every
- * numeric parameter has a range, every address must be HOST:PORT, and the
+ * numeric parameter has a range (`core/limits.ts`, the table the script check
+ * shares), every address must be HOST:PORT, and the
  * job kind must be one the product defines; anything else is a
  * {@link CommandError} naming the field, answered with ERR.
  *
  * @module
  */
 import { splitHostPort } from "../core/cli.ts";
+import { type LimitField, LIMITS } from "../core/limits.ts";
 import type { Command, Subtree } from "../proto/codec.ts";
 
 /** A COMMAND that must not be run; the message names the field. */
@@ -20,21 +22,7 @@ export class CommandError extends Error {
   }
 }
 
-/** Ranges of COMMAND fields (durations in ms). */
-export const LIMITS = {
-  rate: [1, 1_000_000],
-  dur: [1, 3_600_000],
-  warmup: [0, 600_000],
-  timeout: [0, 7_200_000],
-  layer: [0, 16],
-  select: [0, 1024],
-  size: [0, 65_507],
-  addrs: [0, 1024],
-  instr: [0, 200],
-  subtreeNodes: [0, 100_000],
-} as const;
-
-function _range(field: keyof typeof LIMITS, n: number): void {
+function _range(field: LimitField, n: number): void {
   const [min, max] = LIMITS[field];
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new CommandError(
