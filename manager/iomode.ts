@@ -6,8 +6,8 @@
  * receive timestamps are never compared with each other.
  *
  * Ranked best first: native I/O with kernel timestamps, native with user
- * timestamps (a native backend whose kernel gives none), the Deno datagram
- * backend (user timestamps). When the workers share no mode the run refuses
+ * timestamps (every native receiver told `--timestamps user`, when one
+ * worker's kernel gives none), the Deno datagram backend (user timestamps). When the workers share no mode the run refuses
  * with {@link IoModeError}, naming what each worker offers; a worker that
  * returns later (re-admission) without the chosen mode stays out.
  *
@@ -35,18 +35,18 @@ export function describeMode(m: IoMode): string {
 }
 
 /**
- * The modes a worker's hello offers. Native gives kernel timestamps where
- * the worker says its kernel does (`ts:kernel`) and user ones otherwise, so
- * a native worker with kernel timestamps does not offer native + user.
+ * The modes a worker's hello offers, best first. Native I/O gives kernel
+ * timestamps where the worker says its kernel does (`ts:kernel`), and user
+ * ones always (a receiver can be told `--timestamps user`).
  */
 export function modesOf(hello: Hello | undefined): IoMode[] {
   const caps = new Set(hello?.capabilities ?? []);
   const modes: IoMode[] = [];
   if (caps.has("io:native")) {
-    modes.push({
-      io: "NATIVE",
-      timestamps: caps.has("ts:kernel") ? "KERNEL" : "USER",
-    });
+    if (caps.has("ts:kernel")) {
+      modes.push({ io: "NATIVE", timestamps: "KERNEL" });
+    }
+    modes.push({ io: "NATIVE", timestamps: "USER" });
   }
   if (caps.has("io:deno")) modes.push({ io: "DENO", timestamps: "USER" });
   return modes;

@@ -56,7 +56,8 @@ Deno.test("one worker started with --io deno puts every probe on deno I/O with u
     ["io:deno", "ts:user"],
   );
   const stats = allStats(r);
-  assert.ok(stats.length >= 3, `${stats.length} receivers`);
+  // At least the kept candidate and the evaluated leaf measured.
+  assert.ok(stats.length >= 2, `${stats.length} receivers`);
   assert.deepEqual(new Set(stats.map((s) => s.timestamps)), new Set(["USER"]));
   assert.deepEqual(r.mismatches, []);
 });
@@ -74,7 +75,8 @@ Deno.test({
     assert.equal(r.io, "NATIVE");
     assert.equal(r.timestamps, "KERNEL");
     const stats = allStats(r);
-    assert.ok(stats.length >= 3, `${stats.length} receivers`);
+    // At least the kept candidate and the evaluated leaf measured.
+    assert.ok(stats.length >= 2, `${stats.length} receivers`);
     assert.deepEqual(
       new Set(stats.map((s) => s.timestamps)),
       new Set(["KERNEL"]),

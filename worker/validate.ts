@@ -149,12 +149,20 @@ export interface IoOffer {
   timestamps: readonly ("kernel" | "user")[];
 }
 
+/** A probe's resolved I/O: backend and receive timestamps (never auto). */
+export interface ProbeIo {
+  io: "native" | "deno";
+  timestamps: "kernel" | "user";
+}
+
 /**
- * The backend a validated command runs its probe with: the command's, or
- * for AUTO the worker's best. Throws {@link CommandError} naming `io` or
- * `timestamps` when this worker cannot give what the command asks.
+ * The backend and timestamps a validated command runs its probe with: the
+ * command's, or for AUTO / unset the worker's best. Throws
+ * {@link CommandError} naming `io` or `timestamps` when this worker cannot
+ * give what the command asks (kernel timestamps need native I/O on a
+ * kernel that gives them).
  */
-export function commandIo(cmd: Command, offer: IoOffer): "native" | "deno" {
+export function commandIo(cmd: Command, offer: IoOffer): ProbeIo {
   const io = cmd.io === "AUTO"
     ? (offer.io.includes("native") ? "native" : "deno")
     : cmd.io === "NATIVE"
@@ -166,16 +174,17 @@ export function commandIo(cmd: Command, offer: IoOffer): "native" | "deno" {
       `must be one this worker runs (${offer.io.join(", ")}), got ${cmd.io}`,
     );
   }
-  // Native gives kernel timestamps wherever the kernel does, so native with
-  // user timestamps is only what a worker without kernel timestamps offers.
-  const ts = io === "native" && offer.timestamps.includes("kernel")
-    ? "KERNEL"
-    : "USER";
-  if (cmd.timestamps !== "TIMESTAMPS_UNSPECIFIED" && cmd.timestamps !== ts) {
+  const kernel = io === "native" && offer.timestamps.includes("kernel");
+  if (cmd.timestamps === "KERNEL" && !kernel) {
     throw new CommandError(
       "timestamps",
-      `must be ${ts} (or unset) for ${io} I/O on this worker, got ${cmd.timestamps}`,
+      `must be USER (or unset) for ${io} I/O on this worker, got KERNEL`,
     );
   }
-  return io;
+  const timestamps = cmd.timestamps === "USER"
+    ? "user"
+    : cmd.timestamps === "KERNEL" || kernel
+    ? "kernel"
+    : "user";
+  return { io, timestamps };
 }

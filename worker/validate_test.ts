@@ -102,16 +102,27 @@ Deno.test("the probe's I/O backend: the command's, or the worker's best for AUTO
   const deno = { io: ["deno"], timestamps: ["user"] } as const;
   const c = (io: Command["io"], timestamps: Command["timestamps"]) =>
     emptyCommand({ flag: "CHILD", rate: 1, dur: 1, io, timestamps });
-  assert.equal(commandIo(c("AUTO", "TIMESTAMPS_UNSPECIFIED"), both), "native");
-  assert.equal(commandIo(c("AUTO", "TIMESTAMPS_UNSPECIFIED"), deno), "deno");
-  assert.equal(commandIo(c("NATIVE", "KERNEL"), both), "native");
-  assert.equal(commandIo(c("NATIVE", "USER"), nativeUser), "native");
-  assert.equal(commandIo(c("DENO", "USER"), both), "deno");
+  const ok: [Command, IoOffer, string][] = [
+    [c("AUTO", "TIMESTAMPS_UNSPECIFIED"), both, "native/kernel"],
+    [c("AUTO", "TIMESTAMPS_UNSPECIFIED"), nativeUser, "native/user"],
+    [c("AUTO", "TIMESTAMPS_UNSPECIFIED"), deno, "deno/user"],
+    [c("NATIVE", "KERNEL"), both, "native/kernel"],
+    // Native forced to user timestamps, to compare with workers that lack kernel ones.
+    [c("NATIVE", "USER"), both, "native/user"],
+    [c("NATIVE", "USER"), nativeUser, "native/user"],
+    [c("DENO", "USER"), both, "deno/user"],
+  ];
+  for (const [cmd, offer, want] of ok) {
+    const r = commandIo(cmd, offer);
+    assert.equal(
+      `${r.io}/${r.timestamps}`,
+      want,
+      `${cmd.io}/${cmd.timestamps}`,
+    );
+  }
   const refused: [Command, IoOffer, string][] = [
     [c("NATIVE", "KERNEL"), deno, "io"],
     [c("NATIVE", "KERNEL"), nativeUser, "timestamps"],
-    // Native gives kernel timestamps where it can: it cannot promise user ones.
-    [c("NATIVE", "USER"), both, "timestamps"],
     [c("DENO", "KERNEL"), both, "timestamps"],
   ];
   for (const [cmd, offer, field] of refused) {

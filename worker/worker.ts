@@ -216,9 +216,9 @@ export class Worker extends Node {
         to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
         emulate,
         timeoutMs,
-        io,
+        ...io,
       }),
-      io,
+      io: io.io,
       owner: this.name,
       instr: cmd.instr,
       params: [cmd.rate, cmd.dur, cmd.warmup, cmd.size, cmd.layer],
@@ -449,6 +449,8 @@ export interface ProbeArgOptions {
   timeoutMs: number;
   /** The probe's I/O backend (resolved: never auto). */
   io: "native" | "deno";
+  /** A receiver's timestamps (resolved: never auto). */
+  timestamps: "kernel" | "user";
 }
 
 /**
@@ -463,6 +465,7 @@ export function probeArgs(
   const s = (ms: number) => String(ms / 1000);
   const emulate = o.emulate ? ["--emulate", o.emulate] : [];
   const io = ["--io", o.io];
+  const rx = [...io, "--timestamps", o.timestamps];
   switch (kind) {
     case "parent":
       return [
@@ -486,7 +489,7 @@ export function probeArgs(
         "--timeout",
         s(o.timeoutMs),
         ...emulate,
-        ...io,
+        ...rx,
       ];
     case "proxy":
       return [
@@ -500,7 +503,7 @@ export function probeArgs(
         s(o.timeoutMs),
         ...(cmd.record ? ["--record"] : []),
         ...emulate,
-        ...io,
+        ...rx,
       ];
   }
 }

@@ -179,6 +179,7 @@ Deno.test("probe flags are built from typed fields only: the label never reaches
     emulate: "",
     timeoutMs: 9000,
     io: "native",
+    timestamps: "user",
   });
   assert.deepEqual(args, [
     "--bind",
@@ -192,6 +193,8 @@ Deno.test("probe flags are built from typed fields only: the label never reaches
     "--record",
     "--io",
     "native",
+    "--timestamps",
+    "user",
   ]);
 });
 

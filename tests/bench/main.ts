@@ -1,9 +1,11 @@
 /**
- * `deno task bench`: every benchmark of issue #7, one after the other, on
+ * `deno task bench`: every benchmark of issues #7 and #11, one after the other, on
  * this machine. Progress and each section's figures go to stderr; the whole
  * result is one JSON document on stdout, also written to
  * `results/bench-<UTC>.json` (or `--out FILE`). Sections:
  *
+ * - `backends`: each probe I/O backend (native, deno) against the C
+ *   reference in the same timestamp mode, with #11's goals (`backends.ts`);
  * - `probes`: the probes against the C reference `tests/reference/udp_ref.c`
  *   (`probes.ts`: one-way delay, sender schedule, proxy hop);
  * - `memory`: idle worker RSS, and the child probe's RSS over 10 million
@@ -23,13 +25,21 @@
  */
 import { PROGRAM_VERSION } from "../../core/version.ts";
 import { REPO_ROOT } from "../../probes/_testing.ts";
+import { type BackendBenchResult, runBackendBench } from "./backends.ts";
+import { backendGoals } from "./backends_goals.ts";
 import { type BuildBenchResult, runBuildBench } from "./build.ts";
 import { type ControlBenchResult, runControlBench } from "./control.ts";
 import { type MemoryBenchResult, runMemoryBench } from "./memory.ts";
 import { type ProbeBenchResult, runProbeBench } from "./probes.ts";
 import { type Load, load, machine, r1, stderrLog } from "./_util.ts";
 
-const SECTIONS = ["probes", "memory", "control", "build"] as const;
+const SECTIONS = [
+  "backends",
+  "probes",
+  "memory",
+  "control",
+  "build",
+] as const;
 type Section = typeof SECTIONS[number];
 
 const USAGE =
@@ -95,12 +105,13 @@ export interface Goal {
 }
 
 function _goals(s: {
+  backends?: BackendBenchResult;
   probes?: ProbeBenchResult;
   memory?: MemoryBenchResult;
   control?: ControlBenchResult;
   build?: BuildBenchResult;
 }): Goal[] {
-  const out: Goal[] = [];
+  const out: Goal[] = s.backends ? backendGoals(s.backends) : [];
   const { probes: p, memory: m, control: c, build: b } = s;
   if (p) {
     out.push({
@@ -196,6 +207,7 @@ export async function runBench(
   const log = stderrLog;
   const started = new Date();
   const results: {
+    backends?: BackendBenchResult;
     probes?: ProbeBenchResult;
     memory?: MemoryBenchResult;
     control?: ControlBenchResult;
@@ -206,6 +218,8 @@ export async function runBench(
     {};
   const q = flags.quick;
   const run: Record<Section, () => Promise<unknown>> = {
+    backends: async () =>
+      results.backends = await runBackendBench({ quick: q, log }),
     probes: async () =>
       results.probes = await runProbeBench({
         seconds: q ? 1 : 3,

@@ -1,0 +1,166 @@
+/**
+ * The processes of the backend benchmark (`backends.ts`): treecast probes
+ * with a given `--io`, the C reference (`tests/reference/udp_ref.c`) in the
+ * same timestamp mode, and the CPU time each uses while it streams.
+ *
+ * @module
+ */
+import type { IoKind } from "../../probes/io.ts";
+import {
+  freeUdpPort,
+  LineProcess,
+  spawnProbe,
+  waitUdpBound,
+} from "../../probes/_testing.ts";
+
+/** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on Linux). */
+const CLK_TCK = 100;
+
+/** utime + stime of a process, seconds; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat(5); f[0] is field 3 (state).
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds a process uses from `start()` on, sampled every 50 ms (the
+ * last sample before it exits: at most 50 ms of CPU go unseen).
+ */
+export class CpuMeter {
+  #pid: number;
+  #from = 0;
+  #last = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  /** Starts counting from now (after the process's own start-up). */
+  start(): void {
+    this.#from = this.#last = cpuSeconds(this.#pid) ?? 0;
+    this.#timer = setInterval(() => {
+      const s = cpuSeconds(this.#pid);
+      if (s !== undefined) this.#last = s;
+    }, 50);
+  }
+
+  /** Stops sampling; the CPU seconds counted. */
+  stop(): number {
+    clearInterval(this.#timer);
+    return this.#last - this.#from;
+  }
+}
+
+/** A process's last JSON line; throws with its stderr if there is none. */
+export async function lastLine(
+  p: LineProcess,
+): Promise<Record<string, unknown>> {
+  const { lines, stderr, code } = await p.finish();
+  const last = lines.filter((l) =>
+    l.event === undefined || l.event === "result"
+  )
+    .at(-1);
+  if (!last) {
+    throw new Error(`Process exited ${code} without output: ${stderr}`);
+  }
+  return last;
+}
+
+/** OWD figures of one receiver, µs. */
+export interface Owd {
+  p50: number;
+  p90: number;
+  p99: number;
+  stddev: number;
+  lost: number;
+  received: number;
+  timestamps: string;
+}
+
+/** Reads a treecast child's or a C receiver's result line as {@link Owd}. */
+export function owdOf(r: Record<string, unknown>): Owd {
+  const lat = (r.latency_us ?? r) as Record<string, number>;
+  const pick = (k: string) => Number(lat[k] ?? lat[`${k}_us`]);
+  return {
+    p50: pick("p50"),
+    p90: pick("p90"),
+    p99: pick("p99"),
+    stddev: pick("stddev"),
+    lost: Number(r.lost),
+    received: Number(r.received ?? r.recv),
+    timestamps: String(r.timestamps),
+  };
+}
+
+/** The C reference, with `-k` (kernel timestamps) on receivers when asked. */
+export class CRef {
+  constructor(readonly bin: string, readonly kernel: boolean) {}
+
+  /** A receiver on a fresh port, bound; its address. */
+  async receiver(seconds: number): Promise<{ p: LineProcess; addr: string }> {
+    const port = freeUdpPort();
+    const p = new LineProcess(this.bin, [
+      "receiver",
+      "-p",
+      String(port),
+      "-d",
+      String(seconds),
+      ...(this.kernel ? ["-k"] : []),
+    ]);
+    await waitUdpBound(port);
+    return { p, addr: `127.0.0.1:${port}` };
+  }
+
+  /** A forwarder to `to` on a fresh port, bound; its address. */
+  async forwarder(
+    seconds: number,
+    to: string[],
+  ): Promise<{ p: LineProcess; addr: string }> {
+    const port = freeUdpPort();
+    const p = new LineProcess(this.bin, [
+      "forwarder",
+      "-p",
+      String(port),
+      "-d",
+      String(seconds),
+      ...(this.kernel ? ["-k"] : []),
+      ...to,
+    ]);
+    await waitUdpBound(port);
+    return { p, addr: `127.0.0.1:${port}` };
+  }
+
+  /** A sender of `rate` pps (per destination) for `seconds` to `to`. */
+  sender(rate: number, seconds: number, to: string[], warmup = 0): LineProcess {
+    return new LineProcess(this.bin, [
+      "sender",
+      "-r",
+      String(rate),
+      "-d",
+      String(seconds),
+      ...(warmup > 0 ? ["-w", String(warmup)] : []),
+      ...to,
+    ]);
+  }
+}
+
+/** A treecast probe with `--io`, started and (for receivers) ready. */
+export async function treecastProbe(
+  role: "child" | "proxy" | "parent",
+  io: IoKind,
+  args: string[],
+): Promise<{ p: LineProcess; addr: string }> {
+  const p = spawnProbe([role, "--io", io, ...args]);
+  const ready = await p.nextJson(30_000);
+  if (ready.event !== "ready") {
+    throw new Error(`Expected a ready line, got ${JSON.stringify(ready)}`);
+  }
+  return { p, addr: String(ready.bind) };
+}
