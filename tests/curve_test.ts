@@ -1,10 +1,13 @@
 /** CURVE over real processes: keygen, an allowed manager, a stranger, the plain-text warning. */
 import assert from "node:assert/strict";
+import { readKeyPair } from "../core/curve.ts";
+import { Manager } from "../manager/manager.ts";
+import { emptyCommand } from "../proto/codec.ts";
 import { ROOT, runTreecast, startReady, treecastArgs } from "./helpers/run.ts";
 
 Deno.test("CURVE: a worker answers the allowed manager and no other", async () => {
   const dir = await Deno.makeTempDir();
-  for (const name of ["workers", "manager", "stranger"]) {
+  for (const name of ["workers", "manager", "relay", "stranger"]) {
     const r = await runTreecast(["keygen", `${dir}/${name}`]);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -19,6 +22,8 @@ Deno.test("CURVE: a worker answers the allowed manager and no other", async () =
     `${dir}/workers.key`,
     "--curve-allow",
     `${dir}/manager.pub`,
+    "--relay-key",
+    `${dir}/relay.key`,
   ]);
   try {
     await Deno.writeTextFile(
@@ -42,11 +47,18 @@ Deno.test("CURVE: a worker answers the allowed manager and no other", async () =
       ok.stdout,
       new RegExp(`${w.addr.replaceAll(".", "\\.")}\\s+ok`),
     );
+    // A stranger, a VM holding the shared worker key, and no CURVE at all.
     for (
       const args of [
         [
           "--curve-key",
           `${dir}/stranger.key`,
+          "--curve-server",
+          `${dir}/workers.pub`,
+        ],
+        [
+          "--curve-key",
+          `${dir}/workers.key`,
           "--curve-server",
           `${dir}/workers.pub`,
         ],
@@ -67,6 +79,80 @@ Deno.test("CURVE: a worker answers the allowed manager and no other", async () =
     }
   } finally {
     await w.stop();
+  }
+});
+
+Deno.test("CURVE: workers relay to each other with the relay key, which the worker key cannot stand in for", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const name of ["workers", "manager", "relay"]) {
+    assert.equal((await runTreecast(["keygen", `${dir}/${name}`])).code, 0);
+  }
+  const args = [
+    "--curve-key",
+    `${dir}/workers.key`,
+    "--curve-allow",
+    `${dir}/manager.pub`,
+  ];
+  const refused = await runTreecast([
+    "worker",
+    "--bind",
+    "127.0.0.1:0",
+    ...args,
+  ]);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    /^error: Flag "--curve-key" needs "--relay-key"/,
+  );
+  const same = await runTreecast([
+    "worker",
+    "--bind",
+    "127.0.0.1:0",
+    ...args,
+    "--relay-key",
+    `${dir}/relay.key`,
+    "--relay-allow",
+    `${dir}/workers.pub`,
+  ]);
+  assert.equal(same.code, 2);
+  assert.match(same.stderr, /The worker key must not be a client key/);
+  const start = () =>
+    startReady([
+      "worker",
+      "--bind",
+      "127.0.0.1:0",
+      ...args,
+      "--relay-key",
+      `${dir}/relay.key`,
+    ]);
+  const [a, b] = [await start(), await start()];
+  const m = new Manager({
+    timeoutMs: 3000,
+    retries: 0,
+    curve: {
+      ...readKeyPair("k", `${dir}/manager.key`),
+      serverKey: readKeyPair("k", `${dir}/workers.key`).publicKey,
+    },
+  });
+  try {
+    // a relays to b: b admits a's relay key.
+    const job = await m.command(
+      a.addr,
+      emptyCommand({
+        flag: "PARENT",
+        layer: 1,
+        rate: 1000,
+        dur: 300,
+        addrs: [b.addr],
+      }),
+    );
+    assert.equal(job.deps.length, 1);
+    assert.equal(job.deps[0]!.owner, b.addr);
+    assert.match(job.deps[0]!.addr, /^127\.0\.0\.1:\d+$/);
+  } finally {
+    m.close();
+    await a.stop();
+    await b.stop();
   }
 });
 

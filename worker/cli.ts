@@ -15,8 +15,13 @@ import {
   UsageError,
 } from "../core/cli.ts";
 import { LOG_FLAGS, logFromFlags } from "../core/node.ts";
-import { readKeyPair, readPublicKeys, ZapHandler } from "../core/curve.ts";
-import { RepServer } from "../core/transport.ts";
+import {
+  type KeyPair,
+  readKeyPair,
+  readPublicKeys,
+  ZapHandler,
+} from "../core/curve.ts";
+import { type CurveClientKeys, RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 import { ioSupport } from "../probes/io.ts";
 import type { IoOffer } from "./validate.ts";
@@ -54,6 +59,20 @@ const spec = {
       type: "string",
       arg: "FILE[,FILE]",
       help: "Public key files (.pub) of the managers allowed to connect",
+      multiple: true,
+    },
+    "relay-key": {
+      type: "string",
+      arg: "FILE",
+      help:
+        "With CURVE: the .key file this worker relays to the workers below with (not the worker key)",
+    },
+    "relay-allow": {
+      type: "string",
+      arg: "FILE[,FILE]",
+      help:
+        "With CURVE: public keys of the workers allowed to relay to this one",
+      defaultText: "the --relay-key's public key",
       multiple: true,
     },
     io: {
@@ -110,6 +129,59 @@ function _loopback(host: string): boolean {
   return host === "localhost" || host.startsWith("127.") || host === "::1";
 }
 
+/**
+ * The CURVE keys of `--curve-key`, `--curve-allow`, `--relay-key` and
+ * `--relay-allow`: the worker's server key pair (shared by the workers), the
+ * client keys it admits (the managers' and the relay keys, never its own
+ * server key: holding `workers.key` does not make a client), and the key
+ * pair it relays with.
+ */
+function _curveKeys(values: {
+  "curve-key": string | undefined;
+  "curve-allow": string[];
+  "relay-key": string | undefined;
+  "relay-allow": string[];
+}): { server: KeyPair; clients: string[]; relay: CurveClientKeys } | undefined {
+  const list = (flag: "curve-allow" | "relay-allow") =>
+    readPublicKeys(flag, values[flag].flatMap((v) => v.split(",")));
+  if (values["curve-key"] === undefined) {
+    for (const f of ["curve-allow", "relay-key", "relay-allow"] as const) {
+      if (values[f]?.length) {
+        throw new UsageError(`Flag "--${f}" needs "--curve-key"`);
+      }
+    }
+    return undefined;
+  }
+  const server = readKeyPair("curve-key", values["curve-key"]);
+  if (values["curve-allow"].length === 0) {
+    throw new UsageError(
+      'Flag "--curve-key" needs "--curve-allow" with the managers\' public keys',
+    );
+  }
+  if (values["relay-key"] === undefined) {
+    throw new UsageError(
+      'Flag "--curve-key" needs "--relay-key": the key pair workers relay to ' +
+        'each other with ("treecast keygen relay")',
+    );
+  }
+  const relay = readKeyPair("relay-key", values["relay-key"]);
+  const relays = values["relay-allow"].length > 0
+    ? list("relay-allow")
+    : [relay.publicKey];
+  const managers = list("curve-allow");
+  if ([...managers, ...relays].includes(server.publicKey)) {
+    throw new UsageError(
+      "The worker key must not be a client key: give the managers and the " +
+        "relays key pairs of their own",
+    );
+  }
+  return {
+    server,
+    clients: [...managers, ...relays],
+    relay: { ...relay, serverKey: server.publicKey },
+  };
+}
+
 /** The `worker` subcommand. */
 export const workerCommand: Command = {
   spec,
@@ -119,28 +191,9 @@ export const workerCommand: Command = {
       const log = logFromFlags(values);
       if (values.emulate !== undefined) parseEmulation(values.emulate);
       const io = ioOffer(values.io);
-      const curve = values["curve-key"] === undefined
-        ? undefined
-        : readKeyPair("curve-key", values["curve-key"]);
-      if (!curve && values["curve-allow"].length > 0) {
-        throw new UsageError('Flag "--curve-allow" needs "--curve-key"');
-      }
-      if (curve && values["curve-allow"].length === 0) {
-        throw new UsageError(
-          'Flag "--curve-key" needs "--curve-allow" with the managers\' public keys',
-        );
-      }
-      // Workers share one key pair, so a worker always admits its own key:
-      // that is how workers relay to each other.
-      const zap = curve
-        ? await ZapHandler.start([
-          curve.publicKey,
-          ...readPublicKeys(
-            "curve-allow",
-            values["curve-allow"].flatMap((v) => v.split(",")),
-          ),
-        ])
-        : undefined;
+      const keys = _curveKeys(values);
+      const curve = keys?.server;
+      const zap = keys ? await ZapHandler.start(keys.clients) : undefined;
       const server = await RepServer.bind(
         joinHostPort(bind),
         curve ? { curve, zapDomain: "treecast" } : {},
@@ -171,7 +224,7 @@ export const workerCommand: Command = {
           : {}),
         log,
         ...(values.emulate !== undefined ? { emulate: values.emulate } : {}),
-        ...(curve ? { curve: { ...curve, serverKey: curve.publicKey } } : {}),
+        ...(keys ? { curve: keys.relay } : {}),
       });
       const stop = new AbortController();
       const onSignal = () => stop.abort();

@@ -55,6 +55,25 @@ function _addr(field: string, text: string): void {
   }
 }
 
+/**
+ * What is wrong with a probe's data address that a worker below answered
+ * (it goes into this worker's probe flags), or undefined when it is a
+ * HOST:PORT with a host that is no flag (`-...`) and a port that is not 0.
+ */
+export function probeAddrProblem(text: string): string | undefined {
+  let hp;
+  try {
+    hp = splitHostPort(text);
+  } catch (e) {
+    return `an invalid probe address: ${(e as Error).message}`;
+  }
+  if (hp.hostname.startsWith("-") || hp.hostname.startsWith(".")) {
+    return `an invalid probe address: "${text}" has no host name`;
+  }
+  if (hp.port === 0) return `an invalid probe address: "${text}" has port 0`;
+  return undefined;
+}
+
 /** Throws {@link CommandError} unless `cmd` is a job this product runs. */
 export function validateCommand(cmd: Command): void {
   if (!["PARENT", "CHILD", "PROXY", "MCAST"].includes(cmd.flag)) {

@@ -35,6 +35,7 @@ import {
   commandIo,
   height,
   type IoOffer,
+  probeAddrProblem,
   validateCommand,
 } from "./validate.ts";
 
@@ -227,6 +228,11 @@ export class Worker extends Node {
       expectedMs,
       emulate,
       advertise,
+    }).catch(async (e) => {
+      // This probe did not start: the jobs below it would wait for a stream
+      // that never comes, until their timeouts. Stop them now.
+      await this.#stopDeps(deps);
+      throw e;
     });
     this.log.event("info", "job started", {
       id: rec.job.id,
@@ -260,16 +266,23 @@ export class Worker extends Node {
         throw new Error(`Worker "${addr}" answered without a probe address`);
       }
       // The owner is the address this worker reaches it at (for REPORT).
-      return { ...job, owner: addr };
+      const started = { ...job, owner: addr };
+      // The address goes into this worker's probe flags (--to): it must be
+      // a probe address, nothing else.
+      const bad = probeAddrProblem(job.addr);
+      if (bad) throw new BadAnswer(started, `Worker "${addr}" answered ${bad}`);
+      return started;
     }));
     const jobs: Job[] = [];
     const failures: { addr: string; why: string }[] = [];
+    const strays: Job[] = [];
     settled.forEach((r, i) => {
       const addr = cmd.addrs[i]!;
       if (r.status === "fulfilled") return void jobs.push(r.value);
       const why = r.reason instanceof Error
         ? r.reason.message
         : String(r.reason);
+      if (r.reason instanceof BadAnswer) strays.push(r.reason.job);
       failures.push({ addr, why });
       // A lost subtree of an evaluation is reported, not fatal: the stream
       // goes to the rest of the tree.
@@ -280,6 +293,8 @@ export class Worker extends Node {
         error: `Lost: ${why}`,
       }));
     });
+    // Started, but with an address this worker will not send to.
+    await this.#stopDeps(strays);
     const first = failures[0];
     if (
       first && (cmd.flag === "PARENT" || failures.length === cmd.addrs.length)
@@ -428,6 +443,17 @@ function _host(addr: string): string | undefined {
 
 /** How many recent COMMAND/STOP replies a worker keeps for retries. */
 const REPLY_CACHE = 256;
+
+/** A worker below started its job but answered what cannot be used. */
+class BadAnswer extends Error {
+  override name = "BadAnswer";
+  /** The job it started (to stop). */
+  readonly job: Job;
+  constructor(job: Job, message: string) {
+    super(message);
+    this.job = job;
+  }
+}
 
 /** A relay to the worker at `addr` failed: answered as ERR naming it. */
 export class RelayError extends Error {

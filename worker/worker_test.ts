@@ -237,3 +237,94 @@ Deno.test("REPORT for an unknown job of this incarnation gets ERR naming it", as
   assert.equal(reply.data.error!.code, "NO_SUCH_JOB");
   assert.match(reply.data.error!.desc, new RegExp(`No job "${id}"`));
 });
+
+/**
+ * A fake worker below: answers every request with ACK and a CHILD job whose
+ * probe address is `probeAddr`; records every request it got.
+ */
+async function fakeBelow(probeAddr: string) {
+  const server = await RepServer.bind("127.0.0.1:0");
+  const seen: Message[] = [];
+  const stop = new AbortController();
+  const job = emptyJob({
+    id: "0123456789ab.0",
+    flag: "CHILD",
+    addr: probeAddr,
+    params: [1000, 1000, 0, 0, 0],
+  });
+  const served = server.serve((bytes) => {
+    const m = decode(bytes);
+    seen.push(m);
+    return Promise.resolve(encode({
+      id: m.id,
+      ts: m.ts,
+      type: "ACK",
+      data: {
+        src: server.addr,
+        dst: m.data.src,
+        report: { job, complete: m.type === "STOP" },
+      },
+    }));
+  }, stop.signal);
+  return {
+    addr: server.addr,
+    seen,
+    close: async () => {
+      stop.abort();
+      await served;
+      server.close();
+    },
+  };
+}
+
+const parentCommand = (addr: string): Message => ({
+  id: 1,
+  ts: 1,
+  type: "COMMAND",
+  data: {
+    src: "m",
+    dst: "127.0.0.1:9101",
+    command: emptyCommand({
+      flag: "PARENT",
+      layer: 1,
+      rate: 1000,
+      dur: 1000,
+      addrs: [addr],
+    }),
+  },
+});
+
+Deno.test("a relayed probe address that is not HOST:PORT gets ERR, starts nothing, and the job below is stopped", async () => {
+  for (const bad of ["-x:1", "$(reboot):1", "127.0.0.1:0", "a b:1"]) {
+    const below = await fakeBelow(bad);
+    const w = new Worker({ name: "127.0.0.1:9101", relayTimeoutMs: 2000 });
+    try {
+      const reply = decode(await w.handle(encode(parentCommand(below.addr))));
+      assert.equal(reply.type, "ERR", bad);
+      assert.match(reply.data.error!.desc, /invalid probe address/);
+      assert.equal(reply.data.error!.addr, below.addr);
+      assert.equal(w.jobs.running().length, 0);
+      assert.deepEqual(below.seen.map((m) => m.type), ["COMMAND", "STOP"]);
+      assert.equal(below.seen[1]!.data.report!.job.id, "0123456789ab.0");
+    } finally {
+      await w.close();
+      await below.close();
+    }
+  }
+});
+
+Deno.test("a probe that fails to start after its relays stops the jobs already started below it", async () => {
+  const below = await fakeBelow("127.0.0.1:40001");
+  const w = new Worker({ name: "127.0.0.1:9101", relayTimeoutMs: 2000 });
+  w.jobs.start = () => Promise.reject(new Error("The parent probe exited"));
+  try {
+    const reply = decode(await w.handle(encode(parentCommand(below.addr))));
+    assert.equal(reply.type, "ERR");
+    assert.match(reply.data.error!.desc, /The parent probe exited/);
+    assert.deepEqual(below.seen.map((m) => m.type), ["COMMAND", "STOP"]);
+    assert.equal(below.seen[1]!.data.report!.job.id, "0123456789ab.0");
+  } finally {
+    await w.close();
+    await below.close();
+  }
+});
