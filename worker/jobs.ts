@@ -197,13 +197,15 @@ export class JobTable {
   }
 
   /**
-   * Starts the warm probes (with `standby`), one after the other so that
-   * their start-ups do not compete with each other; resolves when all three
-   * wait for a job (or failed to start).
+   * Starts the warm probes (with `standby`) of the roles every build uses,
+   * child and parent, one after the other so that their start-ups do not
+   * compete; a warm proxy follows the worker's first proxy job (only
+   * evaluations have them). Resolves when both wait for a job (or failed to
+   * start).
    */
   async warmUp(): Promise<void> {
     if (!this.#standby) return;
-    for (const k of ["child", "parent", "proxy"] as const) {
+    for (const k of ["child", "parent"] as const) {
       await this.#warmUp(k);
     }
   }
