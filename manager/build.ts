@@ -319,7 +319,6 @@ export function scoreStage(
       // A RANDOM or LEMON tree's rebuild stage keeps the lowest p90s.
       type: run.spec.type === "WORST" ? "WORST" : "BEST",
       strategy: run.spec.strategy ?? REBUILD_STRATEGY,
-      rng: run.rng,
     });
     kept = sel.kept;
     scores = sel.scores;

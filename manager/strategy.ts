@@ -4,7 +4,8 @@
  * A candidate's score is the weighted sum of its probe statistics, as its
  * {@link Strategy} says (e.g. WEIGHTED = 0.3 × p90 + 0.7 × stddev, see
  * `STRATEGY_WEIGHTS` in `defaults.ts`). Lower is better: BEST keeps the
- * lowest scores, WORST the highest, RANDOM draws without looking at them.
+ * lowest scores, WORST the highest. (RANDOM trees are drawn from the pool
+ * without probing, `roots.ts`: they never select.)
  *
  * A candidate that failed (no statistics, or nothing received) scores
  * `Infinity` and is never kept, by BEST or by WORST: a worst tree is built
@@ -13,8 +14,10 @@
  * @module
  */
 import type { ProbeStats } from "../proto/codec.ts";
-import type { Rng } from "./pool.ts";
-import { type Stat, STATS, type Strategy, type TreeType } from "./script.ts";
+import { type Stat, STATS, type Strategy } from "./script.ts";
+
+/** The tree kinds that select among probed candidates. */
+export type SelectType = "BEST" | "WORST";
 
 /** The numeric fields of {@link ProbeStats}. */
 export type NumericStatsField = {
@@ -46,21 +49,15 @@ export interface Candidate {
 export interface SelectOptions {
   /** How many candidates to keep (the fanout). */
   keep: number;
-  type: TreeType;
-  /** Required for BEST and WORST; for RANDOM it only fills `scores`. */
-  strategy?: Strategy;
-  /** Required for RANDOM. */
-  rng?: Rng;
+  type: SelectType;
+  strategy: Strategy;
 }
 
 /** What {@link select} chose. */
 export interface Selection {
   /** The kept addresses, best first for BEST, worst first for WORST. */
   kept: string[];
-  /**
-   * Every candidate's score (`Infinity` for a failed one); empty for a
-   * RANDOM selection without a strategy.
-   */
+  /** Every candidate's score (`Infinity` for a failed one). */
   scores: Record<string, number>;
 }
 
@@ -85,16 +82,14 @@ export function score(
 /**
  * Chooses the `keep` candidates a parent keeps as children. BEST keeps the
  * lowest scores and WORST the highest, both among the candidates that did
- * not fail, ties broken by address; RANDOM draws `keep` of all candidates
- * with `rng` (they were drawn without probing). Throws if there are fewer
- * usable candidates than `keep`, if addresses repeat, or if BEST/WORST lack
- * a strategy or RANDOM an rng.
+ * not fail, ties broken by address. Throws if there are fewer usable
+ * candidates than `keep` or if addresses repeat.
  */
 export function select(
   candidates: readonly Candidate[],
   opts: SelectOptions,
 ): Selection {
-  const { keep, type, strategy, rng } = opts;
+  const { keep, type, strategy } = opts;
   if (!Number.isSafeInteger(keep) || keep < 0) {
     throw new RangeError(
       `Cannot select ${keep} candidates: keep must be a whole number`,
@@ -108,32 +103,7 @@ export function select(
     addrs.add(c.addr);
   }
   const scores: Record<string, number> = {};
-  if (strategy) {
-    for (const c of candidates) scores[c.addr] = score(c.stats, strategy);
-  }
-
-  if (type === "RANDOM") {
-    if (!rng) {
-      throw new Error("Cannot select a RANDOM tree's children without an rng");
-    }
-    _enough(keep, candidates.length, {
-      type,
-      of: candidates.length,
-      failed: [],
-    });
-    const pick = candidates.map((c) => c.addr);
-    for (let i = 0; i < keep; i++) {
-      const j = i + rng.int(pick.length - i);
-      [pick[i], pick[j]] = [pick[j]!, pick[i]!];
-    }
-    return { kept: pick.slice(0, keep), scores };
-  }
-
-  if (!strategy) {
-    throw new Error(
-      `Cannot select a ${type} tree's children without a strategy`,
-    );
-  }
+  for (const c of candidates) scores[c.addr] = score(c.stats, strategy);
   const usable = candidates.filter((c) => scores[c.addr]! < Infinity);
   const failed = candidates.filter((c) => !(scores[c.addr]! < Infinity));
   _enough(keep, usable.length, {
@@ -158,7 +128,7 @@ export function select(
 function _enough(
   keep: number,
   usable: number,
-  at: { type: TreeType; of: number; failed: string[] },
+  at: { type: SelectType; of: number; failed: string[] },
 ): void {
   if (usable >= keep) return;
   const failed = at.failed.length === 0

@@ -284,32 +284,6 @@ export class Tree {
     return { addr, children };
   }
 
-  /**
-   * For each child `c` of node `i`, the addresses of `c`'s subtree in BFS
-   * order (`c` first): what `i` scatters to its children in an MCAST
-   * command. Unassigned nodes are skipped; a leaf, or a node whose children
-   * are not assigned yet, gives `[]`.
-   */
-  slices(i: number): string[][] {
-    const out: string[][] = [];
-    for (const c of this.childIndices(i)) {
-      if (this.#nodes[c] === undefined) continue;
-      const slice: string[] = [];
-      // The descendants of c on each level form one contiguous index range.
-      for (let lo = c, hi = c; lo < this.#nodes.length;) {
-        const top = Math.min(hi, this.#nodes.length - 1);
-        for (let k = lo; k <= top; k++) {
-          const a = this.#nodes[k];
-          if (a !== undefined) slice.push(a);
-        }
-        lo = this.#fanout * lo + 1;
-        hi = this.#fanout * hi + this.#fanout;
-      }
-      out.push(slice);
-    }
-    return out;
-  }
-
   /** `{depth, fanout, nodes, edges}`, with unassigned nodes as `null`. */
   toJSON(): TreeJSON {
     return {

@@ -43,30 +43,6 @@ Deno.test("a depth or fanout below 1 or not whole is refused", () => {
   assert.throws(() => nodeCount(60, 64), /too many nodes/);
 });
 
-Deno.test("slices give each child's subtree in BFS order", () => {
-  const t = abc();
-  assert.ok(t.complete);
-  assert.deepEqual(t.slices(0), [["B", "D", "E"], ["C", "F", "G"]]);
-  assert.deepEqual(t.slices(1), [["D"], ["E"]]);
-  assert.deepEqual(t.slices(2), [["F"], ["G"]]);
-  assert.deepEqual(t.slices(3), []);
-});
-
-Deno.test("slices of a deeper tree keep each level together", () => {
-  const t = new Tree({ depth: 3, fanout: 2 });
-  const names = [..."abcdefghijklmno"];
-  t.setRoot(names[0]!);
-  let i;
-  while ((i = t.nextInternal()) !== undefined) {
-    t.addChildren(i, names.slice(2 * i + 1, 2 * i + 3));
-  }
-  assert.deepEqual(t.slices(0), [
-    [..."bdehijk"],
-    [..."cfglmno"],
-  ]);
-  assert.deepEqual(t.slices(1), [[..."dhi"], [..."ejk"]]);
-});
-
 Deno.test("the index layout: depths, parents, children, leaves", () => {
   const t = new Tree({ depth: 2, fanout: 3 });
   assert.deepEqual(
@@ -171,7 +147,7 @@ Deno.test("replace swaps an address and keeps the shape", () => {
   assert.equal(t.replace(1, "B2"), "B");
   assert.equal(t.has("B"), false);
   assert.equal(t.indexOf("B2"), 1);
-  assert.deepEqual(t.slices(0), [["B2", "D", "E"], ["C", "F", "G"]]);
+  assert.deepEqual(t.nodes, ["A", "B2", "C", "D", "E", "F", "G"]);
   assert.deepEqual(t.edges().filter(([p]) => p === "B2"), [
     ["B2", "D"],
     ["B2", "E"],
@@ -182,7 +158,7 @@ Deno.test("replace swaps an address and keeps the shape", () => {
   assert.throws(() => empty.replace(0, "A"), /no address yet/);
   // The old address may be used again once replaced.
   t.replace(3, "B");
-  assert.deepEqual(t.slices(1), [["B"], ["E"]]);
+  assert.deepEqual(t.subtree(1).children.map((c) => c.addr), ["B", "E"]);
 });
 
 Deno.test("subtree nests {addr, children}", () => {
@@ -209,8 +185,10 @@ Deno.test("a fanout of 1 is a chain", () => {
   assert.ok(t.complete);
   assert.deepEqual(t.nodes.map((_, i) => t.depthOf(i)), [0, 1, 2, 3]);
   assert.deepEqual(t.leafIndices(), [3]);
-  assert.deepEqual(t.slices(0), [["b", "c", "d"]]);
-  assert.deepEqual(t.slices(2), [["d"]]);
+  assert.deepEqual(t.subtree(2), {
+    addr: "c",
+    children: [{ addr: "d", children: [] }],
+  });
   assert.deepEqual(t.edges(), [["a", "b"], ["b", "c"], ["c", "d"]]);
 });
 

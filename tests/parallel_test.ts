@@ -13,7 +13,8 @@ import { parseScript } from "../manager/script.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 import { startTestbed } from "./helpers/testbed.ts";
 
-const D = 2, F = 2, K = 2;
+/** K > F: every stage drops K - F candidates, so selection is exercised. */
+const D = 2, F = 2, K = 3;
 /** Nodes of a complete tree: 2^(D+1) - 1 for F = 2. */
 const NODES = 2 ** (D + 1) - 1;
 /** Internal nodes: one stage each. */
@@ -74,6 +75,15 @@ function assertShape(t: TreeResult, addrs: string[]): void {
       t.nodes.slice(F * i + 1, F * i + 1 + F).map(String).sort(),
     );
     assert.ok(!s.candidates.some((c) => c.addr === s.parent));
+    // BEST: the kept are the K - F lowest scores' complement.
+    const score = (c: { score?: number }) => c.score ?? Infinity;
+    const keptScores = s.candidates.filter((c) => c.kept).map(score);
+    const dropped = s.candidates.filter((c) => !c.kept).map(score);
+    assert.equal(dropped.length, K - F);
+    assert.ok(
+      Math.max(...keptScores) <= Math.min(...dropped),
+      `stage of ${s.parent} kept a higher score than it dropped`,
+    );
   });
 }
 
@@ -82,8 +92,8 @@ Deno.test({
     "parallel and sequential building give the same complete tree shape; parallel stages of one depth overlap",
   sanitizeResources: false,
   fn: async () => {
-    // K per depth-1 parent x 2 parents + 2 kept at depth 0 + root = 7; 11
-    // leave room, so both depth-1 parents fit one batch.
+    // After the root's stage (K = 3 candidates, 2 kept) 8 of the 11 workers
+    // are free: K for each of the two depth-1 parents fit one batch.
     const bed = await startTestbed(11);
     const runs: Results[] = [];
     try {
