@@ -16,6 +16,14 @@ export function selfCommand(
   return { cmd: Deno.execPath(), args: ["run", "-A", main, ...args] };
 }
 
+/** Options of {@link spawnReady}. */
+export interface SpawnOptions {
+  stderr?: "inherit" | "null";
+  timeoutMs?: number;
+  /** A command that runs treecast, e.g. `["ip", "netns", "exec", "NS"]`. */
+  wrap?: readonly string[];
+}
+
 /** A running treecast subprocess whose first stdout line was a ready event. */
 export interface ReadyProcess {
   /** The bound address from the ready line. */
@@ -32,10 +40,13 @@ export interface ReadyProcess {
  */
 export async function spawnReady(
   args: readonly string[],
-  opts: { stderr?: "inherit" | "null"; timeoutMs?: number } = {},
+  opts: SpawnOptions = {},
 ): Promise<ReadyProcess> {
-  const { cmd, args: argv } = selfCommand(args);
-  const child = new Deno.Command(cmd, {
+  const self = selfCommand(args);
+  // A wrapper such as `ip netns exec NAME` execs treecast in place, so the
+  // child's pid and signals stay treecast's own.
+  const [cmd, ...argv] = [...(opts.wrap ?? []), self.cmd, ...self.args];
+  const child = new Deno.Command(cmd!, {
     args: argv,
     stdin: "null",
     stdout: "piped",
@@ -83,10 +94,12 @@ export async function spawnReady(
  */
 export async function spawnAllReady(
   argsList: readonly (readonly string[])[],
-  opts: { stderr?: "inherit" | "null"; timeoutMs?: number } = {},
+  opts: SpawnOptions | ((i: number) => SpawnOptions) = {},
 ): Promise<ReadyProcess[]> {
   const settled = await Promise.allSettled(
-    argsList.map((a) => spawnReady(a, opts)),
+    argsList.map((a, i) =>
+      spawnReady(a, typeof opts === "function" ? opts(i) : opts)
+    ),
   );
   const failed = settled.find((r): r is PromiseRejectedResult =>
     r.status === "rejected"

@@ -29,7 +29,7 @@ import {
 } from "./format.ts";
 import { Manager } from "./manager.ts";
 import { createProgress } from "./progress.ts";
-import { ResultsWriter, runFolderName } from "./results.ts";
+import { ResultsWriter, runFolderName, type TestbedInfo } from "./results.ts";
 import { loadScript, type Script } from "./script.ts";
 
 const spec = {
@@ -84,6 +84,8 @@ export interface RunScriptOptions {
   retries?: number;
   log?: MessageLog;
   curve?: CurveClientKeys;
+  /** The testbed the workers run on (`treecast demo`), recorded in the results. */
+  testbed?: TestbedInfo;
 }
 
 /**
@@ -126,6 +128,7 @@ export async function runScript(
   const experiment = new Experiment(script, {
     manager,
     ...(writer ? { writer } : {}),
+    ...(opts.testbed ? { testbed: opts.testbed } : {}),
     signal: stop.signal,
     onEvent: (e) => {
       if (e.kind === "connect") {

@@ -1,25 +1,30 @@
 /**
- * `treecast demo`: a local testbed. Starts worker processes on 127.0.0.1,
- * makes some of them emulated stragglers (every probe they run adds an
- * emulated delay), writes a demo script, runs the manager on it, prints the
- * summary and where the results are, and stops every process it started,
- * also on Ctrl-C.
+ * `treecast demo`: a local testbed. Starts worker processes on 127.0.0.1
+ * (or, with `--netns`, one per network namespace), makes some of them
+ * stragglers (`--straggle emulate`: every probe they run adds an emulated
+ * delay; `cpu`: a CPU quota on the worker and its probes), writes a demo
+ * script, runs the manager on it, prints the summary and where the results
+ * are, and stops every process (and removes every namespace, link and
+ * cgroup) it made, also on Ctrl-C.
  *
  * @module
  */
 import {
   type Command,
   type CommandSpec,
+  Interrupted,
   parseNumber,
   parseSeconds,
   runCommand,
   stdio,
+  UsageError,
 } from "../core/cli.ts";
-import { type ReadyProcess, spawnAllReady } from "../core/self.ts";
 import { runScript } from "./cli.ts";
+import { requireNetnsSupport } from "./netns.ts";
 import { Pool } from "./pool.ts";
 import { parseScript } from "./script.ts";
 import { thesisScript } from "./thesis.ts";
+import { startTestbed, type Testbed } from "./testbed.ts";
 
 /** Options of {@link demoScript}. */
 export interface DemoOptions {
@@ -28,13 +33,19 @@ export interface DemoOptions {
   root: string;
   seed: number;
   hyperparameter: number;
+  /** One line on where the workers run. */
+  description?: string;
+  /** Deadline of each request, s (default 3). */
+  requestTimeoutS?: number;
 }
 
 /** The YAML script the demo runs (also written beside its results). */
 export function demoScript(o: DemoOptions): string {
-  return `# Written by treecast demo: ${o.addrs.length} local workers.
+  return `# Written by treecast demo: ${o.addrs.length} workers.
 name: demo
-description: Local testbed on 127.0.0.1 with emulated stragglers.
+description: ${
+    o.description ?? "Local testbed on 127.0.0.1 with emulated stragglers."
+  }
 seed: ${o.seed}
 addrs:
 ${o.addrs.map((a) => `  - "${a}"`).join("\n")}
@@ -59,7 +70,7 @@ trees:
     strategy: P90
   - type: RANDOM
 timeouts:
-  request: 3
+  request: ${o.requestTimeoutS ?? 3}
   retries: 1
   job_grace: 10
 `;
@@ -98,6 +109,18 @@ const spec = {
       arg: "N",
       help: "Seed of the pool draws",
       defaultText: "1",
+    },
+    straggle: {
+      type: "string",
+      arg: "HOW",
+      help:
+        "emulate (in-band delay) or cpu (a CPU quota on the straggler's worker and probes; root)",
+      defaultText: "emulate",
+    },
+    netns: {
+      type: "boolean",
+      help:
+        "One network namespace per worker, addresses in 198.18.0.0/15 (Linux, root)",
     },
     out: {
       type: "string",
@@ -140,53 +163,94 @@ export const demoCommand: Command = {
         min: 0,
         integer: true,
       });
+      const straggle = values.straggle ?? "emulate";
+      if (straggle !== "emulate" && straggle !== "cpu") {
+        throw new UsageError(
+          `Flag "--straggle" must be emulate or cpu, got "${straggle}"`,
+        );
+      }
+      if (values.netns) requireNetnsSupport();
+      if (straggle === "cpu" && Deno.uid() !== 0) {
+        throw new UsageError(`"--straggle cpu" needs root (it makes cgroups)`);
+      }
       const out = values.out ?? "results";
       const delayUs = Math.round(delayS * 1e6);
       const emulate = `delay=${delayUs}us,jitter=${Math.round(delayUs / 20)}us`;
-      const workers: ReadyProcess[] = [];
-      const stopAll = () => Promise.all(workers.map((w) => w.stop()));
-      const onSignal = () => void stopAll();
+      // Stragglers are drawn with the seed, never worker 0 (the root).
+      const order = Array.from({ length: n }, (_, i) => String(i));
+      const slowSet = new Set(
+        new Pool(order.slice(1), { seed: seed + 7919 }).draw(slow).map(Number),
+      );
+      const abort = new AbortController();
+      let bed: Testbed | undefined;
+      let running = false;
+      const onSignal = () => {
+        abort.abort();
+        if (!running) void bed?.stop().catch(() => {});
+      };
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);
+      const where = values.netns ? "network namespaces" : "127.0.0.1";
       try {
         stdio.err(
-          `demo: starting ${n} workers (${slow} emulating ${emulate})\n`,
+          `demo: starting ${n} workers on ${where} (${slow} ${
+            straggle === "cpu" ? "under a CPU quota" : `emulating ${emulate}`
+          })\n`,
         );
-        // Stragglers are drawn with the seed, never worker 0 (the root).
-        const order = Array.from({ length: n }, (_, i) => String(i));
-        const slowSet = new Set(
-          new Pool(order.slice(1), { seed: seed + 7919 }).draw(slow).map(
-            Number,
-          ),
-        );
-        const started = await spawnAllReady(order.map((_, i) => [
-          "worker",
-          "--bind",
-          "127.0.0.1:0",
-          ...(slowSet.has(i) ? ["--emulate", emulate] : []),
-        ]));
-        workers.push(...started);
-        const addrs = workers.map((w) => w.addr);
+        bed = await startTestbed({
+          workers: n,
+          slow: slowSet,
+          straggle,
+          emulate,
+          netns: values.netns,
+          // A probe under the CPU quota takes seconds to start.
+          ...(straggle === "cpu" ? { relayTimeoutS: CPU_RELAY_S } : {}),
+          signal: abort.signal,
+        });
+        if (abort.signal.aborted) throw new Interrupted();
+        const { addrs, info } = bed;
         const text = thesis ? thesisScript({ addrs, seed }) : demoScript({
           addrs,
           root: addrs[0]!,
           seed,
           hyperparameter: 5,
+          description: `Testbed on ${
+            info.subnet ? `network namespaces (${info.subnet})` : "127.0.0.1"
+          } with ${
+            straggle === "cpu" ? "CPU-limited" : "emulated"
+          } stragglers.`,
+          ...(straggle === "cpu" ? { requestTimeoutS: CPU_RELAY_S + 2 } : {}),
         });
         await Deno.mkdir(out, { recursive: true });
         const file = `${out}/${thesis ? "thesis" : "demo"}.yaml`;
         await Deno.writeTextFile(file, text);
         stdio.err(
-          `demo: stragglers ${
-            [...slowSet].map((i) => addrs[i]).join(", ")
+          `demo: stragglers (${straggle}) ${
+            info.stragglers.map((s) => s.addr).join(", ")
           }; script ${file}\n`,
         );
-        return await runScript(parseScript(text, file), { out });
+        running = true;
+        return await runScript(parseScript(text, file), {
+          out,
+          testbed: info,
+        });
+      } catch (e) {
+        if (abort.signal.aborted && !(e instanceof Interrupted)) {
+          throw new Interrupted();
+        }
+        throw e;
       } finally {
         Deno.removeSignalListener("SIGINT", onSignal);
         Deno.removeSignalListener("SIGTERM", onSignal);
-        await stopAll();
-        stdio.err(`demo: stopped ${workers.length} workers\n`);
+        await bed?.stop();
+        stdio.err(
+          `demo: stopped ${bed?.workers.length ?? 0} workers${
+            values.netns ? ", removed the namespaces" : ""
+          }\n`,
+        );
       }
     }),
 };
+
+/** Relay deadline of the workers when stragglers run under a CPU quota, s. */
+const CPU_RELAY_S = 10;

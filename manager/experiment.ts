@@ -19,7 +19,11 @@ import { nowUs } from "../proto/codec.ts";
 import { allToAllStep } from "./alltoall.ts";
 import { parentStep, startTree } from "./build.ts";
 import { mcastStep } from "./evaluate.ts";
-import type { ConnectResult, LostWorker } from "../model/results.ts";
+import type {
+  ConnectResult,
+  LostWorker,
+  TestbedInfo,
+} from "../model/results.ts";
 import { summarize } from "../model/summary.ts";
 import { newResults, type Results, type ResultsWriter } from "./results.ts";
 import { rebuildStep } from "./rebuild.ts";
@@ -53,6 +57,8 @@ export interface ExperimentOptions {
   signal?: AbortSignal;
   clock?: Clock;
   onEvent?: (e: ExperimentEvent) => void;
+  /** The testbed the workers run on: its stragglers count as such in every tree. */
+  testbed?: TestbedInfo;
 }
 
 /** How often an incomplete job is asked again, ms. */
@@ -90,6 +96,7 @@ export class Experiment implements StepContext {
     this.clock = opts.clock ?? realClock;
     this.#emit = opts.onEvent ?? (() => {});
     this.results = newResults(script, nowUs());
+    if (opts.testbed) this.results.testbed = opts.testbed;
   }
 
   /**
@@ -304,9 +311,12 @@ export class Experiment implements StepContext {
   sync(run: TreeRun): void {
     run.result.nodes = run.tree.nodes.map((n) => n ?? null);
     run.result.edges = run.tree.edges();
-    const emulating = new Set(
-      (this.#workers ?? []).filter((w) => w.hello?.emulate).map((w) => w.addr),
-    );
+    const emulating = new Set([
+      ...(this.#workers ?? []).filter((w) => w.hello?.emulate).map((w) =>
+        w.addr
+      ),
+      ...(this.results.testbed?.stragglers ?? []).map((s) => s.addr),
+    ]);
     run.result.stragglers = run.tree.nodes.filter((n): n is string =>
       n !== undefined && emulating.has(n)
     );

@@ -30,9 +30,10 @@
  */
 import YAML from "yaml";
 import type { Scalar } from "yaml";
-import { splitHostPort, UsageError } from "../core/cli.ts";
+import { UsageError } from "../core/cli.ts";
 import { LIMITS } from "../core/limits.ts";
 import type { TreeType } from "../model/results.ts";
+import { addrProblem, normAddr, readAddrsFile } from "./addrs_file.ts";
 import type { FaqStart } from "./faq.ts";
 import * as D from "./defaults.ts";
 import {
@@ -249,13 +250,8 @@ const _addr: Reader<string> = (c: Context, e: Entry) => {
   const a = c.value(e);
   const example = 'a HOST:PORT string such as "10.0.0.1:9000"';
   if (typeof a !== "string") c.bad(e, `must be ${example}, got ${c.got(e)}`);
-  let port;
-  try {
-    port = splitHostPort(a).port;
-  } catch (err) {
-    c.bad(e, `${(err as Error).message}: expected ${example}`);
-  }
-  if (port === 0) c.bad(e, `"${a}" has port 0`);
+  const why = addrProblem(a);
+  if (why) c.bad(e, why);
   return a;
 };
 
@@ -267,19 +263,17 @@ const _root: Reader<string> = (c: Context, e: Entry) =>
 const _addrs: Reader<string[]> = (c: Context, e: Entry) => {
   const seen = new Map<string, string>();
   const item = (c: Context, e: Entry): string => {
-    const a = _addr(c, e), first = seen.get(_norm(a));
+    const a = _addr(c, e), first = seen.get(normAddr(a));
     if (first) c.bad(e, `"${a}" is listed twice (first as ${first})`);
-    seen.set(_norm(a), e.field);
+    seen.set(normAddr(a), e.field);
     return a;
   };
   return list("HOST:PORT workers", item)(c, e);
 };
 
-/** `host:port` with the host in lower case, for comparing addresses. */
-function _norm(addr: string): string {
-  const { hostname, port } = splitHostPort(addr);
-  return `${hostname.toLowerCase()}:${port}`;
-}
+/** The workers, from a file of HOST:PORT lines. */
+const _addrsFile: Reader<string[]> = (c: Context, e: Entry) =>
+  readAddrsFile(c, e, (reason, at) => new ScriptError(reason, at));
 
 const _weight: Reader<number> = (c: Context, e: Entry) => {
   const w = num(c, e);
@@ -407,6 +401,7 @@ const _top = (implemented: readonly Action[]) => ({
   description: str,
   seed: int(0),
   addrs: _addrs,
+  addrs_file: _addrsFile,
   depth: int(1, 8),
   fanout: int(1, 64),
   hyperparameter: num,
@@ -460,8 +455,19 @@ function _build(
 ): Script {
   const { v, at, self } = top;
   need(c, self, "name", v.name !== undefined, "every script needs a name");
-  need(c, self, "addrs", v.addrs !== undefined, "list the workers");
-  const addrs = v.addrs!, n = addrs.length, fanout = v.fanout ?? D.FANOUT;
+  const listed = v.addrs ?? v.addrs_file;
+  need(c, self, "addrs", listed !== undefined, "list the workers");
+  if (at.addrs && at.addrs_file) {
+    const later = c.offset(at.addrs) > c.offset(at.addrs_file)
+      ? at.addrs
+      : at.addrs_file;
+    throw c.fail(
+      later,
+      later.field,
+      'give either "addrs" or "addrs_file", not both',
+    );
+  }
+  const addrs = listed!, n = addrs.length, fanout = v.fanout ?? D.FANOUT;
   const workers = `${n} worker${n === 1 ? "" : "s"}`;
   const problems: { at: number; error: Error }[] = [];
   const problem = (e: Entry, why: string, field = e.field) =>
@@ -477,7 +483,10 @@ function _build(
     v.steps.some((s) => s.action === "ROOT");
   if (needs > n && builds) {
     const tree = `a tree of depth ${depth} and fanout ${fanout}`;
-    problem(at.addrs!, `${workers} cannot fill ${tree}, which needs ${needs}`);
+    problem(
+      (at.addrs ?? at.addrs_file)!,
+      `${workers} cannot fill ${tree}, which needs ${needs}`,
+    );
   }
 
   let hyperparameter: Hyperparameter = {
@@ -522,7 +531,7 @@ function _build(
     problem(at.roots!, `${workers} cannot provide ${v.roots} distinct roots`);
   }
   const root = v.root && !probe
-    ? addrs.find((a) => _norm(a) === _norm(v.root!))
+    ? addrs.find((a) => normAddr(a) === normAddr(v.root!))
     : undefined;
   if (v.root !== undefined && !probe && root === undefined) {
     problem(at.root!, `"${v.root}" is not one of the workers in "addrs"`);

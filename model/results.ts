@@ -208,6 +208,27 @@ export interface AllToAllResult {
   errors?: Record<string, string>;
 }
 
+/** A worker the testbed made slow, and how. */
+export interface StragglerInfo {
+  addr: string;
+  /** "emulate": in-band delay in its probes; "cpu": a CPU quota on its processes. */
+  how: "emulate" | "cpu";
+  /** The emulation spec, or the CPU limit. */
+  detail: string;
+}
+
+/** The testbed a run was made on (`treecast demo`); absent for a plain manager run. */
+export interface TestbedInfo {
+  /** "local": workers on 127.0.0.1; "netns": one network namespace per worker. */
+  kind: "local" | "netns";
+  straggle: "emulate" | "cpu";
+  /** The namespaces' /24, with "netns". */
+  subnet?: string;
+  /** The probes' I/O backend, when the testbed set it (worker `--io`). */
+  probeIo?: string;
+  stragglers: StragglerInfo[];
+}
+
 /** The whole results file. */
 export interface Results {
   format: "treecast-results";
@@ -226,6 +247,7 @@ export interface Results {
   timestamps?: Exclude<Timestamps, "TIMESTAMPS_UNSPECIFIED">;
   /** Receivers that reported another timestamp kind (candidates: never kept). */
   mismatches?: Mismatch[];
+  testbed?: TestbedInfo;
   /** Workers lost during the run, in order. */
   lost: LostWorker[];
   /** `root: probe`: each candidate root's stage, its score, the roots chosen. */

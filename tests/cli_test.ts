@@ -93,7 +93,7 @@ Deno.test("a bad script exits 2 with one error line naming file, line, column an
   const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
   assert.deepEqual(errors, [
     `error: ${file}:3:1: field "fanot": unknown key "fanot", did you mean "fanout"? ` +
-    "(allowed: name, description, seed, addrs, depth, fanout, hyperparameter, rate, " +
+    "(allowed: name, description, seed, addrs, addrs_file, depth, fanout, hyperparameter, rate, " +
     "duration, warmup, evaluation, roots, root, root_probe, trees, parallel, rebuild, lemon, timeouts, steps)",
   ]);
 });

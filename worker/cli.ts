@@ -43,6 +43,12 @@ const spec = {
       help:
         "Host to advertise for this worker's probes (default: the host the manager used)",
     },
+    "probe-host": {
+      type: "string",
+      arg: "HOST",
+      help:
+        "Address the child and proxy probes bind (default: the host of --bind)",
+    },
     emulate: {
       type: "string",
       arg: "SPEC",
@@ -206,7 +212,9 @@ export const workerCommand: Command = {
       }
       const worker = new Worker({
         name: server.addr,
-        bindHost: bind.hostname,
+        bindHost: values["probe-host"] === undefined
+          ? bind.hostname
+          : parseHostPort("probe-host", `${values["probe-host"]}:0`).hostname,
         io,
         standby: !values["cold-probes"],
         ...(values["relay-timeout"] !== undefined

@@ -209,16 +209,17 @@ export class Worker extends Node {
     const expectedMs = cmd.warmup + cmd.dur;
     const timeoutMs = cmd.timeout > 0 ? cmd.timeout : expectedMs + 30_000;
     const emulate = kind === "parent" ? "" : this.#emulate;
+    const args = probeArgs(kind, cmd, {
+      bindHost: this.#bindHost,
+      to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
+      emulate,
+      timeoutMs,
+      ...io,
+    });
     const rec = await this.jobs.start({
       flag: cmd.flag,
       kind,
-      args: probeArgs(kind, cmd, {
-        bindHost: this.#bindHost,
-        to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
-        emulate,
-        timeoutMs,
-        ...io,
-      }),
+      args,
       io: io.io,
       owner: this.name,
       instr: cmd.instr,
@@ -238,6 +239,7 @@ export class Worker extends Node {
       id: rec.job.id,
       kind,
       pid: rec.job.pid,
+      args: [kind, ...args],
     });
     return this.reply(req, "ACK", {
       report: { job: rec.job, complete: false },

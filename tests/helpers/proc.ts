@@ -4,20 +4,8 @@
  * @module
  */
 
-/** Pids of the live (not zombie) children of `pid`. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      // pid (comm) state ppid ...: comm may hold spaces, so split after ")".
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) === pid && state !== "Z") out.push(Number(e.name));
-    } catch { /* gone meanwhile */ }
-  }
-  return out;
-}
+import { childrenOf } from "../../core/proc.ts";
+export { childrenOf };
 
 function _link(path: string): string | undefined {
   try {
