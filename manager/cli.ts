@@ -134,7 +134,12 @@ export async function runScript(
       if (e.kind === "connect") {
         stdio.out(connectTable(e.results));
         stdio.out(modeLine(experiment.results) ?? "");
-        for (const w of clockWarnings(e.results)) stdio.err(w + "\n");
+        const warnings = clockWarnings(
+          e.results,
+          undefined,
+          script.clocks.maxErrorUs,
+        );
+        for (const w of warnings) stdio.err(w + "\n");
         const lost = e.results.filter((r) => r.status !== "ok");
         unreachable = lost.length;
         if (lost.length > 0) {

@@ -45,6 +45,16 @@ export const ROOTS = 1;
 /** Build all parents of one depth at once. */
 export const PARALLEL = true;
 
+/**
+ * What to do with a worker whose kernel says its clock is unsynchronised or
+ * estimates its error above {@link CLOCK_ERROR}: warn (`trust`) or refuse it
+ * at CONNECT (`require-sync`).
+ */
+export const CLOCKS = "trust";
+
+/** The largest kernel-estimated clock error a worker may have, s. */
+export const CLOCK_ERROR = 0.001;
+
 /** Deadline of a CONNECT request attempt (the control plane's deadline). */
 export const CONNECT_TIMEOUT = REQUEST_TIMEOUT_MS / 1000;
 

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { applyClockPolicy } from "./clocks.ts";
 import { Interrupted } from "../core/cli.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { nowUs } from "../proto/codec.ts";
@@ -241,7 +242,10 @@ export class Experiment implements StepContext {
   }
 
   async #connect(): Promise<void> {
-    const results = await this.m.connect(this.script.addrs, this.signal);
+    const results = applyClockPolicy(
+      await this.m.connect(this.script.addrs, this.signal),
+      this.script.clocks,
+    );
     this.#workers = results;
     this.results.workers = results;
     this.alive.clear();

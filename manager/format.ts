@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { kernelClockProblem, kernelClockText } from "./clocks.ts";
 import { CLOCK_WARN_US } from "../core/defaults.ts";
 import { describeMode } from "./iomode.ts";
 import { type ConnectResult, leafDelays } from "../model/results.ts";
@@ -31,13 +32,23 @@ const _f1 = (n: number | undefined) =>
 /** The CONNECT table: address, status, round trip, clock offset, version. */
 export function connectTable(results: readonly ConnectResult[]): string {
   return table(
-    ["address", "status", "rtt_us", "offset_us", "+-us", "version", "note"],
+    [
+      "address",
+      "status",
+      "rtt_us",
+      "offset_us",
+      "+-us",
+      "kernel_clock",
+      "version",
+      "note",
+    ],
     results.map((r) => [
       r.addr,
       r.status,
       _f1(r.rttUs),
       _f1(r.offsetUs),
       _f1(r.offsetBoundUs),
+      kernelClockText(r),
       r.hello ? `${r.hello.program}/p${r.hello.protocol}` : "-",
       r.status === "ok"
         ? (r.hello?.emulate ? `emulates ${r.hello.emulate}` : "")
@@ -46,10 +57,26 @@ export function connectTable(results: readonly ConnectResult[]): string {
   );
 }
 
-/** Warnings for workers whose clock offset exceeds what the probes measure. */
+/**
+ * Warnings for workers whose clock offset exceeds what the probes measure,
+ * and for those whose kernel says their clock is unsynchronised or its
+ * estimated error above `maxErrorUs`.
+ */
 export function clockWarnings(
   results: readonly ConnectResult[],
   limitUs = CLOCK_WARN_US,
+  maxErrorUs = Infinity,
+): string[] {
+  const kernel = results.flatMap((r) => {
+    const why = kernelClockProblem(r, maxErrorUs);
+    return why ? [`warning: Worker "${r.addr}": ${why}`] : [];
+  });
+  return kernel.concat(_offsetWarnings(results, limitUs));
+}
+
+function _offsetWarnings(
+  results: readonly ConnectResult[],
+  limitUs: number,
 ): string[] {
   return results.filter((r) =>
     r.offsetUs !== undefined &&

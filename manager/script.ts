@@ -77,6 +77,10 @@ export const ACTIONS = ["CONNECT", "ROOT"] as const;
 /** A step action a script may list. */
 export type Action = typeof ACTIONS[number];
 const _MANAGER_ACTIONS = ["PARENT", "REPORT", "MCAST", "ALLTOALL", "REBUILD"];
+/** What to do with a worker whose kernel clock is not to be trusted. */
+export const CLOCK_POLICIES = ["trust", "require-sync"] as const;
+/** `trust`: warn; `require-sync`: refuse it at CONNECT. */
+export type ClockPolicy = typeof CLOCK_POLICIES[number];
 /** Kinds of tree a script may ask for. */
 export const TREE_TYPES = [
   "BEST",
@@ -141,6 +145,8 @@ export interface Script {
   rootProbe?: { candidates: number; sample: number };
   trees: TreeSpec[];
   parallel: boolean;
+  /** The workers' kernel clocks: warn about bad ones, or refuse them. */
+  clocks: { policy: ClockPolicy; maxErrorUs: number };
   /** Rebuild rounds after each tree's evaluations. */
   rebuild: number;
   /** LEMON trees: the all-to-all probing and the FAQ solver. */
@@ -419,6 +425,8 @@ const _top = (implemented: readonly Action[]) => ({
   root_probe: record({ candidates: int(1, 64), sample: int(1, 64) }),
   trees: _trees,
   parallel: bool,
+  clocks: oneOf<ClockPolicy>("clocks policy", CLOCK_POLICIES),
+  clock_error: secs(0, 3600),
   rebuild: int(0, 10),
   lemon: record({
     limit: int(1, 64),
@@ -609,6 +617,10 @@ function _build(
       )
     ),
     parallel: v.parallel ?? D.PARALLEL,
+    clocks: {
+      policy: v.clocks ?? D.CLOCKS,
+      maxErrorUs: Math.round((v.clock_error ?? D.CLOCK_ERROR) * 1e6),
+    },
     rebuild: v.rebuild ?? D.REBUILD,
     lemon: {
       limit: l.limit ?? D.LEMON_LIMIT,

@@ -209,6 +209,18 @@ Deno.test("durations take seconds or a unit", () => {
   assert.equal(s.timeouts.jobGrace, 0.25);
 });
 
+Deno.test("clocks: trust by default, require-sync and clock_error when given", () => {
+  assert.deepEqual(parse(OK).clocks, { policy: "trust", maxErrorUs: 1000 });
+  assert.deepEqual(
+    parse(`${OK}clocks: require-sync\nclock_error: 500us\n`).clocks,
+    { policy: "require-sync", maxErrorUs: 500 },
+  );
+  assert.throws(
+    () => parse(`${OK}clocks: sync\n`),
+    /field "clocks": unknown clocks policy "sync".*\(allowed: trust, require-sync\)/,
+  );
+});
+
 Deno.test("durations in a script take the CLI's units too: us, µs and ns", () => {
   const s = parse(
     `${OK}warmup: 500us\nduration: 2000000ns\nevaluation: {warmup: 250µs}\n`,

@@ -35,6 +35,17 @@ export interface Hello {
   emulate: string;
   /** The worker process's random id ("" from a manager). */
   incarnation: string;
+  /** The worker kernel's view of its clock (absent from a manager). */
+  clock?: KernelClock;
+}
+
+/** What a worker's kernel says of its clock (see `treecast.proto`). */
+export interface KernelClock {
+  known: boolean;
+  synced: boolean;
+  maxerrorUs: number;
+  esterrorUs: number;
+  emulated: boolean;
 }
 
 /** A node and the tree below it. */

@@ -94,6 +94,7 @@ Deno.test("a bad script exits 2 with one error line naming file, line, column an
   assert.deepEqual(errors, [
     `error: ${file}:3:1: field "fanot": unknown key "fanot", did you mean "fanout"? ` +
     "(allowed: name, description, seed, addrs, addrs_file, depth, fanout, hyperparameter, rate, " +
-    "duration, warmup, evaluation, roots, root, root_probe, trees, parallel, rebuild, lemon, timeouts, steps)",
+    "duration, warmup, evaluation, roots, root, root_probe, trees, parallel, " +
+    "clocks, clock_error, rebuild, lemon, timeouts, steps)",
   ]);
 });

@@ -57,3 +57,44 @@ Deno.test("a worker stops cleanly on SIGTERM and SIGINT", async () => {
     assert.equal(status.code, 0);
   }
 });
+
+Deno.test("CONNECT shows each worker's kernel clock; an unsynchronised one is warned about, or refused with clocks: require-sync", async () => {
+  const fake = await startReady([
+    "worker",
+    "--bind",
+    "127.0.0.1:0",
+    "--emulate",
+    "clock=unsync",
+  ]);
+  const dir = await Deno.makeTempDir();
+  const run = async (extra: string) => {
+    await Deno.writeTextFile(
+      `${dir}/c.yaml`,
+      `name: CLOCKS\ndepth: 1\nfanout: 1\naddrs: ["${fake.addr}"]\n` +
+        `steps: [{ action: CONNECT }]\n${extra}`,
+    );
+    return await runTreecast(["manager", `${dir}/c.yaml`, "--timeout", "2s"]);
+  };
+  const row = (out: string) =>
+    out.split("\n").find((l) => l.startsWith(fake.addr)) ?? "";
+  try {
+    const trust = await run("");
+    assert.equal(trust.code, 0, trust.stderr);
+    assert.match(row(trust.stdout), /\bok\b.*UNSYNC\*/);
+    assert.match(
+      trust.stderr,
+      new RegExp(
+        `warning: Worker "${fake.addr}": its kernel says its clock is not ` +
+          `synchronised \\(emulated\\)`,
+      ),
+    );
+    const strict = await run("clocks: require-sync\n");
+    assert.equal(strict.code, 1, strict.stderr);
+    assert.match(
+      row(strict.stdout),
+      /refused.*not synchronised \(emulated\).*\(clocks: require-sync\)/,
+    );
+  } finally {
+    await fake.stop();
+  }
+});

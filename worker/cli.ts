@@ -25,6 +25,7 @@ import { type CurveClientKeys, RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 import { ioSupport } from "../probes/io.ts";
 import type { IoOffer } from "./validate.ts";
+import { EMULATED_UNSYNC } from "./kernel_clock.ts";
 import { Worker } from "./worker.ts";
 
 const spec = {
@@ -53,7 +54,7 @@ const spec = {
       type: "string",
       arg: "SPEC",
       help:
-        "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us",
+        "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us; clock=unsync fakes an unsynchronised clock",
     },
     "curve-key": {
       type: "string",
@@ -188,6 +189,24 @@ function _curveKeys(values: {
   };
 }
 
+/**
+ * Splits `clock=unsync` (the worker's own knob: its CONNECT reports an
+ * unsynchronised kernel clock) from the probes' emulation spec.
+ */
+function _splitClock(spec: string): { probes: string; unsync: boolean } {
+  const parts = spec.split(",").map((s) => s.trim());
+  const clock = parts.filter((p) => p.startsWith("clock="));
+  if (clock.some((p) => p !== "clock=unsync")) {
+    throw new UsageError(
+      `Flag "--emulate": key "clock" takes only "unsync", got "${clock[0]}"`,
+    );
+  }
+  return {
+    probes: parts.filter((p) => !p.startsWith("clock=")).join(","),
+    unsync: clock.length > 0,
+  };
+}
+
 /** The `worker` subcommand. */
 export const workerCommand: Command = {
   spec,
@@ -195,7 +214,10 @@ export const workerCommand: Command = {
     runCommand(spec, args, async ({ values }) => {
       const bind = parseHostPort("bind", required("bind", values.bind));
       const log = logFromFlags(values);
-      if (values.emulate !== undefined) parseEmulation(values.emulate);
+      const emu = values.emulate === undefined
+        ? undefined
+        : _splitClock(values.emulate);
+      if (emu?.probes) parseEmulation(emu.probes);
       const io = ioOffer(values.io);
       const keys = _curveKeys(values);
       const curve = keys?.server;
@@ -231,7 +253,8 @@ export const workerCommand: Command = {
           ? { advertise: values.advertise }
           : {}),
         log,
-        ...(values.emulate !== undefined ? { emulate: values.emulate } : {}),
+        ...(emu?.probes ? { emulate: emu.probes } : {}),
+        ...(emu?.unsync ? { clock: EMULATED_UNSYNC } : {}),
         ...(keys ? { curve: keys.relay } : {}),
       });
       const stop = new AbortController();

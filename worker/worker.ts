@@ -27,10 +27,12 @@ import {
   emptyJob,
   encode,
   type Job,
+  type KernelClock,
   type Message,
   type Report,
 } from "../proto/codec.ts";
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
+import { readKernelClock } from "./kernel_clock.ts";
 import {
   commandIo,
   height,
@@ -51,6 +53,8 @@ export interface WorkerOptions {
   advertise?: string;
   /** Deadline of each relayed request attempt, ms (scaled by the layers below). */
   relayTimeoutMs?: number;
+  /** A faked kernel clock view for CONNECT (tests); default: ask the kernel. */
+  clock?: KernelClock;
   /** CURVE keys for relays to the workers below (they share the worker key pair). */
   curve?: CurveClientKeys;
   /** Probe I/O backends and timestamp kinds it offers (default: deno, user). */
@@ -66,6 +70,7 @@ export class Worker extends Node {
   #bindHost: string;
   #advertise: string | undefined;
   #relayTimeoutMs: number;
+  #clock: KernelClock | undefined;
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
   #io: IoOffer;
@@ -80,6 +85,7 @@ export class Worker extends Node {
     this.#bindHost = opts.bindHost ?? _host(opts.name) ?? "127.0.0.1";
     this.#advertise = opts.advertise;
     this.#relayTimeoutMs = opts.relayTimeoutMs ?? RELAY_TIMEOUT_MS;
+    this.#clock = opts.clock;
     this.#curve = opts.curve;
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
     this.jobs = new JobTable({ standby: opts.standby ?? false });
@@ -166,6 +172,7 @@ export class Worker extends Node {
         hostname: Deno.hostname(),
         emulate: this.#emulate,
         incarnation: this.jobs.incarnation,
+        clock: this.#clock ?? readKernelClock(),
       },
     });
   }
