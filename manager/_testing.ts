@@ -13,7 +13,7 @@ import {
   type ProbeStats,
   type Report,
 } from "../proto/codec.ts";
-import type { ConnectResult } from "../model/results.ts";
+import type { ConnectResult } from "../core/results.ts";
 import type { Clock } from "./clock.ts";
 import {
   Experiment,

@@ -12,7 +12,7 @@
  * @module
  */
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
-import type { AllToAllResult } from "../model/results.ts";
+import type { AllToAllResult } from "../core/results.ts";
 import { allToAllRounds, type Transfer } from "./schedule.ts";
 import { type StepContext, workerFailed } from "./step.ts";
 import type { TreeRun } from "./treerun.ts";

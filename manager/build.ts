@@ -9,7 +9,7 @@
 import { Interrupted } from "../core/cli.ts";
 import { lostForJob, RemoteError } from "../core/node.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
-import type { StageResult } from "../model/results.ts";
+import type { StageResult } from "../core/results.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
 import { placeTree } from "./lemon.ts";
 import { deriveSeed, Pool } from "./pool.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ConnectResult } from "../model/results.ts";
+import type { ConnectResult } from "../core/results.ts";
 import type { Script } from "./script.ts";
 
 /** Why a worker's kernel clock is not to be trusted, or undefined. */

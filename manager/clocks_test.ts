@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ConnectResult } from "../model/results.ts";
+import type { ConnectResult } from "../core/results.ts";
 import type { KernelClock } from "../proto/codec.ts";
 import { applyClockPolicy, kernelClockProblem } from "./clocks.ts";
 import { clockWarnings } from "./format.ts";

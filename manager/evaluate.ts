@@ -9,7 +9,7 @@ import { Interrupted } from "../core/cli.ts";
 import { lostForJob, RemoteError } from "../core/node.ts";
 import { TransportError } from "../core/transport.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
-import type { EvaluationResult } from "../model/results.ts";
+import type { EvaluationResult } from "../core/results.ts";
 import { evaluationFromReport } from "./evaluation.ts";
 import { type StepContext, treeDone, treeFailed } from "./step.ts";
 import type { TreeRun } from "./treerun.ts";

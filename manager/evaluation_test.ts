@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { emptyJob, type Job, type ProbeStats } from "../proto/codec.ts";
-import { leafDelays } from "../model/results.ts";
+import { leafDelays } from "../core/results.ts";
 import { stats as fakeStats } from "./_testing.ts";
 import { evaluationFromReport } from "./evaluation.ts";
 

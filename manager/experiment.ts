@@ -24,8 +24,8 @@ import type {
   ConnectResult,
   LostWorker,
   TestbedInfo,
-} from "../model/results.ts";
-import { summarize } from "../model/summary.ts";
+} from "../core/results.ts";
+import { summarize } from "../core/summary.ts";
 import { newResults, type Results, type ResultsWriter } from "./results.ts";
 import { rebuildStep } from "./rebuild.ts";
 import { expandRoots } from "./roots.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Command } from "../proto/codec.ts";
-import { leafDelays } from "../model/results.ts";
+import { leafDelays } from "../core/results.ts";
 import { A, setup } from "./_testing.ts";
 
 Deno.test("BEST keeps the fastest, WORST the slowest, RANDOM draws; parallel stages share a batch", async () => {

@@ -6,9 +6,9 @@
 import { kernelClockProblem, kernelClockText } from "./clocks.ts";
 import { CLOCK_WARN_US } from "../core/defaults.ts";
 import { describeMode } from "./iomode.ts";
-import { type ConnectResult, leafDelays } from "../model/results.ts";
+import { type ConnectResult, leafDelays } from "../core/results.ts";
 import type { Results } from "./results.ts";
-import { summarize, SUMMARY_HEAD, summaryCells } from "../model/summary.ts";
+import { summarize, SUMMARY_HEAD, summaryCells } from "../core/summary.ts";
 
 /** Formats rows as an aligned table; numbers right-aligned. */
 export function table(head: string[], rows: (string | number)[][]): string {

@@ -14,7 +14,7 @@
  * @module
  */
 import type { Hello, Io, ProbeStats, Timestamps } from "../proto/codec.ts";
-import type { ConnectResult } from "../model/results.ts";
+import type { ConnectResult } from "../core/results.ts";
 
 /** A probe I/O backend and the receive timestamps it gives. */
 export interface IoMode {

@@ -18,7 +18,7 @@ import {
   WorkerUnreachable,
 } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
-import type { ConnectResult } from "../model/results.ts";
+import type { ConnectResult } from "../core/results.ts";
 import {
   type Command,
   emptyJob,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { leafDelays } from "../model/results.ts";
+import { leafDelays } from "../core/results.ts";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
 import type { ExperimentEvent } from "./experiment.ts";
 import {

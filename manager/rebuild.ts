@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type EvaluationResult, leafDelays } from "../model/results.ts";
+import { type EvaluationResult, leafDelays } from "../core/results.ts";
 import { nowUs } from "../proto/codec.ts";
 import { scoreStage, stagesDone, startStages } from "./build.ts";
 import { type StepContext, treeDone } from "./step.ts";

@@ -11,10 +11,10 @@ import {
   PROTOCOL_VERSION,
   RESULTS_VERSION,
 } from "../core/version.ts";
-import type { Results } from "../model/results.ts";
+import type { Results } from "../core/results.ts";
 import type { Script } from "./script.ts";
 
-export type * from "../model/results.ts";
+export type * from "../core/results.ts";
 
 /** A fresh results document for a script. */
 export function newResults(script: Script, startedUs: number): Results {

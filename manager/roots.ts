@@ -9,7 +9,7 @@
  * @module
  */
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
-import type { StageResult } from "../model/results.ts";
+import type { StageResult } from "../core/results.ts";
 import { commandGroups } from "./alltoall.ts";
 import { deriveSeed, Pool } from "./pool.ts";
 import { type Step, type StepContext, workerFailed } from "./step.ts";

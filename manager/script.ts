@@ -32,7 +32,7 @@ import YAML from "yaml";
 import type { Scalar } from "yaml";
 import { UsageError } from "../core/cli.ts";
 import { LIMITS } from "../core/limits.ts";
-import type { TreeType } from "../model/results.ts";
+import type { TreeType } from "../core/results.ts";
 import { addrProblem, normAddr, readAddrsFile } from "./addrs_file.ts";
 import type { FaqStart } from "./faq.ts";
 import * as D from "./defaults.ts";

@@ -19,7 +19,7 @@ import type {
   Results,
   StageResult,
   TreeResult,
-} from "../model/results.ts";
+} from "../core/results.ts";
 import type { Manager } from "./manager.ts";
 import type { Script } from "./script.ts";
 import type { TreeRun } from "./treerun.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { assertResultsSchema } from "../tests/helpers/schema.ts";
-import { leafDelays } from "../model/results.ts";
+import { leafDelays } from "../core/results.ts";
 import { A, setup } from "./_testing.ts";
 import { commandGroups } from "./alltoall.ts";
 import { allToAllRounds } from "./schedule.ts";

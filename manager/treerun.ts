@@ -5,7 +5,7 @@
  * @module
  */
 import { deriveSeed, Pool, Rng } from "./pool.ts";
-import type { AllToAllResult, TreeResult } from "../model/results.ts";
+import type { AllToAllResult, TreeResult } from "../core/results.ts";
 import type { Script, TreeSpec } from "./script.ts";
 import { Tree } from "./tree.ts";
 

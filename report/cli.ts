@@ -14,7 +14,7 @@ import {
   stdio,
   UsageError,
 } from "../core/cli.ts";
-import type { Results } from "../model/results.ts";
+import type { Results } from "../core/results.ts";
 import schema from "../manager/results.schema.json" with { type: "json" };
 import { writeReport } from "./report.ts";
 

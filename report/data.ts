@@ -12,7 +12,7 @@ import {
   leafDelays,
   type Results,
   type TreeResult,
-} from "../model/results.ts";
+} from "../core/results.ts";
 
 /** A tree as the report names it: `data-tree` attributes and chart legends. */
 export interface TreeView {

@@ -8,7 +8,7 @@
  */
 import { instance, type Viz } from "@viz-js/viz";
 import * as vega from "vega";
-import type { EvalNode } from "../model/results.ts";
+import type { EvalNode } from "../core/results.ts";
 import type { TreeView } from "./data.ts";
 
 /** Node fills by p90 delay: a log scale shared by every drawing of a report. */

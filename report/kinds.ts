@@ -1,6 +1,6 @@
 /**
  * The report's view of the thesis comparison: the summary across roots and
- * runs (per tree kind, from `model/summary.ts`), the LEMON all-to-all
+ * runs (per tree kind, from `core/summary.ts`), the LEMON all-to-all
  * phases with their delay matrices, and a line per rebuild round.
  *
  * @module
@@ -10,13 +10,14 @@ import {
   leafDelays,
   type Results,
   type TreeResult,
-} from "../model/results.ts";
-import { summarize, SUMMARY_HEAD, summaryCells } from "../model/summary.ts";
+} from "../core/results.ts";
+import { summarize, SUMMARY_HEAD, summaryCells } from "../core/summary.ts";
 import { esc, fmtS, table, td } from "./html.ts";
 
 const HEAD_LABELS: Record<(typeof SUMMARY_HEAD)[number], string> = {
   kind: "tree kind",
   n: "samples",
+  silent: "silent",
   p90_us: "worst leaf p90 µs",
   p50_us: "p50 µs",
   mean_us: "mean µs",

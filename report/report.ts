@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Results } from "../model/results.ts";
+import type { Results } from "../core/results.ts";
 import {
   leafCdfSpec,
   renderSvg,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Results, StageResult } from "../model/results.ts";
+import type { Results, StageResult } from "../core/results.ts";
 import type { SummaryRow, TreeView } from "./data.ts";
 import { esc, fmtS, fmtUs, SLOW_BADGE, table, td } from "./html.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { leafDelays } from "../model/results.ts";
+import { leafDelays } from "../core/results.ts";
 import { Experiment } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Results } from "../manager/results.ts";

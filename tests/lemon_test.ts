@@ -9,7 +9,7 @@ import {
   type EvaluationResult,
   leafDelays,
   type Results,
-} from "../model/results.ts";
+} from "../core/results.ts";
 import { parseScript } from "../manager/script.ts";
 import { FakeClock, FakeWorkers } from "../manager/_testing.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";

@@ -33,12 +33,21 @@ export interface SummaryRow {
   tree: string;
   type: TreeType;
   round: number;
-  /** Evaluations that reported a worst leaf (roots x runs). */
+  /** Evaluations whose worst leaf reported delays (roots x runs). */
   n: number;
-  p90Us: Estimate;
-  p50Us: Estimate;
-  meanUs: Estimate;
-  /** (p90 mean - baseline's) / baseline's, in %, when there is a baseline. */
+  /**
+   * Evaluations whose worst leaf received nothing: counted apart, since a
+   * silent leaf has no delay to average (it is worse than any delay).
+   */
+  silent: number;
+  /** Over the `n` evaluations with delays; absent when `n` is 0. */
+  p90Us?: Estimate;
+  p50Us?: Estimate;
+  meanUs?: Estimate;
+  /**
+   * (p90 mean - baseline's) / baseline's, in %, when there is a baseline
+   * and both have delays.
+   */
   vsRandomPct?: number;
   vsWorstPct?: number;
   /** Probing cost per tree, averaged over roots: datagrams sent, probing time. */
@@ -158,6 +167,7 @@ export function summarize(results: Results): Summary {
     p90: number[];
     p50: number[];
     mean: number[];
+    silent: number;
     costs: { packets: number; ms: number }[];
   }
   const kinds = new Map<string, Acc>();
@@ -174,23 +184,29 @@ export function summarize(results: Results): Summary {
           p90: [],
           p50: [],
           mean: [],
+          silent: 0,
           costs: [],
         };
         kinds.set(kind, acc);
       }
       for (const e of t.evaluations) {
         if ((e.round ?? 0) !== round || !e.worstLeaf) continue;
-        // A silent worst leaf got nothing: worse than any delay.
         const d = leafDelays(e.worstLeaf);
-        acc.p90.push(d?.p90Us ?? Infinity);
-        acc.p50.push(d?.p50Us ?? Infinity);
-        acc.mean.push(d?.meanUs ?? Infinity);
+        if (!d) {
+          acc.silent++;
+          continue;
+        }
+        acc.p90.push(d.p90Us);
+        acc.p50.push(d.p50Us);
+        acc.mean.push(d.meanUs);
       }
       acc.costs.push(probingCost(results, t, round));
     }
   }
   // A kind no evaluation has reported yet has no row.
-  const rows: SummaryRow[] = [...kinds].filter(([, a]) => a.p90.length > 0).map(
+  const rows: SummaryRow[] = [...kinds].filter(([, a]) =>
+    a.p90.length + a.silent > 0
+  ).map(
     (
       [kind, a],
     ) => ({
@@ -199,9 +215,14 @@ export function summarize(results: Results): Summary {
       type: a.type,
       round: a.round,
       n: a.p90.length,
-      p90Us: estimate(a.p90),
-      p50Us: estimate(a.p50),
-      meanUs: estimate(a.mean),
+      silent: a.silent,
+      ...(a.p90.length > 0
+        ? {
+          p90Us: estimate(a.p90),
+          p50Us: estimate(a.p50),
+          meanUs: estimate(a.mean),
+        }
+        : {}),
       probing: {
         packets: estimate(a.costs.map((c) => c.packets)).mean,
         ms: estimate(a.costs.map((c) => c.ms)).mean,
@@ -211,11 +232,14 @@ export function summarize(results: Results): Summary {
   const baseline = (type: TreeType) =>
     rows.find((r) => r.type === type && r.round === 0);
   const random = baseline("RANDOM"), worst = baseline("WORST");
-  const pct = (r: SummaryRow, b: SummaryRow) =>
-    100 * (r.p90Us.mean - b.p90Us.mean) / b.p90Us.mean;
+  const pct = (r: SummaryRow, b: SummaryRow | undefined) =>
+    r.p90Us && b?.p90Us && b.p90Us.mean > 0
+      ? 100 * (r.p90Us.mean - b.p90Us.mean) / b.p90Us.mean
+      : undefined;
   for (const r of rows) {
-    if (random) r.vsRandomPct = pct(r, random);
-    if (worst) r.vsWorstPct = pct(r, worst);
+    const vsRandom = pct(r, random), vsWorst = pct(r, worst);
+    if (vsRandom !== undefined) r.vsRandomPct = vsRandom;
+    if (vsWorst !== undefined) r.vsWorstPct = vsWorst;
   }
   return {
     confidence: 0.95,
@@ -229,6 +253,7 @@ export function summarize(results: Results): Summary {
 export const SUMMARY_HEAD = [
   "kind",
   "n",
+  "silent",
   "p90_us",
   "p50_us",
   "mean_us",
@@ -240,8 +265,10 @@ export const SUMMARY_HEAD = [
 
 /** One row of the summary as text cells (the terminal and the report share them). */
 export function summaryCells(r: SummaryRow): string[] {
-  const est = (e: Estimate) =>
-    e.ci === null
+  const est = (e: Estimate | undefined) =>
+    e === undefined
+      ? "-"
+      : e.ci === null
       ? e.mean.toFixed(1)
       : `${e.mean.toFixed(1)} ± ${e.ci.toFixed(1)}`;
   const pct = (x: number | undefined) =>
@@ -249,6 +276,7 @@ export function summaryCells(r: SummaryRow): string[] {
   return [
     r.kind,
     String(r.n),
+    String(r.silent),
     est(r.p90Us),
     est(r.p50Us),
     est(r.meanUs),

@@ -6,7 +6,13 @@ import type {
   TreeResult,
   TreeType,
 } from "./results.ts";
-import { estimate, summarize, tQuantile975 } from "./summary.ts";
+import {
+  estimate,
+  summarize,
+  summaryCells,
+  type SummaryRow,
+  tQuantile975,
+} from "./summary.ts";
 
 function evaluation(run: number, p90: number, round = 0): EvaluationResult {
   return {
@@ -144,12 +150,12 @@ Deno.test("summary: per kind over roots x runs, against RANDOM and WORST, with p
     ["LEMON", 2],
   ]);
   const best = s.rows[0]!;
-  assert.equal(best.p90Us.mean, 330);
-  assert.equal(best.p50Us.mean, 165);
+  assert.equal(best.p90Us!.mean, 330);
+  assert.equal(best.p50Us!.mean, 165);
   assert.ok(Math.abs(best.vsRandomPct! - -17.5) < 1e-9);
   assert.ok(Math.abs(best.vsWorstPct! - -34) < 1e-9);
   // 300, 320, 340, 360: s = 25.82, ci = 3.182 * 25.82 / 2
-  assert.ok(Math.abs(best.p90Us.ci! - 3.182 * 25.8199 / 2) < 1e-2);
+  assert.ok(Math.abs(best.p90Us!.ci! - 3.182 * 25.8199 / 2) < 1e-2);
   // root 0: 2 stages of 100 x 4, 1.5 s; root 1: 400 packets, 0.5 s
   assert.deepEqual(best.probing, { packets: 600, ms: 1000 });
   // the rebuild round adds its stage to root 0's build
@@ -158,7 +164,7 @@ Deno.test("summary: per kind over roots x runs, against RANDOM and WORST, with p
   assert.deepEqual(s.rows[2]!.probing, { packets: 0, ms: 0 });
   // LEMON: the root's all-to-all phase (1000, 2000 packets; 2 s each)
   assert.deepEqual(s.rows[4]!.probing, { packets: 1500, ms: 2000 });
-  assert.equal(s.rows[4]!.p90Us.mean, 340);
+  assert.equal(s.rows[4]!.p90Us!.mean, 340);
 });
 
 Deno.test("summary: without a RANDOM or WORST tree there is no relative difference", () => {
@@ -167,5 +173,33 @@ Deno.test("summary: without a RANDOM or WORST tree there is no relative differen
   );
   assert.equal(s.random, undefined);
   assert.equal(s.rows[0]!.vsRandomPct, undefined);
-  assert.equal(s.rows[0]!.p90Us.ci, null);
+  assert.equal(s.rows[0]!.p90Us!.ci, null);
+});
+
+Deno.test("summary: a silent worst leaf is counted apart; its kind keeps the delays of the other runs, and a kind that was only silent has none", () => {
+  const silent = (run: number): EvaluationResult => ({
+    ...evaluation(run, 0),
+    worstLeaf: { addr: "x", silent: "nothing arrived" },
+  });
+  const s = summarize(results([
+    tree("BEST-P90", "BEST", 0, [evaluation(1, 300), silent(2)]),
+    tree("RANDOM", "RANDOM", 0, [evaluation(1, 400), evaluation(2, 400)]),
+    tree("WORST-P90", "WORST", 0, [silent(1), silent(2)]),
+  ]));
+  assert.deepEqual(s.rows.map((r) => [r.kind, r.n, r.silent]), [
+    ["BEST-P90", 1, 1],
+    ["RANDOM", 2, 0],
+    ["WORST-P90", 0, 2],
+  ]);
+  const [best, , worst] = s.rows as [SummaryRow, SummaryRow, SummaryRow];
+  assert.equal(best.p90Us!.mean, 300);
+  assert.equal(best.vsRandomPct, -25);
+  // Nothing to compare against: no relative difference, and no NaN.
+  assert.equal(best.vsWorstPct, undefined);
+  assert.equal(worst.p90Us, undefined);
+  assert.equal(worst.vsRandomPct, undefined);
+  const numbers: unknown[] = [];
+  JSON.stringify(s, (_k, v) => (typeof v === "number" && numbers.push(v), v));
+  assert.ok(numbers.every(Number.isFinite), JSON.stringify(s));
+  assert.deepEqual(summaryCells(worst).slice(1, 5), ["0", "2", "-", "-"]);
 });
