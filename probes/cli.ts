@@ -158,7 +158,7 @@ const parentSpec = {
   name: "parent",
   summary: "Send a paced probe stream to children",
   synopsis:
-    "parent --to HOST:PORT[,...] --rate PPS --duration S [--warmup S] [--size BYTES] [--io MODE]",
+    "parent --to HOST:PORT[,...] --rate PPS --duration S [--bind HOST:PORT] [--warmup S] [--size BYTES] [--io MODE]",
   description:
     `Sends on an absolute schedule; a packet due while late goes out at once and its
 lateness is recorded. WARMUP packets come first, then the measured ones, then END
@@ -169,6 +169,12 @@ It sleeps to each due time, never spins.\n\n${IO}`,
     to: { type: "string", arg: "HOST:PORT[,...]", help: "Children to send to" },
     rate: { type: "string", arg: "PPS", help: "Packets per second" },
     duration: { type: "string", arg: "S", help: "Measured stream duration" },
+    bind: {
+      type: "string",
+      arg: "HOST:PORT",
+      help: "Address to send from (port 0: any free port)",
+      defaultText: "0.0.0.0:0 or [::]:0, as the children's family",
+    },
     warmup: {
       type: "string",
       arg: "S",
@@ -253,6 +259,9 @@ export function createParentCommand(io: Io = stdio): Command {
       runCommand(parentSpec, args, async ({ values: v }) => {
         const opts = {
           to: parseHostPortList("to", required("to", v.to)),
+          ...(v.bind !== undefined
+            ? { bind: parseHostPort("bind", v.bind) }
+            : {}),
           rate: parseNumber("rate", required("rate", v.rate), {
             min: 0.001,
             max: 1e6,

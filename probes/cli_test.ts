@@ -112,6 +112,20 @@ Deno.test("usage errors exit 2 with one error line naming the problem", async ()
     ], 'Flag "--size"'],
     [
       "parent",
+      [
+        "--to",
+        "127.0.0.1:9",
+        "--rate",
+        "10",
+        "--duration",
+        "1",
+        "--bind",
+        "nowhere",
+      ],
+      'Flag "--bind": "nowhere" is not HOST:PORT',
+    ],
+    [
+      "parent",
       ["--to", "127.0.0.1:9", "--rate", "10", "--duration", "soon"],
       'Flag "--duration" needs a duration',
     ],

@@ -108,6 +108,29 @@ export function wildcardFor(targets: readonly Deno.NetAddr[]): HostPort {
 }
 
 /**
+ * The address a sender binds to reach `targets` (resolved): `bind`
+ * (resolved once), or without one the wildcard of their family. A `bind`
+ * of the other family throws, naming both.
+ */
+export async function sendFrom(
+  bind: HostPort | undefined,
+  targets: readonly Deno.NetAddr[],
+): Promise<HostPort> {
+  if (bind === undefined) return wildcardFor(targets);
+  const [at] = await resolveTargets([bind]);
+  const v6 = at!.hostname.includes(":");
+  const other = targets.find((t) => t.hostname.includes(":") !== v6);
+  if (other !== undefined) {
+    throw new Error(
+      `Cannot send to "${formatAddr(other)}" from "${
+        joinHostPort(bind)
+      }": another address family`,
+    );
+  }
+  return { hostname: at!.hostname, port: at!.port };
+}
+
+/**
  * Ends a Deno receive loop by closing its socket (which makes the pending
  * `receive` reject) when a timeout of its {@link StreamTimer} passes or
  * `signal` aborts; `reason` then says why. The loop calls `packet` per

@@ -27,13 +27,15 @@ import { END_COPIES, END_GAP_MS, PACE_TIMER_MS } from "./defaults.ts";
 import { type IoKind, type IoMode, resolveIo } from "./io.ts";
 import { openLibc } from "./native/libc.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
-import { bindUdp, formatAddr, resolveTargets, wildcardFor } from "./net.ts";
+import { bindUdp, formatAddr, resolveTargets, sendFrom } from "./net.ts";
 import { SendLog } from "./sender.ts";
 import { OFF_TS_LO } from "./wire.ts";
 
 /** What a parent is told to do. */
 export interface ParentOptions {
   to: readonly HostPort[];
+  /** Address to send from (default: the wildcard of the targets' family, port 0). */
+  bind?: HostPort;
   /** Packets per second to each child. */
   rate: number;
   /** Measured stream duration, s. */
@@ -71,19 +73,27 @@ export interface ParentResult {
   timestamps: "user";
 }
 
-/** Sends a stream; see the module doc. Throws only when it cannot resolve or bind. */
+/**
+ * Sends a stream from `opts.bind` (or the wildcard); see the module doc.
+ * Throws only when it cannot resolve or bind.
+ */
 export async function runParent(
   opts: ParentOptions,
   ctx: { signal?: AbortSignal; onReady?: (bind: string) => void } = {},
 ): Promise<ParentResult> {
   const targets = await resolveTargets(opts.to);
+  const from = await sendFrom(opts.bind, targets);
   const native = resolveIo(opts.io) === "native"
-    ? nativeAddrs(opts.io, targets)
+    ? nativeAddrs(opts.io, [from, ...targets])
     : null;
   if (native !== null) {
-    return await runNative({ role: "parent", opts, targets: native }, ctx);
+    const [bind, ...to] = native;
+    return await runNative(
+      { role: "parent", opts, bind: bind!, targets: to },
+      ctx,
+    );
   }
-  const conn = bindUdp("parent probe", wildcardFor(targets));
+  const conn = bindUdp("parent probe", from);
   ctx.onReady?.(formatAddr(conn.addr));
   const signal = ctx.signal;
   const clock = new RealtimeClock();

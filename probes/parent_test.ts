@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { splitHostPort } from "../core/cli.ts";
 import { runParent } from "./parent.ts";
-import { drain, ioTest, rawSocket } from "./_testing.ts";
+import { drain, freeUdpPort, ioTest, rawSocket } from "./_testing.ts";
 import { decodeHeader, FLAG_END, FLAG_WARMUP } from "./wire.ts";
 
 ioTest(
@@ -86,6 +86,62 @@ ioTest(
     const last = got.slice(-3);
     assert.ok(
       last.every((x) => x.flags === FLAG_END && x.seq === got.length - 3),
+    );
+  },
+);
+
+ioTest(
+  "a parent given a bind address sends from it: its ready line and every datagram's source name it",
+  async (io) => {
+    const a = rawSocket();
+    // 127.0.0.2 is not the source the kernel picks for 127.0.0.1.
+    const from = { hostname: "127.0.0.2", port: freeUdpPort() };
+    let ready = "";
+    const got = (async () => {
+      const sources = new Set<string>();
+      const buf = new Uint8Array(64);
+      let timer = setTimeout(() => a.conn.close(), 2000);
+      try {
+        for (;;) {
+          const [, src] = await a.conn.receive(buf);
+          sources.add(
+            `${(src as Deno.NetAddr).hostname}:${(src as Deno.NetAddr).port}`,
+          );
+          clearTimeout(timer);
+          timer = setTimeout(() => a.conn.close(), 200);
+        }
+      } catch {
+        // closed: quiet for 200 ms
+      } finally {
+        clearTimeout(timer);
+      }
+      return sources;
+    })();
+    const r = await runParent({
+      to: [splitHostPort(a.addr)],
+      bind: from,
+      rate: 200,
+      duration: 0.05,
+      io,
+    }, { onReady: (bind) => (ready = bind) });
+    assert.equal(r.sent, 13);
+    assert.equal(ready, `127.0.0.2:${from.port}`);
+    assert.deepEqual([...await got], [ready]);
+  },
+);
+
+ioTest(
+  "a parent cannot send to another address family than its bind's, and says so",
+  async (io) => {
+    await assert.rejects(
+      runParent({
+        to: [{ hostname: "::1", port: 9 }],
+        bind: { hostname: "127.0.0.1", port: 0 },
+        rate: 10,
+        duration: 1,
+        io,
+      }),
+      /Cannot send to "\[::1\]:9" from "127\.0\.0\.1:0": another address family/,
     );
   },
 );

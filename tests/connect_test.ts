@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { splitHostPort } from "../core/cli.ts";
+import { ReqClient } from "../core/transport.ts";
+import { FIXTURES } from "../proto/_fixtures.ts";
+import { decode, encode } from "../proto/codec.ts";
 import { deadAddr } from "./helpers/net.ts";
 import { runTreecast, startReady } from "./helpers/run.ts";
 
@@ -97,4 +101,43 @@ Deno.test("CONNECT shows each worker's kernel clock; an unsynchronised one is wa
   } finally {
     await fake.stop();
   }
+});
+
+Deno.test("a worker bound to 0.0.0.0 answers in the name of its --advertise address; a wildcard --advertise exits 2", async () => {
+  const w = await startReady([
+    "worker",
+    "--bind",
+    "0.0.0.0:0",
+    "--advertise",
+    "127.0.0.1",
+  ]);
+  const port = splitHostPort(w.addr).port;
+  const c = new ReqClient(`127.0.0.1:${port}`, { timeoutMs: 5000, retries: 0 });
+  try {
+    assert.equal(
+      w.addr,
+      `0.0.0.0:${port}`,
+      "its ready line says what it bound",
+    );
+    const reply = decode(await c.request(encode(FIXTURES.connect!)));
+    assert.equal(reply.type, "ACK");
+    assert.equal(reply.data.src, `127.0.0.1:${port}`);
+  } finally {
+    c.close();
+    await w.stop();
+  }
+  const bad = await runTreecast([
+    "worker",
+    "--bind",
+    "0.0.0.0:0",
+    "--advertise",
+    "0.0.0.0",
+  ]);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.deepEqual(
+    bad.stderr.split("\n").filter((l) => l.startsWith("error:")),
+    [
+      'error: Flag "--advertise" must be an address the manager reaches, got "0.0.0.0"',
+    ],
+  );
 });

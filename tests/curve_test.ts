@@ -158,7 +158,13 @@ Deno.test("CURVE: workers relay to each other with the relay key, which the work
 
 Deno.test("a worker bound beyond loopback without CURVE warns that anyone can start probes", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: treecastArgs(["worker", "--bind", "0.0.0.0:0"]),
+    args: treecastArgs([
+      "worker",
+      "--bind",
+      "0.0.0.0:0",
+      "--advertise",
+      "127.0.0.1",
+    ]),
     cwd: ROOT,
     stdout: "null",
     stderr: "piped",

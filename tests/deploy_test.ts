@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import YAML from "yaml";
 import { parseCommand } from "../core/cli.ts";
 import { workerCommand } from "../worker/cli.ts";
-import { ROOT } from "./helpers/run.ts";
+import { ROOT, runTreecast, startReady } from "./helpers/run.ts";
 
 const UNIT = `${ROOT}deploy/treecast-worker.service`;
 const CLOUD_INIT = `${ROOT}deploy/cloud-init.yaml`;
@@ -88,6 +88,32 @@ Deno.test("deploy/treecast-worker.service: restarts on failure, as a dedicated u
   assert.equal(values.bind, "0.0.0.0:9000");
 });
 
+Deno.test("deploy/treecast-worker.service: its ExecStart starts a worker with keys made by treecast keygen", async () => {
+  const exec = section(await Deno.readTextFile(UNIT), "Service").get(
+    "ExecStart",
+  )!;
+  const dir = await Deno.makeTempDir({ prefix: "treecast-unit-keys-" });
+  try {
+    for (const name of ["workers", "relay", "manager"]) {
+      const r = await runTreecast(["keygen", `${dir}/${name}`]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // The unit's flags, with the keys here and a free loopback port.
+    const args = exec.split(" ").slice(1).map((a) =>
+      a.startsWith("/etc/treecast/")
+        ? `${dir}/${a.slice("/etc/treecast/".length)}`
+        : a === "0.0.0.0:9000"
+        ? "127.0.0.1:0"
+        : a
+    );
+    assert.ok(args.includes("127.0.0.1:0"), args.join(" "));
+    const w = await startReady(args);
+    assert.equal((await w.stop()).code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("deploy/cloud-init.yaml: #cloud-config that installs the executable, writes the unit and its keys, starts it", async () => {
   const text = await Deno.readTextFile(CLOUD_INIT);
   assert.equal(text.split("\n")[0], "#cloud-config");
@@ -112,6 +138,7 @@ Deno.test("deploy/cloud-init.yaml: #cloud-config that installs the executable, w
     files.get("/etc/treecast/workers.key")?.owner,
     `${user}:${user}`,
   );
+  assert.equal(files.get("/etc/treecast/relay.key")?.permissions, "0600");
   assert.ok(files.has("/etc/treecast/manager.pub"));
   const run = (doc.runcmd as string[][]).map((c) => c.join(" "));
   assert.ok(run.some((c) => c.includes("-o /usr/local/bin/treecast")));

@@ -11,6 +11,7 @@ import {
   parseSeconds,
   required,
   runCommand,
+  splitHostPort,
   stdio,
   UsageError,
 } from "../core/cli.ts";
@@ -37,18 +38,23 @@ const spec = {
     'SIGINT or SIGTERM. Prints one JSON line {"event":"ready",...} with the\n' +
     "bound address (port 0 picks a free port).",
   flags: {
-    bind: { type: "string", arg: "HOST:PORT", help: "Control address to bind" },
+    bind: {
+      type: "string",
+      arg: "HOST:PORT",
+      help:
+        "Control address to bind (a wildcard needs --advertise unless the host has one address)",
+    },
     advertise: {
       type: "string",
       arg: "HOST",
       help:
-        "Host to advertise for this worker's probes (default: the host the manager used)",
+        "Host the manager and the workers reach this worker at: its name, and its probes' address (default: the host they used)",
     },
     "probe-host": {
       type: "string",
       arg: "HOST",
       help:
-        "Address the child and proxy probes bind (default: the host of --bind)",
+        "Address every probe binds, a parent's stream sent from it too (default: the host of --bind)",
     },
     emulate: {
       type: "string",
@@ -137,6 +143,59 @@ function _loopback(host: string): boolean {
 }
 
 /**
+ * The host a worker bound at `bindHost` names itself by, in every reply and
+ * job it gives out (the manager and the workers above it know it by the
+ * address they reach it at): `--advertise` if given, else the bound host;
+ * bound to a wildcard, the host's one address beyond loopback and
+ * link-local (IPv4 for `0.0.0.0`), and a usage error when it has none or
+ * several (`addrs`: the host's interface addresses).
+ */
+export function nameHost(
+  bindHost: string,
+  advertise: string | undefined,
+  addrs: readonly { family: string; address: string }[] = _interfaces(),
+): string {
+  if (advertise !== undefined) {
+    const host = parseHostPort("advertise", `${advertise}:0`).hostname;
+    if (_isWildcard(host)) {
+      throw new UsageError(
+        `Flag "--advertise" must be an address the manager reaches, got "${advertise}"`,
+      );
+    }
+    return host;
+  }
+  if (!_isWildcard(bindHost)) return bindHost;
+  const own = [
+    ...new Set(
+      addrs.filter((a) =>
+        (bindHost === "::" || a.family === "IPv4") &&
+        !_loopback(a.address) && !a.address.startsWith("169.254.") &&
+        !/^fe[89ab]/i.test(a.address)
+      ).map((a) => a.address),
+    ),
+  ];
+  if (own.length === 1) return own[0]!;
+  throw new UsageError(
+    `Flag "--bind" is the wildcard "${bindHost}": give "--advertise HOST", ` +
+      "the address the manager reaches this worker at (this host has " +
+      (own.length === 0 ? "no address beyond loopback" : own.join(", ")) +
+      ")",
+  );
+}
+
+function _isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
+function _interfaces(): Deno.NetworkInterfaceInfo[] {
+  try {
+    return Deno.networkInterfaces();
+  } catch {
+    return []; // not allowed to look: --advertise is needed
+  }
+}
+
+/**
  * The CURVE keys of `--curve-key`, `--curve-allow`, `--relay-key` and
  * `--relay-allow`: the worker's server key pair (shared by the workers), the
  * client keys it admits (the managers' and the relay keys, never its own
@@ -213,6 +272,7 @@ export const workerCommand: Command = {
   run: (args) =>
     runCommand(spec, args, async ({ values }) => {
       const bind = parseHostPort("bind", required("bind", values.bind));
+      const name = nameHost(bind.hostname, values.advertise);
       const log = logFromFlags(values);
       const emu = values.emulate === undefined
         ? undefined
@@ -233,7 +293,10 @@ export const workerCommand: Command = {
         );
       }
       const worker = new Worker({
-        name: server.addr,
+        name: joinHostPort({
+          hostname: name,
+          port: splitHostPort(server.addr).port,
+        }),
         bindHost: values["probe-host"] === undefined
           ? bind.hostname
           : parseHostPort("probe-host", `${values["probe-host"]}:0`).hostname,
@@ -249,9 +312,7 @@ export const workerCommand: Command = {
             ),
           }
           : {}),
-        ...(values.advertise !== undefined
-          ? { advertise: values.advertise }
-          : {}),
+        ...(values.advertise !== undefined ? { advertise: name } : {}),
         log,
         ...(emu?.probes ? { emulate: emu.probes } : {}),
         ...(emu?.unsync ? { clock: EMULATED_UNSYNC } : {}),

@@ -477,6 +477,7 @@ export class RelayError extends Error {
 
 /** Options of {@link probeArgs}. */
 export interface ProbeArgOptions {
+  /** The host every probe binds (a parent sends from it). */
   bindHost: string;
   /** Data addresses of the probes below (parent and proxy). */
   to: string[];
@@ -504,6 +505,8 @@ export function probeArgs(
   switch (kind) {
     case "parent":
       return [
+        // A wildcard is the parent's own default (of its children's family).
+        ...(_wildcard(o.bindHost) ? [] : ["--bind", `${o.bindHost}:0`]),
         "--to",
         o.to.join(","),
         "--rate",
@@ -541,4 +544,8 @@ export function probeArgs(
         ...rx,
       ];
   }
+}
+
+function _wildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "";
 }

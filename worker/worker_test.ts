@@ -328,3 +328,33 @@ Deno.test("a probe that fails to start after its relays stops the jobs already s
     await below.close();
   }
 });
+
+Deno.test("a parent probe sends from the worker's probe host; from a wildcard host it takes the probe's own wildcard", () => {
+  const cmd = emptyCommand({
+    flag: "PARENT",
+    layer: 1,
+    rate: 1000,
+    dur: 2000,
+    warmup: 0,
+    addrs: ["198.18.7.3:9000"],
+  });
+  const args = (bindHost: string) =>
+    probeArgs("parent", cmd, {
+      bindHost,
+      to: ["198.18.7.3:40001"],
+      emulate: "",
+      timeoutMs: 9000,
+      io: "deno",
+      timestamps: "user",
+    });
+  assert.deepEqual(args("198.18.7.2").slice(0, 4), [
+    "--bind",
+    "198.18.7.2:0",
+    "--to",
+    "198.18.7.3:40001",
+  ]);
+  for (const wildcard of ["0.0.0.0", "::"]) {
+    assert.equal(args(wildcard).includes("--bind"), false, wildcard);
+    assert.equal(args(wildcard)[0], "--to");
+  }
+});

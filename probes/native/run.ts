@@ -46,7 +46,7 @@ interface Results {
 type JobInput =
   | { role: "child"; opts: ChildOptions; bind: Ip4Addr }
   | { role: "proxy"; opts: ProxyOptions; bind: Ip4Addr; targets: Ip4Addr[] }
-  | { role: "parent"; opts: ParentOptions; targets: Ip4Addr[] };
+  | { role: "parent"; opts: ParentOptions; bind: Ip4Addr; targets: Ip4Addr[] };
 
 let live = 0;
 
@@ -80,9 +80,7 @@ export async function runNative<R extends JobInput["role"]>(
 ): Promise<Results[R]> {
   const libc = threadLibc();
   if (libc === null) throw new Error("Native I/O: libc.so.6 cannot be loaded");
-  const at = input.role === "parent"
-    ? { hostname: "0.0.0.0", port: 0 }
-    : (input as { bind: Ip4Addr }).bind;
+  const at = input.bind;
   let sock: NativeUdp;
   try {
     sock = NativeUdp.bind(libc, at, {
@@ -119,7 +117,7 @@ export async function runNative<R extends JobInput["role"]>(
   ctx.signal?.addEventListener("abort", onAbort);
   if (ctx.signal?.aborted) onAbort();
   try {
-    const { bind: _b, ...rest } = input as JobInput & { bind?: Ip4Addr };
+    const { bind: _b, ...rest } = input;
     const job = {
       ...rest,
       fd: sock.fd,
