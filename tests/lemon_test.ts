@@ -11,8 +11,8 @@ import {
   type Results,
 } from "../core/results.ts";
 import { parseScript } from "../manager/script.ts";
-import { FakeClock, FakeWorkers } from "../manager/_testing.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
+import { randomTreeSeeds } from "./helpers/seeds.ts";
 import { startTestbed, type Testbed } from "./helpers/testbed.ts";
 
 function script(bed: Testbed, seed: number, extra: string): string {
@@ -49,18 +49,14 @@ async function run(text: string): Promise<Results> {
 /** A seed whose RANDOM tree holds exactly one straggler, as a leaf. */
 async function seedWithOneStragglerLeaf(bed: Testbed): Promise<number> {
   const slow = new Set(bed.stragglers);
-  for (let seed = 1; seed < 500; seed++) {
-    // RANDOM draws without probing: the fake workers give the same tree.
-    const clock = new FakeClock();
-    const r = await new Experiment(
-      parseScript(script(bed, seed, "trees: [{ type: RANDOM }]"), "s.yaml"),
-      { manager: new FakeWorkers(clock), clock },
-    ).run();
-    const nodes = r.trees[0]!.nodes;
-    const inTree = nodes.filter((n) => slow.has(n!));
-    if (inTree.length === 1 && nodes.indexOf(inTree[0]!) >= 3) return seed;
-  }
-  throw new Error("no seed puts exactly one straggler at a leaf");
+  const [seed] = await randomTreeSeeds(
+    (seed) => script(bed, seed, "trees: [{ type: RANDOM }]"),
+    (nodes) => {
+      const inTree = nodes.filter((n) => slow.has(n!));
+      return inTree.length === 1 && nodes.indexOf(inTree[0]!) >= 3;
+    },
+  );
+  return seed!;
 }
 
 Deno.test({
