@@ -37,13 +37,13 @@ async function jsonLines(path: string): Promise<Record<string, unknown>[]> {
 
 Deno.test({
   name:
-    "cross-host: on 5 namespaces every probe binds its namespace's address, results name only namespace addresses, no 127.0.0.1 or 0.0.0.0 in any command or result",
+    "cross-host: on 3 namespaces every probe binds its namespace's address, results name only namespace addresses, no 127.0.0.1 or 0.0.0.0 in any command or result",
   ignore: noRoot !== undefined,
   sanitizeResources: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "treecast-netns-" });
     const bed = await startTestbed({
-      workers: 5,
+      workers: 3,
       slow: new Set(),
       straggle: "emulate",
       emulate: "",
@@ -77,11 +77,11 @@ seed: 3
 addrs: [${bed.addrs.map((a) => `"${a}"`).join(", ")}]
 depth: 2
 fanout: 1
-hyperparameter: 2
+hyperparameter: 1
 rate: 500
-duration: 500ms
+duration: 300ms
 warmup: 100ms
-evaluation: { rate: 500, duration: 600ms, warmup: 100ms, runs: 1 }
+evaluation: { rate: 500, duration: 300ms, warmup: 100ms, runs: 1 }
 root: "${bed.addrs[0]}"
 trees: [{ type: BEST, strategy: P90 }]
 timeouts: { request: 10, retries: 1, job_grace: 10 }

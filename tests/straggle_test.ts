@@ -18,7 +18,7 @@ import { assertResultsSchema } from "./helpers/schema.ts";
 
 const noRoot = rootMissing("straggle_test");
 const SEED = 4;
-const WORKERS = 6;
+const WORKERS = 5;
 
 Deno.test({
   name:
@@ -61,9 +61,9 @@ depth: 1
 fanout: 2
 hyperparameter: 1.0
 rate: 500
-duration: 1s
+duration: 500ms
 warmup: 200ms
-evaluation: { rate: 500, duration: 1s, warmup: 200ms, runs: 1 }
+evaluation: { rate: 500, duration: 500ms, warmup: 200ms, runs: 1 }
 root: "${bed.addrs[0]}"
 trees: [{ type: BEST, strategy: P90 }]
 timeouts: { request: 12, retries: 0, job_grace: 10 }
