@@ -189,9 +189,11 @@ export class FakeWorkers implements Workers {
       );
     }
     const j = this.#jobs.get(id)!;
+    // A stuck job never ends (as a worker says of a probe still running).
+    const complete = !this.stuck && this.clock.now() >= j.endAt;
     return Promise.resolve({
-      job: j.job,
-      complete: !this.stuck && this.clock.now() >= j.endAt,
+      job: complete ? j.job : { ...j.job, end: false },
+      complete,
     });
   }
 }

@@ -13,7 +13,7 @@ import type { StageResult } from "../core/results.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
 import { placeTree } from "./lemon.ts";
 import { deriveSeed, Pool } from "./pool.ts";
-import { enough, type StepContext, treeFailed } from "./step.ts";
+import { enough, pendingOf, type StepContext, treeFailed } from "./step.ts";
 import { select } from "./strategy.ts";
 import type { TreeRun } from "./treerun.ts";
 
@@ -209,7 +209,7 @@ export async function startStages(
   const jobs = started.filter((j): j is StageJob => j !== undefined);
   if (jobs.length === 0) return retry();
   ctx.awaitReport(run.spec.name, "a PARENT stage", expectedMs, async () => {
-    await Promise.all(
+    const pending = await Promise.all(
       jobs.filter((j) => !j.report && !j.lost).map(async (j) => {
         try {
           const r = await ctx.m.report(j.parent, j.jobId, {
@@ -217,13 +217,16 @@ export async function startStages(
             signal: ctx.signal,
           });
           if (r.complete) j.report = r.job;
+          else return pendingOf({ ...r.job, owner: j.parent });
         } catch (e) {
           stageFailed(ctx, run, j.parentIndex, e);
           j.lost = true;
         }
+        return "";
       }),
     );
-    return jobs.every((j) => j.report || j.lost);
+    return jobs.every((j) => j.report || j.lost) ||
+      pending.filter((p) => p !== "").join("; ");
   }, () => {
     run.batch++;
     finish(jobs.filter((j) => j.report));

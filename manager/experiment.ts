@@ -236,10 +236,13 @@ export class Experiment implements StepContext {
     // only then): the answer of a poll asked before the deadline gets one more
     // round, so a loss it revealed is handled rather than taken for a timeout.
     const asked = this.clock.now();
-    if (await step.poll()) return step.finish();
+    const done = await step.poll();
+    if (done === true) return step.finish();
     if (asked > step.deadline) {
       throw new Error(
-        `${step.label}: ${step.what} did not complete within its timeout`,
+        `${step.label}: ${step.what} did not complete within its timeout${
+          done ? ` (waiting for: ${done})` : ""
+        }`,
       );
     }
     this.next({ ...step, trigger: this.clock.now() + POLL_MS });

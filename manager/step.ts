@@ -10,7 +10,7 @@
 import { lostForJob, RemoteError } from "../core/node.ts";
 import type { AllToAllState } from "./alltoall.ts";
 import type { IoMode } from "./iomode.ts";
-import type { ProbeStats } from "../proto/codec.ts";
+import type { Job, ProbeStats } from "../proto/codec.ts";
 import type { Clock } from "./clock.ts";
 import type {
   ConnectResult,
@@ -78,7 +78,8 @@ export type Step =
 /**
  * REPORT: at `trigger` (clock ms) ask the workers how the pending jobs
  * went; `poll` resolves true once they are all accounted for, then
- * `finish` runs. Past `deadline` the run fails, naming `what`.
+ * `finish` runs; otherwise false, or what it still waits for (for the
+ * timeout's message). Past `deadline` the run fails, naming `what`.
  */
 export interface ReportStep {
   action: "REPORT";
@@ -87,8 +88,22 @@ export interface ReportStep {
   what: string;
   trigger: number;
   deadline: number;
-  poll: () => Promise<boolean>;
+  poll: () => Promise<boolean | string>;
   finish: () => void | Promise<void>;
+}
+
+/**
+ * What an incomplete report still waits for: the job itself, or the jobs
+ * below it that have not ended (by owner), for a timeout's message.
+ */
+export function pendingOf(job: Job): string {
+  const below = job.deps.map(pendingOf);
+  const self = job.end
+    ? ""
+    : `${job.flag.toLowerCase()} job ${job.id} on ${
+      job.owner || "?"
+    } still running`;
+  return [self, ...below].filter((x) => x !== "").join("; ");
 }
 
 /** What a step module may use of the experiment. */
