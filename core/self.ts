@@ -64,13 +64,22 @@ export async function spawnReady(
     return stopped;
   };
   let buf = "";
-  const guard = setTimeout(() => stop("SIGKILL"), opts.timeoutMs ?? 15_000);
+  const limitMs = opts.timeoutMs ?? 15_000;
+  let late = false;
+  const guard = setTimeout(() => {
+    late = true;
+    stop("SIGKILL");
+  }, limitMs);
   try {
     while (!buf.includes("\n")) {
       const { value, done } = await reader.read();
       if (done) {
         throw new Error(
-          `"treecast ${args.join(" ")}" exited before it was ready`,
+          `"treecast ${args.join(" ")}" ${
+            late
+              ? `was not ready within ${limitMs} ms (killed)`
+              : "exited before it was ready"
+          }`,
         );
       }
       buf += value;
