@@ -61,6 +61,11 @@ export interface StageResult {
   /** The rebuild round that ran it (absent: the first build). */
   round?: number;
   error?: string;
+  /**
+   * Set when the clock offsets' bounds at the cut (last kept, first dropped)
+   * can move the scores by more than the gap between them.
+   */
+  offsetDoubt?: string;
 }
 
 /** One node of an evaluated tree. */

@@ -10,6 +10,7 @@ import { Interrupted } from "../core/cli.ts";
 import { lostForJob, RemoteError } from "../core/node.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { StageResult } from "../core/results.ts";
+import { offsetDoubt } from "./clocks.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
 import { placeTree } from "./lemon.ts";
 import { deriveSeed, Pool } from "./pool.ts";
@@ -322,6 +323,7 @@ export function scoreStage(
       // A RANDOM or LEMON tree's rebuild stage keeps the lowest p90s.
       type: run.spec.type === "WORST" ? "WORST" : "BEST",
       strategy: run.spec.strategy ?? REBUILD_STRATEGY,
+      offsets: ctx.script.clocks.offsets,
     });
     kept = sel.kept;
     scores = sel.scores;
@@ -355,6 +357,13 @@ export function scoreStage(
     ...(run.round > 0 ? { round: run.round } : {}),
     ...(error ? { error } : {}),
   };
+  const doubt = kept &&
+    offsetDoubt(
+      stage.candidates,
+      run.spec.type === "WORST" ? "WORST" : "BEST",
+      run.spec.strategy ?? REBUILD_STRATEGY,
+    );
+  if (doubt) stage.offsetDoubt = doubt;
   return { stage, ...(kept ? { kept } : {}) };
 }
 

@@ -25,6 +25,7 @@ import {
   kindsTable,
   mismatchWarnings,
   modeLine,
+  offsetWarnings,
   summaryTable,
 } from "./format.ts";
 import { Manager } from "./manager.ts";
@@ -195,6 +196,7 @@ export async function runScript(
     stdio.out(modeLine(experiment.results) ?? "");
   }
   for (const w of mismatchWarnings(experiment.results)) stdio.err(w + "\n");
+  for (const w of offsetWarnings(experiment.results)) stdio.err(w + "\n");
   if (writer) {
     const csv = await writeLeafCsv(experiment.results, writer.path);
     const report = await writeReportBeside(experiment.results, writer.path);

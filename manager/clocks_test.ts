@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import type { ConnectResult } from "../core/results.ts";
-import type { KernelClock } from "../proto/codec.ts";
-import { applyClockPolicy, kernelClockProblem } from "./clocks.ts";
+import type { CandidateResult, ConnectResult } from "../core/results.ts";
+import type { KernelClock, ProbeStats } from "../proto/codec.ts";
+import type { Strategy } from "./script.ts";
+import { applyClockPolicy, kernelClockProblem, offsetDoubt } from "./clocks.ts";
 import { clockWarnings } from "./format.ts";
 
 const worker = (addr: string, clock: Partial<KernelClock>): ConnectResult => ({
@@ -49,11 +50,16 @@ Deno.test("clocks: trust warns about each bad clock; require-sync refuses those 
   assert.equal(warned.length, 2);
   assert.match(warned[0]!, /^warning: Worker "b:1": /);
   assert.deepEqual(
-    applyClockPolicy(W, { policy: "trust", maxErrorUs: 1000 }),
+    applyClockPolicy(W, {
+      policy: "trust",
+      offsets: "trust",
+      maxErrorUs: 1000,
+    }),
     W,
   );
   const strict = applyClockPolicy(W, {
     policy: "require-sync",
+    offsets: "trust",
     maxErrorUs: 1000,
   });
   assert.deepEqual(strict.map((r) => r.status), [
@@ -63,4 +69,72 @@ Deno.test("clocks: trust warns about each bad clock; require-sync refuses those 
     "ok",
   ]);
   assert.match(strict[1]!.error!, /\(clocks: require-sync\)$/);
+});
+
+Deno.test("offsetDoubt: a cut closer than the offsets' bounds can move the scores is flagged", () => {
+  const st = (bound: number | undefined) =>
+    ({
+      ...(bound === undefined
+        ? {}
+        : { offsetUs: 1, offsetBoundUs: bound, offsetSamples: 20 }),
+    }) as ProbeStats;
+  const cand = (addr: string, score: number, kept: boolean, bound?: number) =>
+    ({ addr, score, kept, stats: st(bound) }) as CandidateResult;
+  const P90: Strategy = { name: "P90", weights: { p90: 1 } };
+  // Kept 100 and 110, dropped 115 and 200: the cut is 110 | 115, a gap of 5.
+  const close = [
+    cand("a", 100, true, 50),
+    cand("b", 110, true, 3),
+    cand("c", 115, false, 4),
+    cand("d", 200, false, 50),
+  ];
+  const why = offsetDoubt(close, "BEST", P90)!;
+  assert.match(why, /"b" \(kept, \+-3 us\) and "c" \(dropped, \+-4 us\)/);
+  assert.match(why, /by 7, more than the 5 between them/);
+  // Bounds of 2 + 2 < 5: the choice stands.
+  assert.equal(
+    offsetDoubt(
+      [
+        cand("b", 110, true, 2),
+        cand("c", 115, false, 2),
+      ],
+      "BEST",
+      P90,
+    ),
+    undefined,
+  );
+  // WORST keeps the highest: the cut is between the lowest kept and the highest dropped.
+  assert.match(
+    offsetDoubt(
+      [
+        cand("x", 300, true, 1),
+        cand("y", 290, false, 20),
+      ],
+      "WORST",
+      P90,
+    )!,
+    /"x" \(kept/,
+  );
+  // Weighted: only the p90 share of the score moves (0.3 x 20 = 6 > 5).
+  const W: Strategy = {
+    name: "WEIGHTED",
+    weights: { p90: 0.3, stddev: 0.7 },
+  };
+  assert.ok(offsetDoubt(
+    close.slice(1, 3).map((c) => ({
+      ...c,
+      stats: st(10),
+    })),
+    "BEST",
+    W,
+  ));
+  // stddev alone is not moved by an offset; nor is anything without offsets.
+  assert.equal(
+    offsetDoubt(close, "BEST", { name: "CUSTOM", weights: { stddev: 1 } }),
+    undefined,
+  );
+  assert.equal(
+    offsetDoubt([cand("b", 110, true), cand("c", 111, false)], "BEST", P90),
+    undefined,
+  );
 });

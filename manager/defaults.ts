@@ -52,6 +52,13 @@ export const PARALLEL = true;
  */
 export const CLOCKS = "trust";
 
+/**
+ * What scores do with a parent-child pair's clock offset, measured from the
+ * child's echoes: use the delays as measured (`trust`) or minus the offset
+ * (`correct`).
+ */
+export const OFFSETS = "trust";
+
 /** The largest kernel-estimated clock error a worker may have, s. */
 export const CLOCK_ERROR = 0.001;
 

@@ -158,3 +158,12 @@ export function mismatchWarnings(results: Results): string[] {
     })`
   );
 }
+
+/** One warning per stage whose choice was closer than its clock offsets are known. */
+export function offsetWarnings(results: Results): string[] {
+  return results.trees.flatMap((t) =>
+    t.stages.filter((s) => s.offsetDoubt).map((s) =>
+      `warning: ${t.name} stage of "${s.parent}": ${s.offsetDoubt}`
+    )
+  );
+}

@@ -152,7 +152,7 @@ async function probeRoots(ctx: StepContext, admitted: string[]): Promise<void> {
           batch: 1,
           candidates: j.to.map((addr) => {
             const d = byAddr.get(addr);
-            const sc = score(d?.stats, P90);
+            const sc = score(d?.stats, P90, ctx.script.clocks.offsets);
             return {
               addr,
               ...(d?.stats ? { stats: d.stats } : {}),

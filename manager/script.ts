@@ -81,6 +81,12 @@ const _MANAGER_ACTIONS = ["PARENT", "REPORT", "MCAST", "ALLTOALL", "REBUILD"];
 export const CLOCK_POLICIES = ["trust", "require-sync"] as const;
 /** `trust`: warn; `require-sync`: refuse it at CONNECT. */
 export type ClockPolicy = typeof CLOCK_POLICIES[number];
+/** What scores do with each parent-child pair's measured clock offset. */
+export const OFFSET_POLICIES = ["trust", "correct"] as const;
+/** `trust`: score the delays as measured; `correct`: minus the pair's offset. */
+export type OffsetPolicy = typeof OFFSET_POLICIES[number];
+/** The one-word forms of `clocks:` (a mapping sets both policies). */
+const _CLOCKS_WORDS = ["trust", "require-sync", "correct"] as const;
 /** Kinds of tree a script may ask for. */
 export const TREE_TYPES = [
   "BEST",
@@ -145,8 +151,12 @@ export interface Script {
   rootProbe?: { candidates: number; sample: number };
   trees: TreeSpec[];
   parallel: boolean;
-  /** The workers' kernel clocks: warn about bad ones, or refuse them. */
-  clocks: { policy: ClockPolicy; maxErrorUs: number };
+  /**
+   * The workers' kernel clocks: warn about bad ones, or refuse them
+   * (`policy`); and whether scores correct delays by the pair's measured
+   * offset (`offsets`).
+   */
+  clocks: { policy: ClockPolicy; maxErrorUs: number; offsets: OffsetPolicy };
   /** Rebuild rounds after each tree's evaluations. */
   rebuild: number;
   /** LEMON trees: the all-to-all probing and the FAQ solver. */
@@ -387,6 +397,25 @@ function _step(implemented: readonly Action[]): Reader<Step> {
   };
 }
 
+/**
+ * `clocks:` one word (`trust`, `require-sync`: the kernel clocks' policy;
+ * `correct`: offsets corrected, kernel clocks trusted) or a mapping
+ * `{kernel: trust|require-sync, offsets: trust|correct}`.
+ */
+function _clocks(
+  c: Context,
+  e: Entry,
+): { kernel?: ClockPolicy; offsets?: OffsetPolicy } {
+  if (YAML.isMap(c.resolve(e.node))) {
+    return record({
+      kernel: oneOf<ClockPolicy>("kernel clocks policy", CLOCK_POLICIES),
+      offsets: oneOf<OffsetPolicy>("offsets policy", OFFSET_POLICIES),
+    })(c, e).v;
+  }
+  const word = oneOf("clocks policy", _CLOCKS_WORDS)(c, e);
+  return word === "correct" ? { offsets: "correct" } : { kernel: word };
+}
+
 /** Why a job parameter's range is what it is, appended to a range message. */
 const _LIMIT = " (a worker's limit)";
 const _RATE = int(LIMITS.rate[0], LIMITS.rate[1]);
@@ -425,7 +454,7 @@ const _top = (implemented: readonly Action[]) => ({
   root_probe: record({ candidates: int(1, 64), sample: int(1, 64) }),
   trees: _trees,
   parallel: bool,
-  clocks: oneOf<ClockPolicy>("clocks policy", CLOCK_POLICIES),
+  clocks: _clocks,
   clock_error: secs(0, 3600),
   rebuild: int(0, 10),
   lemon: record({
@@ -618,7 +647,8 @@ function _build(
     ),
     parallel: v.parallel ?? D.PARALLEL,
     clocks: {
-      policy: v.clocks ?? D.CLOCKS,
+      policy: v.clocks?.kernel ?? D.CLOCKS,
+      offsets: v.clocks?.offsets ?? D.OFFSETS,
       maxErrorUs: Math.round((v.clock_error ?? D.CLOCK_ERROR) * 1e6),
     },
     rebuild: v.rebuild ?? D.REBUILD,

@@ -210,14 +210,38 @@ Deno.test("durations take seconds or a unit", () => {
 });
 
 Deno.test("clocks: trust by default, require-sync and clock_error when given", () => {
-  assert.deepEqual(parse(OK).clocks, { policy: "trust", maxErrorUs: 1000 });
+  assert.deepEqual(parse(OK).clocks, {
+    policy: "trust",
+    offsets: "trust",
+    maxErrorUs: 1000,
+  });
   assert.deepEqual(
     parse(`${OK}clocks: require-sync\nclock_error: 500us\n`).clocks,
-    { policy: "require-sync", maxErrorUs: 500 },
+    { policy: "require-sync", offsets: "trust", maxErrorUs: 500 },
   );
   assert.throws(
     () => parse(`${OK}clocks: sync\n`),
-    /field "clocks": unknown clocks policy "sync".*\(allowed: trust, require-sync\)/,
+    /field "clocks": unknown clocks policy "sync".*\(allowed: trust, require-sync, correct\)/,
+  );
+});
+
+Deno.test("clocks: correct, or a mapping of both policies", () => {
+  assert.deepEqual(parse(`${OK}clocks: correct\n`).clocks, {
+    policy: "trust",
+    offsets: "correct",
+    maxErrorUs: 1000,
+  });
+  assert.deepEqual(
+    parse(`${OK}clocks: {kernel: require-sync, offsets: correct}\n`).clocks,
+    { policy: "require-sync", offsets: "correct", maxErrorUs: 1000 },
+  );
+  assert.throws(
+    () => parse(`${OK}clocks: {offsets: fix}\n`),
+    /:\d+:\d+: .*field "clocks.offsets": unknown offsets policy "fix".*\(allowed: trust, correct\)/,
+  );
+  assert.throws(
+    () => parse(`${OK}clocks: {kernel: correct}\n`),
+    /field "clocks.kernel": unknown kernel clocks policy "correct"/,
   );
 });
 

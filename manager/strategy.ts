@@ -11,10 +11,19 @@
  * `Infinity` and is never kept, by BEST or by WORST: a worst tree is built
  * from the slowest workers that work, not from broken ones.
  *
+ * With `clocks: correct` a candidate's delays are scored minus the clock
+ * offset its parent measured to it (`clocks.ts` `corrected`), so a child
+ * whose clock lags its parent's does not look faster than it is.
+ *
  * @module
  */
 import type { ProbeStats } from "../proto/codec.ts";
-import { type Stat, STATS, type Strategy } from "./script.ts";
+import {
+  type OffsetPolicy,
+  type Stat,
+  STATS,
+  type Strategy,
+} from "./script.ts";
 
 /** The tree kinds that select among probed candidates. */
 export type SelectType = "BEST" | "WORST";
@@ -51,6 +60,8 @@ export interface SelectOptions {
   keep: number;
   type: SelectType;
   strategy: Strategy;
+  /** Score the delays as measured (default) or corrected by each pair's offset. */
+  offsets?: OffsetPolicy;
 }
 
 /** What {@link select} chose. */
@@ -67,10 +78,12 @@ export interface Selection {
  * statistics, nothing received, or a statistic that is not a number.
  */
 export function score(
-  stats: ProbeStats | undefined,
+  measured: ProbeStats | undefined,
   strategy: Strategy,
+  offsets: OffsetPolicy = "trust",
 ): number {
-  if (stats === undefined || !(stats.received > 0)) return Infinity;
+  if (measured === undefined || !(measured.received > 0)) return Infinity;
+  const stats = corrected(measured, offsets);
   let sum = 0;
   for (const stat of STATS) {
     const w = strategy.weights[stat] ?? 0;
@@ -89,7 +102,7 @@ export function select(
   candidates: readonly Candidate[],
   opts: SelectOptions,
 ): Selection {
-  const { keep, type, strategy } = opts;
+  const { keep, type, strategy, offsets = "trust" } = opts;
   if (!Number.isSafeInteger(keep) || keep < 0) {
     throw new RangeError(
       `Cannot select ${keep} candidates: keep must be a whole number`,
@@ -103,7 +116,9 @@ export function select(
     addrs.add(c.addr);
   }
   const scores: Record<string, number> = {};
-  for (const c of candidates) scores[c.addr] = score(c.stats, strategy);
+  for (const c of candidates) {
+    scores[c.addr] = score(c.stats, strategy, offsets);
+  }
   const usable = candidates.filter((c) => scores[c.addr]! < Infinity);
   const failed = candidates.filter((c) => !(scores[c.addr]! < Infinity));
   _enough(keep, usable.length, {
@@ -138,4 +153,39 @@ function _enough(
     `Cannot select ${keep} children for a ${at.type} tree: only ${usable} of ` +
       `${at.of} candidates are usable${failed}`,
   );
+}
+
+/** The statistics a clock offset shifts (not stddev, a spread, nor lost). */
+export const SHIFTED_STATS = [
+  "min",
+  "p25",
+  "p50",
+  "p75",
+  "p90",
+  "p99",
+  "p999",
+  "max",
+  "mean",
+] as const satisfies readonly Stat[];
+
+/**
+ * The statistics as `offsets` says to score them: with `correct` and an
+ * offset measured for the pair, every delay figure minus the offset (the
+ * receiver's clock minus its sender's), the spread unchanged; else as
+ * measured.
+ */
+export function corrected(
+  stats: ProbeStats,
+  offsets: OffsetPolicy,
+): ProbeStats {
+  const off = stats.offsetUs;
+  if (offsets !== "correct" || off === undefined || !stats.offsetSamples) {
+    return stats;
+  }
+  const out = { ...stats };
+  for (const s of SHIFTED_STATS) {
+    const k = STAT_FIELDS[s];
+    out[k] = stats[k] - off;
+  }
+  return out;
 }

@@ -185,3 +185,34 @@ Deno.test("bad options are refused", () => {
     [],
   );
 });
+
+Deno.test("clocks: correct scores the delays minus the pair's offset; trust as measured", () => {
+  // A child whose clock runs 300 us ahead of its parent's looks 300 us slower.
+  const skewed = stats({
+    p90Us: 350,
+    stddevUs: 40,
+    offsetUs: 300,
+    offsetBoundUs: 10,
+    offsetSamples: 50,
+  });
+  const honest = stats({ p90Us: 200, stddevUs: 40 });
+  const cands = [{ addr: "a", stats: skewed }, { addr: "b", stats: honest }];
+  const trust = select(cands, { keep: 1, type: "BEST", strategy: P90 });
+  assert.deepEqual(trust.kept, ["b"]);
+  assert.equal(trust.scores.a, 350);
+  const fixed = select(cands, {
+    keep: 1,
+    type: "BEST",
+    strategy: P90,
+    offsets: "correct",
+  });
+  assert.deepEqual(fixed.kept, ["a"]);
+  assert.equal(fixed.scores.a, 50);
+  // WEIGHTED: 0.3 x (p90 - offset) + 0.7 x stddev; the spread is not shifted.
+  assert.ok(
+    Math.abs(score(skewed, WEIGHTED, "correct") - (0.3 * 50 + 0.7 * 40)) <
+      1e-9,
+  );
+  // No echo came back: nothing to correct by.
+  assert.equal(score(stats({ p90Us: 350 }), P90, "correct"), 350);
+});

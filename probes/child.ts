@@ -76,6 +76,8 @@ export interface ChildResult extends RecordReport {
   malformed: number;
   /** Datagrams dropped by the emulated loss. */
   dropped: number;
+  /** Echoes sent back to the sender (one datagram in `ECHO_EVERY`, `probes/WIRE.md`). */
+  echoes: number;
   emulated: EmulationParams | null;
   /** Seconds from the first datagram to the last. */
   elapsed_s: number;
@@ -111,16 +113,21 @@ export async function runChild(
   ctx.onReady?.(bind);
   try {
     for (;;) {
-      let n: number;
+      let got: [Uint8Array, Deno.Addr];
       try {
-        n = (await conn.receive(buf))[0].length;
+        got = await conn.receive(buf);
       } catch (e) {
         if (watch.reason === null) {
           failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
         }
         break;
       }
-      if (core.take(view, n, performance.now())) break;
+      if (core.take(view, got[0].length, performance.now())) break;
+      if (core.echoReady) {
+        core.echoReady = false;
+        // From the receiving socket to the sender's: best effort, like UDP.
+        await conn.send(core.echo.bytes, got[1]).catch(() => {});
+      }
     }
   } finally {
     end = endStream(watch, conn, { bind, timeout, failure });

@@ -56,7 +56,9 @@ duration + max(${DEADLINE_GRACE_S} s, ${DEADLINE_GRACE_SHARE} x duration) after 
 const EMULATE =
   `--emulate delay=D,jitter=J[,loss=P][,seed=N] emulates a slow VM: each datagram
 is dropped with probability P, else gets an extra delay uniform in [D-J, D+J]
-(clamped at 0) added to its emu_ns. Nothing sleeps; the result says "emulated".`;
+(clamped at 0) added to its emu_ns. Nothing sleeps; the result says "emulated".
+offset=O (signed, e.g. -300us) fakes a skewed clock: this probe's clock reads
+O ahead, for its delays and for the echoes its sender measures offsets with.`;
 
 const IO =
   `--io picks the I/O backend: native (Linux x86_64/arm64: libc through FFI,

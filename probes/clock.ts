@@ -77,7 +77,12 @@ export class RealtimeClock {
 
   /** Writes the realtime ns at monotonic time `monoMs` as a u64 LE at `offset` of `view`. */
   writeNs(view: DataView, offset: number, monoMs: number): void {
-    const rel = Math.round((monoMs - this.#p0) * 1e6);
+    this.writeSinceBase(view, offset, (monoMs - this.#p0) * 1e6);
+  }
+
+  /** Writes the realtime ns `relNs` after the base as a u64 LE at `offset` of `view`. */
+  writeSinceBase(view: DataView, offset: number, relNs: number): void {
+    const rel = Math.round(relNs);
     let lo = this.#lo + rel;
     const carry = Math.floor(lo / TWO_32);
     lo -= carry * TWO_32;

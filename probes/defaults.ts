@@ -49,6 +49,16 @@ export const HISTOGRAM_MAX_NS = 60e9;
 /** Significant decimal digits of the latency histogram. */
 export const HISTOGRAM_DIGITS = 3;
 
+/**
+ * A receiver echoes the stream datagrams whose seq is a multiple of this
+ * back to their sender, which estimates the pair's clock offset from them
+ * (`echo.ts`, `probes/WIRE.md`).
+ */
+export const ECHO_EVERY = 100;
+
+/** How often a native sender looks for echoes on its socket (without blocking), ms. */
+export const ECHO_POLL_MS = 1;
+
 /** Receive buffer of a child: the header is all it reads. */
 export const CHILD_BUFFER_BYTES = 64;
 

@@ -1,5 +1,5 @@
 /**
- * Emulated slow VMs: `--emulate delay=300us,jitter=100us[,loss=0.01][,seed=N]`.
+ * Emulated slow VMs: `--emulate delay=300us,jitter=100us[,loss=0.01][,seed=N][,offset=-300us]`.
  *
  * Each datagram passing through an emulating child or proxy is first dropped
  * with probability `loss`; if kept, it gets an extra delay drawn **uniformly
@@ -10,9 +10,14 @@
  * PRNG (mulberry32); without `seed=` a random seed is chosen and reported in
  * the result, so any run can be replayed.
  *
+ * `offset=DURATION` (signed: `offset=-300us`) fakes a skewed host instead:
+ * the node's clock reads as shifted by it, for the receive times of its
+ * delays and for the times of its echoes alike (`echo.ts`), so its delays
+ * grow by the offset and its parent measures the offset from its echoes.
+ *
  * @module
  */
-import { parseSeconds, UsageError } from "../core/cli.ts";
+import { durationSeconds, parseSeconds, UsageError } from "../core/cli.ts";
 import { MAX_EMULATED_S } from "./defaults.ts";
 
 /** Emulation parameters, as the result JSON reports them. */
@@ -22,9 +27,11 @@ export interface EmulationParams {
   loss: number;
   seed: number;
   distribution: "uniform";
+  /** The emulated clock offset (this node's clock minus true time), µs; only when given. */
+  offset_us?: number;
 }
 
-const KEYS = ["delay", "jitter", "loss", "seed"] as const;
+const KEYS = ["delay", "jitter", "loss", "seed", "offset"] as const;
 
 /**
  * Parses an `--emulate` spec; throws {@link UsageError} naming the bad key.
@@ -68,6 +75,19 @@ export function parseEmulation(
     }
   };
   const delay = duration("delay"), jitter = duration("jitter");
+  const offsetText = seen.get("offset");
+  let offset = 0;
+  if (offsetText !== undefined) {
+    const minus = offsetText.startsWith("-");
+    const abs = durationSeconds(minus ? offsetText.slice(1) : offsetText);
+    if (abs === undefined || abs > MAX_EMULATED_S) {
+      throw new UsageError(
+        `${flag}: key "offset" needs a duration of at most ${MAX_EMULATED_S} s, ` +
+          `signed, such as 300us or -1ms, got "${offsetText}"`,
+      );
+    }
+    offset = minus ? -abs : abs;
+  }
   if (delay + jitter > MAX_EMULATED_S) {
     throw new UsageError(
       `${flag}: keys "delay" + "jitter" must be at most ${MAX_EMULATED_S} s, got ${
@@ -100,6 +120,9 @@ export function parseEmulation(
     loss,
     seed,
     distribution: "uniform",
+    ...(offsetText !== undefined
+      ? { offset_us: Math.round(offset * 1e9) / 1e3 }
+      : {}),
   };
 }
 

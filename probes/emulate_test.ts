@@ -110,3 +110,18 @@ Deno.test("Emulator drops with the loss probability, reproducibly", () => {
   const none = new Emulator(parseEmulation("delay=250us,seed=9"));
   for (let i = 0; i < 1000; i++) assert.equal(none.next(), 250_000);
 });
+
+Deno.test("parseEmulation reads a signed clock offset, within the limit", () => {
+  assert.equal(parseEmulation("offset=300us,seed=1").offset_us, 300);
+  assert.equal(parseEmulation("offset=-1ms,seed=1").offset_us, -1000);
+  assert.equal(parseEmulation("delay=1ms,seed=1").offset_us, undefined);
+  for (const bad of ["offset=2s", "offset=-", "offset=abc", "offset=--1ms"]) {
+    assert.throws(
+      () => parseEmulation(bad),
+      (e) =>
+        e instanceof UsageError &&
+        /key "offset" needs a duration/.test(e.message),
+      bad,
+    );
+  }
+});

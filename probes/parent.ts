@@ -8,7 +8,9 @@
  * WARMUP, the next `round(rate x duration)` are measured, then END (seq one
  * past the last packet) goes out {@link END_COPIES} times, {@link END_GAP_MS}
  * apart, as END can be lost. Every child gets the same bytes (same seq and
- * ts_ns, taken from the realtime clock just before the sends).
+ * ts_ns, taken from the realtime clock just before the sends). The
+ * children's echoes (one datagram in `ECHO_EVERY`) arrive on the socket it
+ * sends from and give each child's clock offset (`peers`, `echo.ts`).
  *
  * Pacing sleeps, never spins (a spinning sender takes a core and delays
  * its receivers' wake-ups on small VMs): while the next due time is more
@@ -21,15 +23,16 @@
  *
  * @module
  */
-import type { HostPort } from "../core/cli.ts";
+import { type HostPort, joinHostPort } from "../core/cli.ts";
 import { RealtimeClock } from "./clock.ts";
 import { END_COPIES, END_GAP_MS, PACE_TIMER_MS } from "./defaults.ts";
 import { type IoKind, type IoMode, resolveIo } from "./io.ts";
 import { openLibc } from "./native/libc.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
 import { bindUdp, formatAddr, resolveTargets, sendFrom } from "./net.ts";
+import { EchoBook, PeerIndex, type PeerOffset } from "./echo.ts";
 import { SendLog } from "./sender.ts";
-import { OFF_TS_LO } from "./wire.ts";
+import { ECHO_BYTES, isEchoDatagram, OFF_TS_LO } from "./wire.ts";
 
 /** What a parent is told to do. */
 export interface ParentOptions {
@@ -71,6 +74,12 @@ export interface ParentResult {
   io: IoKind;
   /** A sender takes user-space send timestamps. */
   timestamps: "user";
+  /** Echoes received from the children (`probes/WIRE.md`). */
+  echoes: number;
+  /** Echoes from no child. */
+  stray_echoes: number;
+  /** Each child's clock offset from its echoes, in `to` order. */
+  peers: PeerOffset[];
 }
 
 /**
@@ -101,6 +110,9 @@ export async function runParent(
   const buf = new Uint8Array(log.size);
   const view = new DataView(buf.buffer);
   const pending: Promise<number>[] = new Array(targets.length);
+  // The children's echoes come back to this socket while it sends.
+  const echoes = new EchoBook(targets.length, clock);
+  const echoLoop = _receiveEchoes(conn, echoes, new PeerIndex(targets));
 
   const sendAll = async () => {
     for (let j = 0; j < targets.length; j++) {
@@ -138,13 +150,39 @@ export async function runParent(
     }
   } finally {
     conn.close();
+    await echoLoop;
   }
   return log.result({
     children: targets.length,
     interrupted: i <= log.total,
     elapsedMs: performance.now() - start,
     io: "deno",
+    echoes,
+    to: opts.to.map(joinHostPort),
   });
+}
+
+/** Hands every echo arriving on `conn` to `book`, until `conn` closes. */
+async function _receiveEchoes(
+  conn: Deno.DatagramConn,
+  book: EchoBook,
+  peers: PeerIndex,
+): Promise<void> {
+  const buf = new Uint8Array(ECHO_BYTES + 24);
+  const view = new DataView(buf.buffer);
+  for (;;) {
+    let got: [Uint8Array, Deno.Addr];
+    try {
+      got = await conn.receive(buf);
+    } catch {
+      return; // closed
+    }
+    const now = performance.now();
+    const from = got[1] as Deno.NetAddr;
+    if (isEchoDatagram(view, got[0].length)) {
+      book.take(view, peers.of(from.hostname, from.port), now);
+    } else book.stray++;
+  }
 }
 
 const _sab = new Int32Array(new SharedArrayBuffer(4));

@@ -16,9 +16,13 @@
  * the Deno backend; `--io native` forwards from a Worker with `recvmmsg` +
  * `sendmmsg` (`native/recv.ts`). Both share {@link ProxyCore}.
  *
+ * Like a child, it echoes one datagram in `ECHO_EVERY` back to its parent;
+ * the echoes its own children send arrive on the same socket, are never
+ * forwarded, and give each child's clock offset (`peers`, `echo.ts`).
+ *
  * @module
  */
-import type { HostPort } from "../core/cli.ts";
+import { type HostPort, joinHostPort } from "../core/cli.ts";
 import {
   END_COPIES,
   END_GAP_MS,
@@ -45,6 +49,8 @@ import {
 import { ProxyCore } from "./receive.ts";
 import type { RecordReport } from "./recorder.ts";
 import type { RunContext } from "./child.ts";
+import { PeerIndex, type PeerOffset } from "./echo.ts";
+import { isEchoDatagram } from "./wire.ts";
 
 /** What a proxy is told to do. */
 export interface ProxyOptions {
@@ -87,6 +93,12 @@ export interface ProxyResult extends Partial<RecordReport> {
   hops: number;
   emulated: EmulationParams | null;
   elapsed_s: number;
+  /** Echoes sent back to the parent. */
+  echoes: number;
+  /** Each child's clock offset from its echoes, in `to` order. */
+  peers: PeerOffset[];
+  /** Echoes that came from no child (or of no datagram it forwarded). */
+  stray_echoes: number;
 }
 
 /** Runs a proxy until its stream ends; see the module doc. Throws only when it cannot resolve or bind. */
@@ -119,8 +131,9 @@ export async function runProxy(
     duration: opts.duration ?? null,
     ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
   }, ctx.signal);
+  const peers = new PeerIndex(targets);
   const core = new ProxyCore(watch, {
-    children: targets.length,
+    to: opts.to.map(joinHostPort),
     record: opts.record ?? false,
     emulate: opts.emulate ?? null,
   });
@@ -146,20 +159,31 @@ export async function runProxy(
   ctx.onReady?.(bind);
   try {
     for (;;) {
-      let data: Uint8Array;
+      let got: [Uint8Array, Deno.Addr];
       try {
-        data = (await conn.receive(buf))[0];
+        got = await conn.receive(buf);
       } catch (e) {
         if (watch.reason === null) {
           failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
         }
         break;
       }
+      const data = got[0];
       const now = performance.now();
+      if (isEchoDatagram(view, data.length)) {
+        const from = got[1] as Deno.NetAddr;
+        core.book.take(view, peers.of(from.hostname, from.port), now);
+        continue;
+      }
       const h = core.take(view, data.length, now);
       if (h < 0) continue;
       await sendAll(data);
-      if (core.account(view, h, now)) {
+      const end = core.account(view, h, now);
+      if (core.echoReady) {
+        core.echoReady = false;
+        await conn.send(core.echo.bytes, got[1]).catch(() => {});
+      }
+      if (end) {
         for (let k = 1; k < END_COPIES; k++) {
           await new Promise((r) => setTimeout(r, END_GAP_MS));
           await sendAll(data);

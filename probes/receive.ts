@@ -8,6 +8,8 @@
  * @module
  */
 import type { ChildResult } from "./child.ts";
+import { RealtimeClock } from "./clock.ts";
+import { EchoBook, EchoReply } from "./echo.ts";
 import { type EmulationParams, Emulator } from "./emulate.ts";
 import type { IoKind, TimestampKind } from "./io.ts";
 import type { ProxyResult } from "./proxy.ts";
@@ -33,11 +35,20 @@ export interface ReceiveOutcome {
   timestamps: TimestampKind;
 }
 
+/** The emulated clock offset of `emulate`, ns (0 without). */
+function _shiftNs(emulate: EmulationParams | null): number {
+  return Math.round((emulate?.offset_us ?? 0) * 1000);
+}
+
 /** A child's handling of each datagram. */
 export class ChildCore {
-  readonly rec: DelayRecorder = new DelayRecorder();
+  readonly rec: DelayRecorder;
   readonly timer: StreamTimer;
   readonly emulated: EmulationParams | null;
+  /** The echo to send back to the datagram's source when {@link echoReady}. */
+  readonly echo: EchoReply;
+  /** Set by {@link take} when {@link echo} holds an echo to send; the backend clears it. */
+  echoReady = false;
   #emu: Emulator | null;
   malformed = 0;
   dropped = 0;
@@ -47,12 +58,16 @@ export class ChildCore {
     this.timer = timer;
     this.emulated = emulate;
     this.#emu = emulate ? new Emulator(emulate) : null;
+    const shift = _shiftNs(emulate);
+    this.rec = new DelayRecorder(shift);
+    this.echo = new EchoReply(this.rec.clock, shift);
   }
 
   /**
    * Takes the datagram of `n` bytes under `view`, arrived at monotonic
    * `nowMs` (kernel timestamp `kSec`/`kNsec` when `kSec` >= 0); true when it
-   * was END (the timer is then stopped with "end").
+   * was END (the timer is then stopped with "end"). A sampled datagram
+   * leaves its echo in {@link echo} ({@link echoReady}).
    */
   take(view: DataView, n: number, nowMs: number, kSec = -1, kNsec = 0) {
     if (!isProbeDatagram(view, n)) {
@@ -79,6 +94,7 @@ export class ChildCore {
     }
     if (flags & FLAG_WARMUP) rec.warmup(view);
     else rec.measured(view, nowMs, emuNs, kSec, kNsec);
+    if (this.echo.of(view, nowMs, kSec, kNsec)) this.echoReady = true;
     return false;
   }
 
@@ -89,18 +105,29 @@ export class ChildCore {
       ...this.rec.report(),
       malformed: this.malformed,
       dropped: this.dropped,
+      echoes: this.echo.count,
       emulated: this.emulated,
       elapsed_s: this.timer.elapsedS,
     };
   }
 }
 
-/** A proxy's handling of each datagram: {@link take} before the sends, {@link account} after. */
+/**
+ * A proxy's handling of each datagram: {@link take} before the sends,
+ * {@link account} after; an echo from a child goes to {@link book} instead.
+ */
 export class ProxyCore {
   readonly rec: DelayRecorder | null;
   readonly timer: StreamTimer;
   readonly emulated: EmulationParams | null;
   readonly children: number;
+  /** The echo to send back to the parent when {@link echoReady}. */
+  readonly echo: EchoReply;
+  /** Set by {@link account} when {@link echo} holds an echo to send; the backend clears it. */
+  echoReady = false;
+  /** The children's echoes: their clock offsets. */
+  readonly book: EchoBook;
+  #to: readonly string[];
   #emu: Emulator | null;
   datagrams = 0;
   forwarded = 0;
@@ -110,14 +137,26 @@ export class ProxyCore {
   hops = 0;
   endSeen = false;
 
-  /** A core for `children` targets, stopping through `timer`, measuring with `record`. */
+  /** A core for the children at `to`, stopping through `timer`, measuring with `record`. */
   constructor(
     timer: StreamTimer,
-    o: { children: number; record: boolean; emulate: EmulationParams | null },
+    o: {
+      to: readonly string[];
+      record: boolean;
+      emulate: EmulationParams | null;
+    },
   ) {
     this.timer = timer;
-    this.children = o.children;
-    this.rec = o.record ? new DelayRecorder() : null;
+    this.children = o.to.length;
+    this.#to = o.to;
+    const shift = _shiftNs(o.emulate);
+    this.rec = o.record ? new DelayRecorder(shift) : null;
+    const clock = this.rec?.clock ?? new RealtimeClock();
+    this.echo = new EchoReply(clock, shift);
+    this.book = new EchoBook(this.children, clock, {
+      shiftNs: shift,
+      ownSendTimes: true,
+    });
     this.emulated = o.emulate;
     this.#emu = o.emulate ? new Emulator(o.emulate) : null;
   }
@@ -146,13 +185,15 @@ export class ProxyCore {
     }
     const h = view.getUint16(OFF_HOPS, true);
     view.setUint16(OFF_HOPS, h < MAX_HOPS ? h + 1 : MAX_HOPS, true);
+    this.book.forwarded(view, nowMs);
     return h;
   }
 
   /**
    * Bookkeeping of a forwarded datagram that arrived with `h` hops (the
    * value {@link take} returned); true when it was END (the caller repeats
-   * it, then stops the timer).
+   * it, then stops the timer). A sampled datagram leaves its echo to the
+   * parent in {@link echo} ({@link echoReady}).
    */
   account(
     view: DataView,
@@ -181,6 +222,7 @@ export class ProxyCore {
           kNsec,
         );}
     }
+    if (this.echo.of(view, nowMs, kSec, kNsec)) this.echoReady = true;
     return false;
   }
 
@@ -195,6 +237,9 @@ export class ProxyCore {
       malformed: this.malformed,
       send_errors: this.sendErrors,
       ...(this.rec !== null ? this.rec.report() : {}),
+      echoes: this.echo.count,
+      peers: this.book.report(this.#to),
+      stray_echoes: this.book.stray,
       end_seen: this.endSeen,
       hops: this.hops,
       emulated: this.emulated,

@@ -51,6 +51,12 @@ export class DelayRecorder {
   #t = 0;
   #hops = 0;
   #end = false;
+  #shiftNs: number;
+
+  /** A recorder whose arrival times read as shifted by `shiftNs` (an emulated clock offset). */
+  constructor(shiftNs = 0) {
+    this.#shiftNs = shiftNs;
+  }
 
   /** The realtime clock the delays are taken with. */
   get clock(): RealtimeClock {
@@ -96,7 +102,7 @@ export class DelayRecorder {
         view.getUint32(OFF_TS_HI, true),
         view.getUint32(OFF_TS_LO, true),
       ) +
-      emuNs;
+      emuNs + this.#shiftNs;
     this.#stats.record(delay, t);
   }
 

@@ -7,6 +7,7 @@
  * @module
  */
 import type { RealtimeClock } from "./clock.ts";
+import type { EchoBook } from "./echo.ts";
 import { HISTOGRAM_MAX_NS, LATE_THRESHOLD_US } from "./defaults.ts";
 import type { IoKind } from "./io.ts";
 import type { ParentOptions, ParentResult } from "./parent.ts";
@@ -84,6 +85,9 @@ export class SendLog {
       interrupted: boolean;
       elapsedMs: number;
       io: IoKind;
+      /** The children's echoes, and their addresses as given (`--to`). */
+      echoes: EchoBook;
+      to: readonly string[];
     },
   ): ParentResult {
     const lateness = this.#lateness, worst = this.#worst * 1e6;
@@ -109,6 +113,9 @@ export class SendLog {
       elapsed_s: Math.round(o.elapsedMs) / 1000,
       io: o.io,
       timestamps: "user",
+      echoes: o.echoes.echoes,
+      stray_echoes: o.echoes.stray,
+      peers: o.echoes.report(o.to),
     };
   }
 }

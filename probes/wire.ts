@@ -8,9 +8,14 @@
  * | 8      | 8    | ts_ns (realtime send time at the stream's origin) |
  * | 16     | 4    | emu_ns (emulated delay accumulated on the path) |
  * | 20     | 2    | hops (proxies traversed) |
- * | 22     | 2    | reserved, 0 |
+ * | 22     | 2    | kind: 0 a stream datagram, 1 an echo |
  *
- * Bytes after the header are padding, ignored. The object codec
+ * An echo ({@link KIND_ECHO}, {@link ECHO_BYTES} long) goes from a receiver
+ * back to the node that sent it a sampled stream datagram: the datagram's
+ * seq and ts_ns, then the receiver's arrival time and the echo's send time
+ * (`probes/WIRE.md`). A stream receiver never takes one as stream data
+ * ({@link isProbeDatagram} refuses every kind but 0, as the old format's
+ * `reserved` check did). Bytes after the header are padding, ignored. The object codec
  * ({@link encodeHeader}, {@link decodeHeader}) is for tests and tools; the
  * probes' hot paths read and write the offsets below through a `DataView`
  * over a reused buffer, without allocating.
@@ -39,8 +44,18 @@ export const OFF_TS_HI = 12;
 export const OFF_EMU = 16;
 /** Offset of `hops` (u16). */
 export const OFF_HOPS = 20;
-/** Offset of `reserved` (u16, 0). */
-export const OFF_RESERVED = 22;
+/** Offset of `kind` (u16; `reserved`, always 0, before echoes existed). */
+export const OFF_KIND = 22;
+/** Kind of a stream datagram. */
+export const KIND_STREAM = 0;
+/** Kind of an echo. */
+export const KIND_ECHO = 1;
+/** Size of an echo. */
+export const ECHO_BYTES = 40;
+/** Offset of an echo's `recv_ns`: the receiver's arrival time (u64). */
+export const OFF_RECV_NS = 24;
+/** Offset of an echo's `echo_ns`: the receiver's send time of the echo (u64). */
+export const OFF_ECHO_NS = 32;
 
 /** Largest `emu_ns`; sums saturate here. */
 export const MAX_EMU_NS = 0xffff_ffff;
@@ -57,20 +72,66 @@ export interface ProbeHeader {
   hops: number;
 }
 
+/** One decoded echo. */
+export interface EchoDatagram {
+  /** The echoed stream datagram's seq and ts_ns. */
+  seq: number;
+  tsNs: bigint;
+  /** The receiver's arrival time of it, and its send time of the echo (its realtime clock, ns). */
+  recvNs: bigint;
+  echoNs: bigint;
+}
+
 /** A datagram that is not of the probe format. */
 export class WireError extends Error {
   override name = "WireError";
 }
 
 /**
- * Whether the first `length` bytes under `view` are a probe datagram:
- * at least {@link HEADER_BYTES} long, no unknown flag, reserved 0.
+ * Whether the first `length` bytes under `view` are a stream datagram: at
+ * least {@link HEADER_BYTES} long, no unknown flag, kind 0.
  * Allocation-free, for the receive loops.
  */
 export function isProbeDatagram(view: DataView, length: number): boolean {
   return length >= HEADER_BYTES &&
     (view.getUint32(OFF_FLAGS, true) & ~KNOWN_FLAGS) === 0 &&
-    view.getUint16(OFF_RESERVED, true) === 0;
+    view.getUint16(OFF_KIND, true) === KIND_STREAM;
+}
+
+/** Whether the first `length` bytes under `view` are an echo (allocation-free). */
+export function isEchoDatagram(view: DataView, length: number): boolean {
+  return length >= ECHO_BYTES && view.getUint32(OFF_FLAGS, true) === 0 &&
+    view.getUint16(OFF_KIND, true) === KIND_ECHO;
+}
+
+/** Encodes an echo into a new {@link ECHO_BYTES}-byte array. */
+export function encodeEcho(e: EchoDatagram): Uint8Array {
+  _checkUint("seq", e.seq, 0xffff_ffff);
+  const out = new Uint8Array(ECHO_BYTES);
+  const v = new DataView(out.buffer);
+  v.setUint32(OFF_SEQ, e.seq, true);
+  v.setBigUint64(OFF_TS_LO, _u64("tsNs", e.tsNs), true);
+  v.setUint16(OFF_KIND, KIND_ECHO, true);
+  v.setBigUint64(OFF_RECV_NS, _u64("recvNs", e.recvNs), true);
+  v.setBigUint64(OFF_ECHO_NS, _u64("echoNs", e.echoNs), true);
+  return out;
+}
+
+/** Decodes an echo; throws {@link WireError} if it is not one. */
+export function decodeEcho(bytes: Uint8Array): EchoDatagram {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (!isEchoDatagram(v, bytes.length)) {
+    throw new WireError(
+      `Not an echo: an echo has ${ECHO_BYTES} bytes, flags 0 and kind ` +
+        `${KIND_ECHO}`,
+    );
+  }
+  return {
+    seq: v.getUint32(OFF_SEQ, true),
+    tsNs: v.getBigUint64(OFF_TS_LO, true),
+    recvNs: v.getBigUint64(OFF_RECV_NS, true),
+    echoNs: v.getBigUint64(OFF_ECHO_NS, true),
+  };
 }
 
 /** Encodes `h` into a new {@link HEADER_BYTES}-byte array (or into `out`, which may be longer). */
@@ -87,16 +148,14 @@ export function encodeHeader(
   _checkUint("flags", h.flags, KNOWN_FLAGS);
   _checkUint("emuNs", h.emuNs, MAX_EMU_NS);
   _checkUint("hops", h.hops, MAX_HOPS);
-  if (h.tsNs < 0n || h.tsNs > 0xffff_ffff_ffff_ffffn) {
-    throw new RangeError(`"tsNs" must be a u64, got ${h.tsNs}`);
-  }
+  _u64("tsNs", h.tsNs);
   const v = new DataView(out.buffer, out.byteOffset, HEADER_BYTES);
   v.setUint32(OFF_SEQ, h.seq, true);
   v.setUint32(OFF_FLAGS, h.flags, true);
   v.setBigUint64(OFF_TS_LO, h.tsNs, true);
   v.setUint32(OFF_EMU, h.emuNs, true);
   v.setUint16(OFF_HOPS, h.hops, true);
-  v.setUint16(OFF_RESERVED, 0, true);
+  v.setUint16(OFF_KIND, KIND_STREAM, true);
   return out;
 }
 
@@ -114,10 +173,12 @@ export function decodeHeader(bytes: Uint8Array): ProbeHeader {
       `Unknown flags 0x${flags.toString(16)} in a probe datagram`,
     );
   }
-  const reserved = v.getUint16(OFF_RESERVED, true);
-  if (reserved !== 0) {
+  const kind = v.getUint16(OFF_KIND, true);
+  if (kind !== KIND_STREAM) {
     throw new WireError(
-      `Reserved field is ${reserved}, not 0, in a probe datagram`,
+      kind === KIND_ECHO
+        ? "An echo is not a stream datagram"
+        : `Unknown kind ${kind}, not 0, in a probe datagram`,
     );
   }
   return {
@@ -127,6 +188,13 @@ export function decodeHeader(bytes: Uint8Array): ProbeHeader {
     emuNs: v.getUint32(OFF_EMU, true),
     hops: v.getUint16(OFF_HOPS, true),
   };
+}
+
+function _u64(name: string, n: bigint): bigint {
+  if (n < 0n || n > 0xffff_ffff_ffff_ffffn) {
+    throw new RangeError(`"${name}" must be a u64, got ${n}`);
+  }
+  return n;
 }
 
 function _checkUint(name: string, n: number, max: number): void {

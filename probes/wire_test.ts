@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  decodeEcho,
   decodeHeader,
+  type EchoDatagram,
+  encodeEcho,
   encodeHeader,
   HEADER_BYTES,
+  isEchoDatagram,
   isProbeDatagram,
   WireError,
 } from "./wire.ts";
@@ -49,7 +53,8 @@ Deno.test("malformed datagrams are rejected by both checks", () => {
   const cases: [string, Uint8Array, RegExp][] = [
     ["short", good.subarray(0, 23), /at least 24 bytes, got 23/],
     ["unknown flag", _with(good, 4, 4), /Unknown flags 0x4/],
-    ["reserved", _with(good, 22, 1), /Reserved field is 1/],
+    ["an echo's kind", _with(good, 22, 1), /An echo is not a stream/],
+    ["unknown kind", _with(good, 22, 2), /Unknown kind 2/],
   ];
   for (const [what, bytes, msg] of cases) {
     assert.throws(
@@ -102,3 +107,49 @@ function _with(bytes: Uint8Array, at: number, value: number): Uint8Array {
   copy[at] = value;
   return copy;
 }
+
+/** The echo test vectors of probes/WIRE.md. */
+const ECHO_GOLDEN: [EchoDatagram, string][] = [
+  [
+    {
+      seq: 100,
+      tsNs: 1715280981566948000n,
+      recvNs: 1715280981567248000n,
+      echoNs: 1715280981567258000n,
+    },
+    "6400000000000000a00248fcf6e6cd17000000000000010080964cfcf6e6cd1790bd4cfcf6e6cd17",
+  ],
+  [
+    {
+      seq: 20000,
+      tsNs: 1715280983565948000n,
+      recvNs: 1715280983565648000n,
+      echoNs: 1715280983565650500n,
+    },
+    "204e00000000000060546e73f7e6cd17000000000000010080c06973f7e6cd1744ca6973f7e6cd17",
+  ],
+];
+
+Deno.test("encodeEcho and decodeEcho give the echo vectors of probes/WIRE.md", () => {
+  for (const [e, bytes] of ECHO_GOLDEN) {
+    assert.equal(hex(encodeEcho(e)), bytes);
+    assert.deepEqual(decodeEcho(unhex(bytes)), e);
+  }
+});
+
+Deno.test("an echo is never a stream datagram, and a stream datagram never an echo", () => {
+  for (const [, bytes] of ECHO_GOLDEN) {
+    const b = unhex(bytes);
+    const v = new DataView(b.buffer);
+    assert.equal(isProbeDatagram(v, b.length), false);
+    assert.equal(isEchoDatagram(v, b.length), true);
+    assert.throws(() => decodeHeader(b), /An echo is not a stream datagram/);
+  }
+  for (const [, bytes] of GOLDEN) {
+    const b = unhex(bytes);
+    assert.equal(isEchoDatagram(new DataView(b.buffer), b.length), false);
+    assert.throws(() => decodeEcho(b), WireError);
+  }
+  const short = unhex(ECHO_GOLDEN[0]![1]).subarray(0, 39);
+  assert.equal(isEchoDatagram(new DataView(short.slice().buffer), 39), false);
+});

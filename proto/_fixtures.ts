@@ -160,9 +160,18 @@ export const FIXTURES: Record<string, Message> = {
                 histogram:
                   "HISTFAAAAB94nJNpmSzMwMDAyQABzFAaRoPEGZnRRBlBJAAiWwJD",
                 timestamps: "KERNEL",
+                offsetUs: -12.25,
+                offsetBoundUs: 8.5,
+                offsetSamples: 1100,
               },
             }),
           ],
+          peers: [{
+            addr: "127.0.0.1:40001",
+            offsetUs: -12.25,
+            boundUs: 8.5,
+            samples: 1100,
+          }],
         }),
       },
     },

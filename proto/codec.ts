@@ -105,6 +105,21 @@ export interface ProbeStats {
   series: SeriesPoint[];
   histogram: string;
   timestamps: Timestamps;
+  /** This receiver's clock minus its sender's, from echoes (absent without). */
+  offsetUs?: number;
+  /** The offset's error bound, µs. */
+  offsetBoundUs?: number;
+  /** Echoes the offset is from. */
+  offsetSamples?: number;
+}
+
+/** One sender-child pair's clock offset, from the child's echoes. */
+export interface PeerClock {
+  /** The child's probe address (its Job.addr). */
+  addr: string;
+  offsetUs: number;
+  boundUs: number;
+  samples: number;
 }
 
 /** A sender's schedule keeping. */
@@ -147,6 +162,8 @@ export interface Job {
   emulate: string;
   ended: number;
   io: Io;
+  /** A sender's clock offsets to its children. */
+  peers: PeerClock[];
 }
 
 /** REPORT payload. */
@@ -326,6 +343,7 @@ export function emptyJob(fields: Partial<Job> = {}): Job {
     emulate: "",
     ended: 0,
     io: "AUTO",
+    peers: [],
     ...fields,
   };
 }

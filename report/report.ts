@@ -24,6 +24,7 @@ import {
   type TreeView,
   treeViews,
 } from "./data.ts";
+import { edgeClocksTable } from "./clocks.ts";
 import { kindsSection, rebuildLines } from "./kinds.ts";
 import { type DelayScale, delayScale, renderDot, treeDot } from "./draw.ts";
 import { esc, fmtS, fmtTime, page, SLOW_BADGE, treeAnchor } from "./html.ts";
@@ -217,6 +218,8 @@ async function _treeSection(
 </div>
 ${perSecond ? `<figure class="chart series">${perSecond}</figure>` : ""}
 ${rebuildLines(t)}
+<h3>Clock offsets of the edges</h3>
+${edgeClocksTable(v)}
 <h3>Stages</h3>
 ${stagesTable(v, ctx.slow)}
 </section>`;

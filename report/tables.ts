@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fmtOffset } from "./clocks.ts";
 import type { Results, StageResult } from "../core/results.ts";
 import type { SummaryRow, TreeView } from "./data.ts";
 import { esc, fmtS, fmtUs, SLOW_BADGE, table, td } from "./html.ts";
@@ -125,6 +126,17 @@ export function stagesTable(
     { label: "received", num: true },
     { label: "lost", num: true },
     {
+      label: "negative",
+      num: true,
+      title: "delays that came out below zero (recorded as 0)",
+    },
+    {
+      label: "offset µs",
+      num: true,
+      title: "the candidate's clock minus its parent's, from its echoes, " +
+        "± the bound; with clocks: correct the score uses the delays minus it",
+    },
+    {
       label: "score",
       num: true,
       title: "the strategy's score: BEST keeps the lowest, WORST the highest",
@@ -147,6 +159,10 @@ function _stageHeader(s: StageResult, i: number, span: number): string {
     esc(s.parent)
   }</span> · ${s.candidates.length} candidates, ${kept} kept · ${fmtS(secs)} s${
     s.error ? ` · <span class="err">${esc(s.error)}</span>` : ""
+  }${
+    s.offsetDoubt
+      ? ` · <span class="err">clocks: ${esc(s.offsetDoubt)}</span>`
+      : ""
   }</th></tr>`;
 }
 
@@ -168,8 +184,10 @@ function _candidateRows(
         td(fmtUs(st.stddevUs), "num"),
         td(String(st.received), "num"),
         td(String(st.lost), "num"),
+        td(String(st.negative), "num"),
+        td(esc(fmtOffset(st)), "num"),
       ]
-      : [td(c.error ? esc(c.error) : "no statistics", "err", 'colspan="6"')];
+      : [td(c.error ? esc(c.error) : "no statistics", "err", 'colspan="8"')];
     return `<tr${c.kept ? ' class="kept"' : ""}>${td(name, "addr")}${
       cells.join("")
     }${td(c.score === undefined ? "-" : c.score.toFixed(1), "num")}${

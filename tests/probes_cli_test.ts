@@ -51,7 +51,7 @@ ioTest(
     assert.deepEqual(lines, []);
     assert.match(
       stderr,
-      /^error: Flag "--emulate": unknown key "jiter" \(known: delay, jitter, loss, seed\)\n/,
+      /^error: Flag "--emulate": unknown key "jiter" \(known: delay, jitter, loss, seed, offset\)\n/,
     );
   },
 );

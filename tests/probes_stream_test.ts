@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import { ioTest, spawnProbe, spawnReady } from "../probes/_testing.ts";
 import { runChild } from "../probes/child.ts";
+import type { PeerOffset } from "../probes/echo.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 
 type Json = Record<string, unknown>;
+type Peer = PeerOffset;
 const lat = (r: Json) =>
   r.latency_us as { min: number; p50: number; p90: number };
 
@@ -92,7 +94,15 @@ ioTest(
         `${series.length} seconds`,
       );
       assert.equal(series.reduce((n, p) => n + Number(p.count), 0), 10_000);
+      assert.equal(x.echoes, 110, "seq 0, 100, ..., 10900: WARMUP included");
     }
+    const peers = pr.result.peers as Peer[];
+    assert.deepEqual(peers.map((p) => p.to), [a.bind, b.bind, c.bind]);
+    for (const p of peers) {
+      assert.ok(p.samples >= 100, JSON.stringify(p)); // loopback loses none
+      assert.ok(Math.abs(p.offset_us!) <= p.bound_us! + 0.001);
+    }
+    assert.equal(pr.result.stray_echoes, 0);
   },
 );
 
@@ -227,6 +237,79 @@ ioTest(
     assert.ok(
       lat(xr.result).min >= 2000,
       "the recording proxy includes its own emulated delay",
+    );
+    // Echoes of seq 0, 100, ..., 1100 on both edges; the proxy's emulated
+    // 3 ms delay is not a clock offset (an echo reports the raw arrival).
+    assert.deepEqual([lr.result.echoes, xr.result.echoes], [12, 12]);
+    for (const [who, r] of [["root", pr], ["proxy", xr]] as const) {
+      const [p] = r.result.peers as Peer[];
+      assert.ok(p && p.samples >= 10, `${who}: ${JSON.stringify(p)}`);
+      assert.ok(
+        Math.abs(p.offset_us!) <= p.bound_us! + 0.001,
+        `${who} measured ${JSON.stringify(p)}: one host, one clock`,
+      );
+    }
+    assert.equal((pr.result.peers as Peer[])[0]!.to, proxy.bind);
+    assert.equal((xr.result.peers as Peer[])[0]!.to, leaf.bind);
+  },
+);
+
+ioTest(
+  "--emulate offset=300us: the parent measures the child's offset within its bound, and the child's delays carry it",
+  async (io) => {
+    const start = async (emulate: string | null) => {
+      let ready!: (bind: string) => void;
+      const bind = new Promise<string>((r) => ready = r);
+      const result = runChild({
+        bind: { hostname: "127.0.0.1", port: 0 },
+        duration: 1,
+        timeout: 20,
+        emulate: emulate === null ? null : parseEmulation(emulate),
+        io,
+      }, { onReady: ready });
+      return { bind: await bind, result };
+    };
+    const skewed = await start("offset=300us");
+    const plain = await start(null);
+    const parent = spawnProbe([
+      "parent",
+      "--io",
+      io,
+      "--to",
+      `${skewed.bind},${plain.bind}`,
+      "--rate",
+      "2000",
+      "--duration",
+      "1",
+      "--warmup",
+      "0.1",
+    ]);
+    const [pr, rs, rp] = await Promise.all([
+      resultOf(parent),
+      skewed.result,
+      plain.result,
+    ]);
+    assert.equal(pr.code, 0, pr.stderr);
+    assert.equal(rs.emulated?.offset_us, 300);
+    assert.deepEqual([rs.echoes, rp.echoes, rs.malformed], [22, 22, 0]);
+    const [s, p] = pr.result.peers as Peer[];
+    assert.deepEqual([s!.to, p!.to], [skewed.bind, plain.bind]);
+    assert.equal(pr.result.echoes, s!.samples + p!.samples);
+    for (const [peer, want] of [[s!, 300], [p!, 0]] as const) {
+      assert.ok(peer.samples >= 15, JSON.stringify(peer));
+      assert.ok(
+        Math.abs(peer.offset_us! - want) <= peer.bound_us! + 0.001,
+        `measured ${JSON.stringify(peer)}, emulated ${want} µs`,
+      );
+    }
+    // The skewed child's delays grow by its offset; minus it, they match.
+    const shift = rs.latency_us.p50! - rp.latency_us.p50!;
+    assert.ok(Math.abs(shift - 300) <= 50, `median moved by ${shift} µs`);
+    const fixed = rs.latency_us.p50! - s!.offset_us! -
+      (rp.latency_us.p50! - p!.offset_us!);
+    assert.ok(
+      Math.abs(fixed) <= 50 + s!.bound_us! + p!.bound_us!,
+      `corrected medians differ by ${fixed} µs`,
     );
   },
 );

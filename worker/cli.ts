@@ -60,7 +60,7 @@ const spec = {
       type: "string",
       arg: "SPEC",
       help:
-        "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us; clock=unsync fakes an unsynchronised clock",
+        "Emulate a slow VM in every probe it runs, e.g. delay=2ms,jitter=200us; offset=300us fakes a skewed clock in its receivers; clock=unsync fakes an unsynchronised clock",
     },
     "curve-key": {
       type: "string",

@@ -31,7 +31,13 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
-import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
+import {
+  incarnationOf,
+  JobRecord,
+  JobTable,
+  type ProbeKind,
+  withPeerOffsets,
+} from "./jobs.ts";
 import { readKernelClock } from "./kernel_clock.ts";
 import {
   commandIo,
@@ -368,7 +374,8 @@ export class Worker extends Node {
     const deps = await Promise.all(rec.job.deps.map((d) => this.#reportDep(d)));
     const job: Job = {
       ...rec.job,
-      deps: deps.map((d) => d.job),
+      // Each child's stats carry the clock offset this job measured to it.
+      deps: withPeerOffsets(deps.map((d) => d.job), rec.job.peers),
       output: [...rec.job.output],
     };
     const complete = rec.job.end && deps.every((d) => d.complete);

@@ -22,6 +22,10 @@ const SYMBOLS = {
     result: "i32",
   },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   clock_nanosleep: {
     parameters: ["i32", "i32", "buffer", "pointer"],

@@ -10,6 +10,10 @@
  * one per datagram (so no child is always last); bookkeeping comes after
  * the send. END is sent {@link END_COPIES} times, {@link END_GAP_MS} apart.
  *
+ * Both echo one datagram in `ECHO_EVERY` to its source with one `sendto`
+ * from the receiving socket (`../echo.ts`); a proxy takes its children's
+ * echoes out of its batches (never forwarded), after the batch's sends.
+ *
  * @module
  */
 import type { ChildOptions, ChildResult } from "../child.ts";
@@ -25,7 +29,9 @@ import {
 import type { ProxyOptions, ProxyResult } from "../proxy.ts";
 import { ChildCore, ProxyCore, type ReceiveOutcome } from "../receive.ts";
 import { streamOutcome, StreamTimer } from "../watch.ts";
-import { FLAG_END, OFF_FLAGS } from "../wire.ts";
+import { joinHostPort } from "../../core/cli.ts";
+import { PeerIndex } from "../echo.ts";
+import { ECHO_BYTES, FLAG_END, isEchoDatagram, OFF_FLAGS } from "../wire.ts";
 import { type Ip4Addr, type NativeUdp, RecvRing, SendList } from "./socket.ts";
 
 /** Receives and measures one stream; see the module doc. */
@@ -51,6 +57,10 @@ export function childLoop(
         if (core.take(views[i]!, ring.length(i), now, ring.sec, ring.nsec)) {
           return true;
         }
+        if (core.echoReady) {
+          core.echoReady = false;
+          ring.reply(i, core.echo.bytes, ECHO_BYTES);
+        }
       }
       return false;
     },
@@ -69,8 +79,9 @@ export function proxyLoop(
 ): ProxyResult {
   const timer = _timer(opts, opts.duration ?? null);
   const k = targets.length;
+  const peers = new PeerIndex(targets);
   const core = new ProxyCore(timer, {
-    children: k,
+    to: opts.to.map(joinHostPort),
     record: opts.record ?? false,
     emulate: opts.emulate ?? null,
   });
@@ -88,6 +99,10 @@ export function proxyLoop(
       let msgs = 0, last = n - 1;
       for (let i = 0; i < n; i++) {
         const len = ring.length(i);
+        if (isEchoDatagram(views[i]!, len)) {
+          hops[i] = ECHO; // a child's: taken after the sends
+          continue;
+        }
         const h = hops[i] = core.take(views[i]!, len, now);
         if (h < 0) continue;
         for (let j = 0; j < k; j++) out.set(msgs++, (j + rot) % k, i, len);
@@ -100,9 +115,21 @@ export function proxyLoop(
       if (msgs > 0) core.sendErrors += out.send(msgs);
       for (let i = 0; i <= last; i++) {
         const h = hops[i]!;
+        if (h === ECHO) {
+          ring.stamp(i);
+          const from = ring.source(i);
+          const j = peers.of(from.hostname, from.port);
+          core.book.take(views[i]!, j, now, ring.sec, ring.nsec);
+          continue;
+        }
         if (h < 0) continue;
         ring.stamp(i);
-        if (core.account(views[i]!, h, now, ring.sec, ring.nsec)) {
+        const end = core.account(views[i]!, h, now, ring.sec, ring.nsec);
+        if (core.echoReady) {
+          core.echoReady = false;
+          ring.reply(i, core.echo.bytes, ECHO_BYTES);
+        }
+        if (end) {
           for (let c = 1; c < END_COPIES; c++) {
             _sleepMs(END_GAP_MS);
             for (let j = 0; j < k; j++) out.set(j, j, i, ring.length(i));
@@ -117,6 +144,9 @@ export function proxyLoop(
   );
   return core.result(end);
 }
+
+/** A proxy's mark, in its batch's hops, of an echo from one of its children. */
+const ECHO = -2;
 
 /** The stop bookkeeping of a receiver with these timeouts. */
 function _timer(

@@ -84,7 +84,8 @@ export async function runNative<R extends JobInput["role"]>(
   let sock: NativeUdp;
   try {
     sock = NativeUdp.bind(libc, at, {
-      timestamps: input.role !== "parent" &&
+      // A parent's are its children's echoes' arrival times.
+      timestamps: input.role === "parent" ||
         (input.opts as { timestamps?: string }).timestamps !== "user",
       bufBytes: NATIVE_SOCKET_BUFFER_BYTES,
     });

@@ -12,14 +12,29 @@
  * monotonic `timespec` from one pairing of both clocks taken at the start
  * (whole seconds and nanoseconds apart, no BigInt).
  *
+ * The children's echoes arrive on the same socket (with kernel receive
+ * timestamps where the kernel gives them): the loop takes them without
+ * blocking, at most every {@link ECHO_POLL_MS} between sends and once more
+ * after each END copy (`../echo.ts`).
+ *
  * @module
  */
+import { joinHostPort } from "../../core/cli.ts";
 import { RealtimeClock } from "../clock.ts";
-import { END_COPIES, END_GAP_MS, NATIVE_SLEEP_SLICE_MS } from "../defaults.ts";
+import {
+  ECHO_POLL_MS,
+  END_COPIES,
+  END_GAP_MS,
+  NATIVE_SLEEP_SLICE_MS,
+} from "../defaults.ts";
+import { EchoBook, PeerIndex } from "../echo.ts";
 import type { ParentOptions, ParentResult } from "../parent.ts";
 import { SendLog } from "../sender.ts";
-import { OFF_TS_LO } from "../wire.ts";
-import { type Ip4Addr, type NativeUdp, SendList } from "./socket.ts";
+import { ECHO_BYTES, isEchoDatagram, OFF_TS_LO } from "../wire.ts";
+import { type Ip4Addr, type NativeUdp, RecvRing, SendList } from "./socket.ts";
+
+/** Echoes a native sender takes per look at its socket at most. */
+const ECHO_SLOTS = 16;
 
 const TWO_32 = 4294967296;
 
@@ -42,6 +57,39 @@ export function parentLoop(
   const ts = new Uint8Array(arena, arena.byteLength - 16, 16);
   const tv = new DataView(arena, arena.byteLength - 16, 16);
   const out = new SendList(sock, targets, [view], k);
+  const echoes = new EchoBook(k, clock);
+  const peers = new PeerIndex(targets);
+  const ring = new RecvRing(sock, ECHO_SLOTS, ECHO_BYTES + 24);
+  let polled = 0;
+  /** Takes the echoes that have arrived (at monotonic `now`, or their kernel times). */
+  const takeEchoes = (now: number) => {
+    polled = now;
+    for (;;) {
+      let n: number;
+      try {
+        n = ring.recvNow();
+      } catch {
+        return; // e.g. ECONNREFUSED from a child gone: echoes are best effort
+      }
+      for (let e = 0; e < n; e++) {
+        const v = ring.views[e]!;
+        if (!isEchoDatagram(v, ring.length(e))) {
+          echoes.stray++;
+          continue;
+        }
+        ring.stamp(e);
+        const from = ring.source(e);
+        echoes.take(
+          v,
+          peers.of(from.hostname, from.port),
+          now,
+          ring.sec,
+          ring.nsec,
+        );
+      }
+      if (n < ECHO_SLOTS) return;
+    }
+  };
 
   const pA = performance.now();
   fn.clock_gettime(abi.CLOCK_MONOTONIC, ts);
@@ -84,6 +132,7 @@ export function parentLoop(
     sendAll(rot);
     rot = rot + 1 === k ? 0 : rot + 1;
     log.lag(now - due);
+    if (now - polled >= ECHO_POLL_MS) takeEchoes(performance.now());
   }
   if (i <= log.total) { // interrupted: still close the stream
     log.stamp(view, i, clock, performance.now(), true);
@@ -93,11 +142,15 @@ export function parentLoop(
     sleepTo(performance.now() + END_GAP_MS, false);
     clock.writeNs(view, OFF_TS_LO, performance.now());
     sendAll(rot);
+    takeEchoes(performance.now());
   }
+  takeEchoes(performance.now());
   return log.result({
     children: k,
     interrupted: i <= log.total,
     elapsedMs: performance.now() - start,
     io: "native",
+    echoes,
+    to: opts.to.map(joinHostPort),
   });
 }

@@ -148,6 +148,9 @@ export class RecvRing {
   #mm: Uint8Array;
   #mv: DataView;
   #ctlOff: number;
+  #nameOff: number;
+  /** Each slot's source address (`sockaddr_in`), for a reply. */
+  #names: Uint8Array[] = [];
   #sock: NativeUdp;
 
   /** A ring for `sock`. */
@@ -158,7 +161,8 @@ export class RecvRing {
     const mmOff = 0;
     const iovOff = slots * abi.SIZEOF_MMSGHDR;
     this.#ctlOff = iovOff + slots * abi.SIZEOF_IOVEC;
-    const dataOff = this.#ctlOff + slots * abi.CMSG_SPACE_TIMESPEC;
+    this.#nameOff = this.#ctlOff + slots * abi.CMSG_SPACE_TIMESPEC;
+    const dataOff = this.#nameOff + slots * abi.SIZEOF_SOCKADDR_IN;
     const arena = new Uint8Array(Math.max(dataOff + slots * bytes, 1 << 16));
     const v = new DataView(arena.buffer);
     const [lo, hi] = _addr(arena);
@@ -174,6 +178,9 @@ export class RecvRing {
       v.setUint32(iov + 8, bytes, true);
       _setPtr(v, m + abi.MSG_IOV, ...ptr(iov));
       v.setUint32(m + abi.MSG_IOVLEN, 1, true);
+      const name = this.#nameOff + i * abi.SIZEOF_SOCKADDR_IN;
+      _setPtr(v, m + abi.MSG_NAME, ...ptr(name));
+      this.#names.push(arena.subarray(name, name + abi.SIZEOF_SOCKADDR_IN));
       if (sock.kernelTs) {
         _setPtr(
           v,
@@ -193,29 +200,45 @@ export class RecvRing {
    * throws on another error.
    */
   recv(): number {
+    return this.#recv(this.#sock.libc.abi.MSG_WAITFORONE);
+  }
+
+  /** Takes what has arrived without blocking (up to `slots`); returns how many, or throws on an error. */
+  recvNow(): number {
+    return this.#recv(this.#sock.libc.abi.MSG_DONTWAIT);
+  }
+
+  #recv(flags: number): number {
     const { abi, fn } = this.#sock.libc;
     const v = this.#mv;
-    if (this.#sock.kernelTs) {
-      for (let i = 0; i < this.slots; i++) {
-        // The kernel rewrites msg_controllen on every call.
-        v.setUint32(
-          i * abi.SIZEOF_MMSGHDR + abi.MSG_CONTROLLEN,
-          abi.CMSG_SPACE_TIMESPEC,
-          true,
-        );
+    const ts = this.#sock.kernelTs;
+    for (let i = 0; i < this.slots; i++) {
+      // The kernel rewrites msg_namelen and msg_controllen on every call.
+      const m = i * abi.SIZEOF_MMSGHDR;
+      v.setUint32(m + abi.MSG_NAMELEN, abi.SIZEOF_SOCKADDR_IN, true);
+      if (ts) {
+        v.setUint32(m + abi.MSG_CONTROLLEN, abi.CMSG_SPACE_TIMESPEC, true);
       }
     }
-    const n = fn.recvmmsg(
-      this.#sock.fd,
-      this.#mm,
-      this.slots,
-      abi.MSG_WAITFORONE,
-      null,
-    );
+    const n = fn.recvmmsg(this.#sock.fd, this.#mm, this.slots, flags, null);
     if (n >= 0) return n;
     const e = this.#sock.libc.errno();
     if (e === abi.EAGAIN || e === abi.EINTR) return 0;
     throw this.#sock.libc.failure("recvmmsg");
+  }
+
+  /** Slot `i`'s source address (allocates: for the rare echo, not per datagram). */
+  source(i: number): Ip4Addr {
+    const n = this.#names[i]!;
+    return readSockaddrIn(new DataView(n.buffer, n.byteOffset, n.length), 0);
+  }
+
+  /** Sends the first `len` bytes of `data` to slot `i`'s source from this socket; false when it failed. */
+  reply(i: number, data: Uint8Array, len: number): boolean {
+    const { fn } = this.#sock.libc;
+    const n = this.#names[i]!;
+    const sent = fn.sendto(this.#sock.fd, data, BigInt(len), 0, n, n.length);
+    return Number(sent) === len;
   }
 
   /** Bytes received in slot `i`. */
