@@ -302,6 +302,16 @@ export function parseHostPort(flag: string, text: string): HostPort {
   }
 }
 
+/** Parses `--flag HOST`: a name, or an IPv4 or IPv6 address (brackets optional). */
+export function parseHost(flag: string, text: string): string {
+  const hostname = text.replace(/^\[(.*)\]$/, "$1");
+  try {
+    return splitHostPort(joinHostPort({ hostname, port: 0 })).hostname;
+  } catch {
+    throw new UsageError(`Flag "--${flag}": "${text}" is not a host`);
+  }
+}
+
 /** Parses a comma-separated list of `HOST:PORT`. */
 export function parseHostPortList(flag: string, text: string): HostPort[] {
   const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");

@@ -7,6 +7,7 @@ import {
   type Command,
   type CommandSpec,
   joinHostPort,
+  parseHost,
   parseHostPort,
   parseSeconds,
   required,
@@ -156,7 +157,7 @@ export function nameHost(
   addrs: readonly { family: string; address: string }[] = _interfaces(),
 ): string {
   if (advertise !== undefined) {
-    const host = parseHostPort("advertise", `${advertise}:0`).hostname;
+    const host = parseHost("advertise", advertise);
     if (_isWildcard(host)) {
       throw new UsageError(
         `Flag "--advertise" must be an address the manager reaches, got "${advertise}"`,
@@ -299,7 +300,7 @@ export const workerCommand: Command = {
         }),
         bindHost: values["probe-host"] === undefined
           ? bind.hostname
-          : parseHostPort("probe-host", `${values["probe-host"]}:0`).hostname,
+          : parseHost("probe-host", values["probe-host"]),
         io,
         standby: !values["cold-probes"],
         ...(values["relay-timeout"] !== undefined

@@ -25,6 +25,8 @@ Deno.test("a worker names itself by --advertise when given, else by the host it 
   assert.equal(nameHost("0.0.0.0", "198.18.4.2", VM), "198.18.4.2");
   assert.equal(nameHost("10.1.2.3", "203.0.113.7", VM), "203.0.113.7");
   assert.equal(nameHost("10.1.2.3", undefined, []), "10.1.2.3");
+  assert.equal(nameHost("::", "fd00::5", VM), "fd00::5");
+  assert.equal(nameHost("::", "[fd00::5]", VM), "fd00::5");
 });
 
 Deno.test("a wildcard bind on a host of several or no addresses, or a wildcard --advertise, is a usage error saying what to give", () => {

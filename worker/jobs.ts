@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { joinHostPort } from "../core/cli.ts";
 import { selfCommand } from "../core/self.ts";
 import { STANDBY_FLAG } from "../probes/standby.ts";
 import {
@@ -384,8 +385,8 @@ export class JobTable {
         // A receiver's address is where its parent sends; a parent's own
         // socket is of no use to anyone, so its job has no address.
         if (s.kind !== "parent") {
-          const port = obj.bind.slice(obj.bind.lastIndexOf(":") + 1);
-          job.addr = `${s.advertise}:${port}`;
+          const port = Number(obj.bind.slice(obj.bind.lastIndexOf(":") + 1));
+          job.addr = joinHostPort({ hostname: s.advertise, port });
         }
         const t = Date.now();
         job.started = t * 1000;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { splitHostPort } from "../core/cli.ts";
+import { joinHostPort, splitHostPort } from "../core/cli.ts";
 import {
   CAPABILITIES,
   PROBE_START_MS,
@@ -509,11 +509,12 @@ export function probeArgs(
   const emulate = o.emulate ? ["--emulate", o.emulate] : [];
   const io = ["--io", o.io];
   const rx = [...io, "--timestamps", o.timestamps];
+  const bind = joinHostPort({ hostname: o.bindHost, port: 0 });
   switch (kind) {
     case "parent":
       return [
         // A wildcard is the parent's own default (of its children's family).
-        ...(_wildcard(o.bindHost) ? [] : ["--bind", `${o.bindHost}:0`]),
+        ...(_wildcard(o.bindHost) ? [] : ["--bind", bind]),
         "--to",
         o.to.join(","),
         "--rate",
@@ -528,7 +529,7 @@ export function probeArgs(
     case "child":
       return [
         "--bind",
-        `${o.bindHost}:0`,
+        bind,
         "--duration",
         s(cmd.warmup + cmd.dur),
         "--timeout",
@@ -539,7 +540,7 @@ export function probeArgs(
     case "proxy":
       return [
         "--bind",
-        `${o.bindHost}:0`,
+        bind,
         "--to",
         o.to.join(","),
         "--duration",

@@ -353,6 +353,7 @@ Deno.test("a parent probe sends from the worker's probe host; from a wildcard ho
     "--to",
     "198.18.7.3:40001",
   ]);
+  assert.deepEqual(args("fd00::2").slice(0, 2), ["--bind", "[fd00::2]:0"]);
   for (const wildcard of ["0.0.0.0", "::"]) {
     assert.equal(args(wildcard).includes("--bind"), false, wildcard);
     assert.equal(args(wildcard)[0], "--to");
