@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
-import { mismatchWarnings, modeLine } from "./format.ts";
+import { mismatchWarnings, modeLine, offsetWarnings } from "./format.ts";
 
 Deno.test("the terminal says the run's probe I/O mode and warns for each mismatched receiver", () => {
   const r = demoResults();
@@ -21,4 +21,16 @@ Deno.test("the terminal says the run's probe I/O mode and warns for each mismatc
   ]);
   delete r.io;
   assert.equal(modeLine(r), undefined);
+});
+
+Deno.test("the terminal warns for each stage whose cut is closer than its offsets' bounds", () => {
+  const r = demoResults();
+  assert.deepEqual(offsetWarnings(r), []);
+  const t = r.trees[1]!;
+  t.stages[0]!.offsetDoubt = "the choice may be the clocks'";
+  assert.deepEqual(offsetWarnings(r), [
+    `warning: ${t.name} stage of "${
+      t.stages[0]!.parent
+    }": the choice may be the clocks'`,
+  ]);
 });

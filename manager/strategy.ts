@@ -155,18 +155,10 @@ function _enough(
   );
 }
 
-/** The statistics a clock offset shifts (not stddev, a spread, nor lost). */
-export const SHIFTED_STATS = [
-  "min",
-  "p25",
-  "p50",
-  "p75",
-  "p90",
-  "p99",
-  "p999",
-  "max",
-  "mean",
-] as const satisfies readonly Stat[];
+/** The statistics a clock offset shifts: the delays (not stddev, a spread, nor lost). */
+export const SHIFTED_STATS: readonly Stat[] = STATS.filter((s) =>
+  s !== "stddev" && s !== "lost"
+);
 
 /**
  * The statistics as `offsets` says to score them: with `correct` and an

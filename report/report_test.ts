@@ -165,3 +165,33 @@ Deno.test("a silent leaf shows: the worst leaf marked silent with why, listed un
   const section = element(page, /<section class="tree"[^>]*>/, "section")[0]!;
   assert.match(section, /received nothing: /);
 });
+
+Deno.test("each edge's clock offset and bound show per tree, with every candidate's and a stage's doubt", async () => {
+  const r = demoResults();
+  const t = r.trees[0]!;
+  const s = t.stages[0]!;
+  const kept = s.candidates.find((c) => c.kept)!;
+  kept.stats = {
+    ...kept.stats!,
+    offsetUs: 12.5,
+    offsetBoundUs: 4,
+    offsetSamples: 30,
+  };
+  s.offsetDoubt = "bounds wider than the cut";
+  const sec = element(
+    await renderReport(r),
+    /<section class="tree"[^>]*>/,
+    "section",
+  )[0]!;
+  const [clocks] = element(sec, /<table class="clocks">/, "table");
+  assert.ok(clocks, "no table of the edges' offsets");
+  assert.equal(count(clocks, "<tr>"), t.edges.length + 1); // + the head
+  const row = element(clocks, /<tr>/, "tr").find((x) =>
+    x.includes(`>${s.parent}<`) && x.includes(`>${kept.addr}<`)
+  )!;
+  assert.match(row, /\+12\.5 ± 4\.0<\/td><td class="num">30<\/td>.*stage/);
+  assert.match(clocks, /not measured/); // the fixture's other edges
+  const [stages] = element(sec, /<table class="stages">/, "table");
+  assert.match(stages!, /clocks: bounds wider than the cut/);
+  assert.match(stages!, /\+12\.5 ± 4\.0/);
+});

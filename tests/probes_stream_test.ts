@@ -8,6 +8,7 @@ import { ioTest, spawnProbe, spawnReady } from "../probes/_testing.ts";
 import { runChild } from "../probes/child.ts";
 import type { PeerOffset } from "../probes/echo.ts";
 import { parseEmulation } from "../probes/emulate.ts";
+import type { IoKind } from "../probes/io.ts";
 
 type Json = Record<string, unknown>;
 type Peer = PeerOffset;
@@ -21,6 +22,25 @@ async function resultOf(
   const result = lines.find((l) => l.event === "result");
   assert.ok(result, `no result line; exit ${code}; stderr: ${stderr}`);
   return { code, result, stderr };
+}
+
+/**
+ * A child of a 1 s stream in this process, emulating `emulate`. Children
+ * compared on one stream run here together: one event loop takes their
+ * arrival times, so a difference is the emulation, not which process got a
+ * core first.
+ */
+async function inProcessChild(io: IoKind, emulate: string | null) {
+  let ready!: (bind: string) => void;
+  const bind = new Promise<string>((r) => ready = r);
+  const result = runChild({
+    bind: { hostname: "127.0.0.1", port: 0 },
+    duration: 1,
+    timeout: 20,
+    emulate: emulate === null ? null : parseEmulation(emulate),
+    io,
+  }, { onReady: ready });
+  return { bind: await bind, result };
 }
 
 ioTest(
@@ -109,22 +129,8 @@ ioTest(
 ioTest(
   "--emulate delay=500us moves the median by 500 µs against a plain child on the same stream",
   async (io) => {
-    // Both children in this process: one event loop takes both arrival times,
-    // so the difference is the emulation, not which process got a core first.
-    const start = async (emulate: string | null) => {
-      let ready!: (bind: string) => void;
-      const bind = new Promise<string>((r) => ready = r);
-      const result = runChild({
-        bind: { hostname: "127.0.0.1", port: 0 },
-        duration: 1,
-        timeout: 20,
-        emulate: emulate === null ? null : parseEmulation(emulate),
-        io,
-      }, { onReady: ready });
-      return { bind: await bind, result };
-    };
-    const e = await start("delay=500us,seed=1");
-    const plain = await start(null);
+    const e = await inProcessChild(io, "delay=500us,seed=1");
+    const plain = await inProcessChild(io, null);
     const parent = spawnProbe([
       "parent",
       "--io",
@@ -257,20 +263,8 @@ ioTest(
 ioTest(
   "--emulate offset=300us: the parent measures the child's offset within its bound, and the child's delays carry it",
   async (io) => {
-    const start = async (emulate: string | null) => {
-      let ready!: (bind: string) => void;
-      const bind = new Promise<string>((r) => ready = r);
-      const result = runChild({
-        bind: { hostname: "127.0.0.1", port: 0 },
-        duration: 1,
-        timeout: 20,
-        emulate: emulate === null ? null : parseEmulation(emulate),
-        io,
-      }, { onReady: ready });
-      return { bind: await bind, result };
-    };
-    const skewed = await start("offset=300us");
-    const plain = await start(null);
+    const skewed = await inProcessChild(io, "offset=300us");
+    const plain = await inProcessChild(io, null);
     const parent = spawnProbe([
       "parent",
       "--io",
