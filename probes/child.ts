@@ -122,11 +122,15 @@ export async function runChild(
         }
         break;
       }
-      if (core.take(view, got[0].length, performance.now())) break;
+      const end = core.take(view, got[0].length, performance.now());
       if (core.echoReady) {
         core.echoReady = false;
         // From the receiving socket to the sender's: best effort, like UDP.
         await conn.send(core.echo.bytes, got[1]).catch(() => {});
+      }
+      if (end) {
+        watch.stop("end");
+        break;
       }
     }
   } finally {

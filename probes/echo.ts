@@ -17,8 +17,10 @@ import { ECHO_EVERY } from "./defaults.ts";
 import { OffsetEstimator } from "./offset.ts";
 import {
   ECHO_BYTES,
+  FLAG_END,
   KIND_ECHO,
   OFF_ECHO_NS,
+  OFF_FLAGS,
   OFF_KIND,
   OFF_RECV_NS,
   OFF_SEQ,
@@ -36,8 +38,17 @@ export interface PeerOffset {
   samples: number;
 }
 
-/** Slots of a proxy's table of its own forwarding times (a power of two). */
+/** Slots of a proxy's table of its own forwarding times (a power of two), END's after them. */
 const SENT_SLOTS = 64;
+
+/** The slot of a proxy's forwarding time of the datagram under `v` (END has its own), or -1. */
+function _slot(v: DataView): number {
+  if (v.getUint32(OFF_FLAGS, true) & FLAG_END) return SENT_SLOTS * 12;
+  const seq = v.getUint32(OFF_SEQ, true);
+  return seq % ECHO_EVERY === 0
+    ? ((seq / ECHO_EVERY) & (SENT_SLOTS - 1)) * 12
+    : -1;
+}
 
 /** A realtime time in ns since `c`'s base: a kernel timestamp when `kSec` >= 0, else monotonic `nowMs`. */
 function _arrival(
@@ -67,15 +78,18 @@ export class EchoReply {
   }
 
   /**
-   * Writes the echo of the stream datagram under `v` when its seq is
-   * sampled (arrived at monotonic `nowMs`, or kernel time `kSec`/`kNsec`
-   * when `kSec` >= 0); true when there is an echo to send.
+   * Writes the echo of the stream datagram under `v` when it is sampled
+   * (its seq a multiple of {@link ECHO_EVERY}, or END), arrived at monotonic
+   * `nowMs` (or kernel time `kSec`/`kNsec` when `kSec` >= 0); true when
+   * there is an echo to send.
    */
   of(v: DataView, nowMs: number, kSec = -1, kNsec = 0): boolean {
     const seq = v.getUint32(OFF_SEQ, true);
-    if (seq % ECHO_EVERY !== 0) return false;
+    const end = v.getUint32(OFF_FLAGS, true) & FLAG_END;
+    if (end === 0 && seq % ECHO_EVERY !== 0) return false;
     const e = this.#view, c = this.#clock;
     e.setUint32(OFF_SEQ, seq, true);
+    e.setUint32(OFF_FLAGS, end, true);
     e.setUint32(OFF_TS_LO, v.getUint32(OFF_TS_LO, true), true);
     e.setUint32(OFF_TS_HI, v.getUint32(OFF_TS_HI, true), true);
     c.writeSinceBase(
@@ -120,17 +134,17 @@ export class EchoBook {
     this.#clock = clock;
     this.#shiftNs = o.shiftNs ?? 0;
     this.#sent = o.ownSendTimes
-      ? new DataView(new ArrayBuffer(SENT_SLOTS * 12))
+      ? new DataView(new ArrayBuffer((SENT_SLOTS + 1) * 12))
       : null;
   }
 
-  /** A proxy notes that it forwards the datagram under `v` at monotonic `nowMs` (sampled seqs only). */
+  /** A proxy notes that it forwards the datagram under `v` at monotonic `nowMs` (sampled ones only). */
   forwarded(v: DataView, nowMs: number): void {
-    const seq = v.getUint32(OFF_SEQ, true);
     const t = this.#sent;
-    if (t === null || seq % ECHO_EVERY !== 0) return;
-    const at = ((seq / ECHO_EVERY) & (SENT_SLOTS - 1)) * 12;
-    t.setUint32(at, (seq + 1) >>> 0, true);
+    if (t === null) return;
+    const at = _slot(v);
+    if (at < 0) return;
+    t.setUint32(at, (v.getUint32(OFF_SEQ, true) + 1) >>> 0, true);
     const c = this.#clock;
     c.writeSinceBase(t, at + 4, c.sinceBase(nowMs) + this.#shiftNs);
   }
@@ -156,8 +170,8 @@ export class EchoBook {
       );
     } else {
       const seq = v.getUint32(OFF_SEQ, true);
-      const at = ((seq / ECHO_EVERY) & (SENT_SLOTS - 1)) * 12;
-      if (seq % ECHO_EVERY !== 0 || t.getUint32(at, true) !== (seq + 1) >>> 0) {
+      const at = _slot(v);
+      if (at < 0 || t.getUint32(at, true) !== (seq + 1) >>> 0) {
         this.stray++;
         return;
       }

@@ -66,8 +66,9 @@ export class ChildCore {
   /**
    * Takes the datagram of `n` bytes under `view`, arrived at monotonic
    * `nowMs` (kernel timestamp `kSec`/`kNsec` when `kSec` >= 0); true when it
-   * was END (the timer is then stopped with "end"). A sampled datagram
-   * leaves its echo in {@link echo} ({@link echoReady}).
+   * was END (the caller then sends its echo and stops the timer with "end",
+   * which closes a Deno socket). A sampled datagram leaves its echo in
+   * {@link echo} ({@link echoReady}).
    */
   take(view: DataView, n: number, nowMs: number, kSec = -1, kNsec = 0) {
     if (!isProbeDatagram(view, n)) {
@@ -87,15 +88,11 @@ export class ChildCore {
       emuNs += d;
     }
     const flags = view.getUint32(OFF_FLAGS, true);
-    if (flags & FLAG_END) {
-      rec.end(view);
-      this.timer.stop("end");
-      return true;
-    }
-    if (flags & FLAG_WARMUP) rec.warmup(view);
+    if (flags & FLAG_END) rec.end(view);
+    else if (flags & FLAG_WARMUP) rec.warmup(view);
     else rec.measured(view, nowMs, emuNs, kSec, kNsec);
     if (this.echo.of(view, nowMs, kSec, kNsec)) this.echoReady = true;
-    return false;
+    return (flags & FLAG_END) !== 0;
   }
 
   /** The result line. */
@@ -209,6 +206,7 @@ export class ProxyCore {
     if (flags & FLAG_END) {
       this.endSeen = true;
       rec?.end(view);
+      if (this.echo.of(view, nowMs, kSec, kNsec)) this.echoReady = true;
       return true;
     }
     if (rec !== null) {

@@ -74,9 +74,10 @@ export interface ProbeHeader {
 
 /** One decoded echo. */
 export interface EchoDatagram {
-  /** The echoed stream datagram's seq and ts_ns. */
+  /** The echoed stream datagram's seq and ts_ns, and whether it was END. */
   seq: number;
   tsNs: bigint;
+  end: boolean;
   /** The receiver's arrival time of it, and its send time of the echo (its realtime clock, ns). */
   recvNs: bigint;
   echoNs: bigint;
@@ -100,7 +101,8 @@ export function isProbeDatagram(view: DataView, length: number): boolean {
 
 /** Whether the first `length` bytes under `view` are an echo (allocation-free). */
 export function isEchoDatagram(view: DataView, length: number): boolean {
-  return length >= ECHO_BYTES && view.getUint32(OFF_FLAGS, true) === 0 &&
+  return length >= ECHO_BYTES &&
+    (view.getUint32(OFF_FLAGS, true) & ~FLAG_END) === 0 &&
     view.getUint16(OFF_KIND, true) === KIND_ECHO;
 }
 
@@ -110,6 +112,7 @@ export function encodeEcho(e: EchoDatagram): Uint8Array {
   const out = new Uint8Array(ECHO_BYTES);
   const v = new DataView(out.buffer);
   v.setUint32(OFF_SEQ, e.seq, true);
+  v.setUint32(OFF_FLAGS, e.end ? FLAG_END : 0, true);
   v.setBigUint64(OFF_TS_LO, _u64("tsNs", e.tsNs), true);
   v.setUint16(OFF_KIND, KIND_ECHO, true);
   v.setBigUint64(OFF_RECV_NS, _u64("recvNs", e.recvNs), true);
@@ -122,13 +125,14 @@ export function decodeEcho(bytes: Uint8Array): EchoDatagram {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   if (!isEchoDatagram(v, bytes.length)) {
     throw new WireError(
-      `Not an echo: an echo has ${ECHO_BYTES} bytes, flags 0 and kind ` +
-        `${KIND_ECHO}`,
+      `Not an echo: an echo has ${ECHO_BYTES} bytes, no flag but END and ` +
+        `kind ${KIND_ECHO}`,
     );
   }
   return {
     seq: v.getUint32(OFF_SEQ, true),
     tsNs: v.getBigUint64(OFF_TS_LO, true),
+    end: (v.getUint32(OFF_FLAGS, true) & FLAG_END) !== 0,
     recvNs: v.getBigUint64(OFF_RECV_NS, true),
     echoNs: v.getBigUint64(OFF_ECHO_NS, true),
   };

@@ -114,6 +114,7 @@ const ECHO_GOLDEN: [EchoDatagram, string][] = [
     {
       seq: 100,
       tsNs: 1715280981566948000n,
+      end: false,
       recvNs: 1715280981567248000n,
       echoNs: 1715280981567258000n,
     },
@@ -123,10 +124,11 @@ const ECHO_GOLDEN: [EchoDatagram, string][] = [
     {
       seq: 20000,
       tsNs: 1715280983565948000n,
+      end: true,
       recvNs: 1715280983565648000n,
       echoNs: 1715280983565650500n,
     },
-    "204e00000000000060546e73f7e6cd17000000000000010080c06973f7e6cd1744ca6973f7e6cd17",
+    "204e00000100000060546e73f7e6cd17000000000000010080c06973f7e6cd1744ca6973f7e6cd17",
   ],
 ];
 

@@ -114,7 +114,11 @@ ioTest(
         `${series.length} seconds`,
       );
       assert.equal(series.reduce((n, p) => n + Number(p.count), 0), 10_000);
-      assert.equal(x.echoes, 110, "seq 0, 100, ..., 10900: WARMUP included");
+      assert.equal(
+        x.echoes,
+        111,
+        "seq 0, 100, ..., 10900 (WARMUP included), END",
+      );
     }
     const peers = pr.result.peers as Peer[];
     assert.deepEqual(peers.map((p) => p.to), [a.bind, b.bind, c.bind]);
@@ -244,9 +248,9 @@ ioTest(
       lat(xr.result).min >= 2000,
       "the recording proxy includes its own emulated delay",
     );
-    // Echoes of seq 0, 100, ..., 1100 on both edges; the proxy's emulated
-    // 3 ms delay is not a clock offset (an echo reports the raw arrival).
-    assert.deepEqual([lr.result.echoes, xr.result.echoes], [12, 12]);
+    // Echoes of seq 0, 100, ..., 1100 and END on both edges; the proxy's
+    // emulated 3 ms delay is not a clock offset (an echo reports the raw arrival).
+    assert.deepEqual([lr.result.echoes, xr.result.echoes], [13, 13]);
     for (const [who, r] of [["root", pr], ["proxy", xr]] as const) {
       const [p] = r.result.peers as Peer[];
       assert.ok(p && p.samples >= 10, `${who}: ${JSON.stringify(p)}`);
@@ -285,12 +289,17 @@ ioTest(
     ]);
     assert.equal(pr.code, 0, pr.stderr);
     assert.equal(rs.emulated?.offset_us, 300);
-    assert.deepEqual([rs.echoes, rp.echoes, rs.malformed], [22, 22, 0]);
+    assert.deepEqual([rs.echoes, rp.echoes, rs.malformed], [23, 23, 0]);
     const [s, p] = pr.result.peers as Peer[];
     assert.deepEqual([s!.to, p!.to], [skewed.bind, plain.bind]);
     assert.equal(pr.result.echoes, s!.samples + p!.samples);
     for (const [peer, want] of [[s!, 300], [p!, 0]] as const) {
       assert.ok(peer.samples >= 15, JSON.stringify(peer));
+      // Kernel timestamps on both ends resolve it; the Deno parent sees an
+      // echo only when its event loop waits (its END's), so its bound is loose.
+      if (io === "native") {
+        assert.ok(peer.bound_us! < 150, JSON.stringify(peer));
+      }
       assert.ok(
         Math.abs(peer.offset_us! - want) <= peer.bound_us! + 0.001,
         `measured ${JSON.stringify(peer)}, emulated ${want} µs`,

@@ -54,12 +54,20 @@ export function childLoop(
     (n, now) => {
       for (let i = 0; i < n; i++) {
         ring.stamp(i);
-        if (core.take(views[i]!, ring.length(i), now, ring.sec, ring.nsec)) {
-          return true;
-        }
+        const end = core.take(
+          views[i]!,
+          ring.length(i),
+          now,
+          ring.sec,
+          ring.nsec,
+        );
         if (core.echoReady) {
           core.echoReady = false;
           ring.reply(i, core.echo.bytes, ECHO_BYTES);
+        }
+        if (end) {
+          timer.stop("end");
+          return true;
         }
       }
       return false;
