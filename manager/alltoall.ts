@@ -14,6 +14,7 @@
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { AllToAllResult } from "../core/results.ts";
 import { allToAllRounds, type Transfer } from "./schedule.ts";
+import { corrected } from "./strategy.ts";
 import { type StepContext, workerFailed } from "./step.ts";
 import type { TreeRun } from "./treerun.ts";
 
@@ -151,8 +152,10 @@ export async function allToAllStep(
         // Another timestamp kind's delay is not comparable: a failed pair.
         const mismatch = ctx.mismatch(d.owner, d.stats, first, "stage");
         if (d.stats && d.stats.received > 0 && !mismatch) {
-          // Row: the receiver; column: the sender.
-          r.delaysUs[to]![j.t.from] = d.stats.p50Us;
+          // Row: the receiver; column: the sender (minus the pair's clock
+          // offset with clocks: correct).
+          r.delaysUs[to]![j.t.from] =
+            corrected(d.stats, ctx.script.clocks.offsets).p50Us;
         } else {
           fail(j.t.from, [to], mismatch || d.error || "nothing received");
         }

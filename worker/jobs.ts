@@ -8,13 +8,13 @@
  */
 import { joinHostPort } from "../core/cli.ts";
 import { selfCommand } from "../core/self.ts";
+import { peerClocks } from "./offsets.ts";
 import { STANDBY_FLAG } from "../probes/standby.ts";
 import {
   emptyJob,
   type Flag,
   type ForwardStats,
   type Job,
-  type PeerClock,
   type ProbeStats,
   type SenderStats,
 } from "../proto/codec.ts";
@@ -154,51 +154,6 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
     };
     job.forward = forward;
   }
-}
-
-/** The offsets of a sender's result line (`peers`) that echoes gave. */
-export function peerClocks(peers: unknown[]): PeerClock[] {
-  const out: PeerClock[] = [];
-  for (const p of peers as Record<string, unknown>[]) {
-    if (
-      typeof p?.to === "string" && typeof p.offset_us === "number" &&
-      typeof p.bound_us === "number" && typeof p.samples === "number" &&
-      p.samples > 0
-    ) {
-      out.push({
-        addr: p.to,
-        offsetUs: p.offset_us,
-        boundUs: p.bound_us,
-        samples: p.samples,
-      });
-    }
-  }
-  return out;
-}
-
-/**
- * `deps` with each one's stats given the offset its sender measured (the
- * sender's `peers`, matched by the dep's probe address).
- */
-export function withPeerOffsets(
-  deps: Job[],
-  peers: readonly PeerClock[],
-): Job[] {
-  if (peers.length === 0) return deps;
-  const by = new Map(peers.map((p) => [p.addr, p]));
-  return deps.map((d) => {
-    const p = by.get(d.addr);
-    if (!p || !d.stats) return d;
-    return {
-      ...d,
-      stats: {
-        ...d.stats,
-        offsetUs: p.offsetUs,
-        offsetBoundUs: p.boundUs,
-        offsetSamples: p.samples,
-      },
-    };
-  });
 }
 
 /** A warm probe process; `waiting` resolves once it said it waits. */

@@ -31,13 +31,8 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
-import {
-  incarnationOf,
-  JobRecord,
-  JobTable,
-  type ProbeKind,
-  withPeerOffsets,
-} from "./jobs.ts";
+import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
+import { withPeerOffsets } from "./offsets.ts";
 import { readKernelClock } from "./kernel_clock.ts";
 import {
   commandIo,

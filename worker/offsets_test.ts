@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { emptyJob } from "../proto/codec.ts";
-import { peerClocks, withPeerOffsets } from "./jobs.ts";
+import { peerClocks, withPeerOffsets } from "./offsets.ts";
 
 Deno.test("a sender's offsets go into its children's stats, matched by probe address", () => {
   const stats = {
