@@ -323,13 +323,25 @@ export class Experiment implements StepContext {
     run.result.nodes = run.tree.nodes.map((n) => n ?? null);
     run.result.edges = run.tree.edges();
     const emulating = new Set([
-      ...(this.#workers ?? []).filter((w) => w.hello?.emulate).map((w) =>
-        w.addr
-      ),
+      ...(this.#workers ?? []).filter((w) => slowedBy(w.hello?.emulate)).map((
+        w,
+      ) => w.addr),
       ...(this.results.testbed?.stragglers ?? []).map((s) => s.addr),
     ]);
     run.result.stragglers = run.tree.nodes.filter((n): n is string =>
       n !== undefined && emulating.has(n)
     );
   }
+}
+
+/**
+ * Whether a worker's emulation (`--emulate`, as its hello says) slows what
+ * it receives: anything but a faked clock offset (`offset=`), which skews
+ * its clock and leaves its delays alone.
+ */
+export function slowedBy(emulate: string | undefined): boolean {
+  return (emulate ?? "").split(",").some((item) => {
+    const key = item.split("=")[0]!.trim();
+    return key !== "" && key !== "offset";
+  });
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { Command } from "../proto/codec.ts";
 import { leafDelays } from "../core/results.ts";
 import { A, setup } from "./_testing.ts";
+import { slowedBy } from "./experiment.ts";
 
 Deno.test("BEST keeps the fastest, WORST the slowest, RANDOM draws; parallel stages share a batch", async () => {
   const slow = [A[9]!, A[10]!, A[11]!];
@@ -153,4 +154,12 @@ Deno.test("a pool that runs dry ends the run with a clear error", async () => {
   await assert.rejects(exp.run(), /too few to finish the tree/);
   assert.equal(exp.results.trees[0]!.status, "complete");
   assert.equal(exp.results.status, "failed");
+});
+
+Deno.test("a worker emulating delay or loss is a straggler; one whose only emulation is a clock offset is not", () => {
+  assert.equal(slowedBy("delay=5ms,jitter=100us"), true);
+  assert.equal(slowedBy("offset=300us,loss=0.01"), true);
+  assert.equal(slowedBy("offset=-1ms"), false);
+  assert.equal(slowedBy(""), false);
+  assert.equal(slowedBy(undefined), false);
 });
