@@ -9,7 +9,7 @@
 import { joinHostPort } from "../core/cli.ts";
 import { selfCommand } from "../core/self.ts";
 import { peerClocks } from "./offsets.ts";
-import { STANDBY_FLAG } from "../probes/standby.ts";
+import { type ProbeKind, WarmProbes } from "./warm.ts";
 import {
   emptyJob,
   type Flag,
@@ -20,7 +20,7 @@ import {
 } from "../proto/codec.ts";
 
 /** The probe kinds a job may run. Nothing else is ever started. */
-export type ProbeKind = "parent" | "child" | "proxy";
+export type { ProbeKind };
 
 /** Lines of a probe's stderr kept as the job's output. */
 const OUTPUT_LINES = 20;
@@ -156,18 +156,13 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
   }
 }
 
-/** A warm probe process; `waiting` resolves once it said it waits. */
-interface Warm {
-  process: Deno.ChildProcess;
-  waiting: Promise<void>;
-}
-
 /** Options of a {@link JobTable}. */
 export interface JobTableOptions {
   /**
-   * Keep one warm probe process per kind (`treecast KIND --standby`, see
-   * `probes/standby.ts`), handed its flags on stdin when a job comes and
-   * replaced once that job's probe exits. Off: every job spawns its probe.
+   * Keep warm probe processes (`treecast KIND --standby`, see
+   * `probes/standby.ts`; `WARM_PER_KIND` in `warm.ts` of each kind), each handed
+   * its flags on stdin when a job comes and replaced once that job's probe
+   * exits. Off: every job spawns its probe.
    */
   standby?: boolean;
 }
@@ -190,100 +185,28 @@ export class JobTable {
   #next = 0;
   /** The worker process's incarnation: the prefix of every job id. */
   readonly incarnation = newIncarnation();
-  #standby: boolean;
-  /** Warm probe processes waiting for their flags, one per kind. */
-  #warm = new Map<ProbeKind, Warm>();
-  #closed = false;
+  /** Warm probe processes (with `standby`). */
+  #warm: WarmProbes | undefined;
 
   constructor(opts: JobTableOptions = {}) {
-    this.#standby = opts.standby ?? false;
+    if (opts.standby) this.#warm = new WarmProbes();
   }
 
-  /**
-   * Starts the warm probes (with `standby`) of the roles every build uses,
-   * child and parent, one after the other so that their start-ups do not
-   * compete; a warm proxy follows the worker's first proxy job (only
-   * evaluations have them). Resolves when both wait for a job (or failed to
-   * start).
-   */
+  /** Starts the warm probes (with `standby`); see {@link WarmProbes.warmUp}. */
   async warmUp(): Promise<void> {
-    if (!this.#standby) return;
-    for (const k of ["child", "parent"] as const) {
-      await this.#warmUp(k);
-    }
+    if (this.#warm) await this.#warm.warmUp();
   }
 
   /**
-   * Starts a standby probe of `kind`, unless one waits already; resolves
-   * once it said it waits (its `standby` line) or exited.
-   */
-  #warmUp(kind: ProbeKind): Promise<void> {
-    const have = this.#warm.get(kind);
-    if (this.#closed || have) return have?.waiting ?? Promise.resolve();
-    const { cmd, args } = selfCommand([kind, STANDBY_FLAG]);
-    const p = new Deno.Command(cmd, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    // Its one line so far; the job's reader takes the stream from there.
-    const waiting = (async () => {
-      const reader = p.stdout.getReader();
-      try {
-        for (let seen = 0; seen === 0;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          seen = value.indexOf(10) + 1;
-        }
-      } catch {
-        /* closed: it exited */
-      } finally {
-        reader.releaseLock();
-      }
-    })();
-    const warm = { process: p, waiting };
-    this.#warm.set(kind, warm);
-    // One that dies while waiting (it should not) is simply forgotten.
-    p.status.then(async () => {
-      if (this.#warm.get(kind) !== warm) return;
-      this.#warm.delete(kind);
-      await waiting;
-      p.stdout.cancel().catch(() => {});
-      p.stderr.cancel().catch(() => {});
-    });
-    return waiting;
-  }
-
-  /**
-   * The probe process for a job: the warm one of its kind, handed `args`
-   * (its stdin then closes), or a fresh `treecast KIND ARGS`.
+   * The probe process for a job: a warm one of its kind, handed `args`, or
+   * a fresh `treecast KIND ARGS`.
    */
   async #spawn(
     kind: ProbeKind,
     probeArgs: string[],
   ): Promise<Deno.ChildProcess> {
-    const standby = this.#warm.get(kind);
-    if (standby) {
-      this.#warm.delete(kind);
-      await standby.waiting;
-      const warm = standby.process;
-      const w = warm.stdin.getWriter();
-      try {
-        await w.write(
-          new TextEncoder().encode(JSON.stringify({ args: probeArgs }) + "\n"),
-        );
-        await w.close();
-        return warm;
-      } catch {
-        // Gone meanwhile: start one the ordinary way.
-        try {
-          warm.kill("SIGKILL");
-        } catch { /* gone */ }
-        warm.stdout.cancel().catch(() => {});
-        warm.stderr.cancel().catch(() => {});
-      }
-    }
+    const warm = await this.#warm?.take(kind, probeArgs);
+    if (warm) return warm;
     const { cmd, args } = selfCommand([kind, ...probeArgs]);
     return new Deno.Command(cmd, {
       args,
@@ -372,7 +295,7 @@ export class JobTable {
       job.ended = Date.now() * 1000;
       job.end = true;
       // Replace the warm probe now, not while this one measured.
-      if (this.#standby) this.#warmUp(s.kind).catch(() => {});
+      this.#warm?.topUp(s.kind).catch(() => {});
       if (killed) {
         job.error = `Stopped after its timeout of ${s.timeoutMs} ms`;
       } else if (status.code !== 0 && !job.error) {
@@ -447,23 +370,6 @@ export class JobTable {
 
   /** Stops every job and every warm probe; nothing is started afterwards. */
   async close(): Promise<void> {
-    this.#closed = true;
-    const warm = [...this.#warm.values()];
-    this.#warm.clear();
-    for (const { process: p } of warm) {
-      try {
-        p.kill("SIGTERM");
-      } catch { /* gone */ }
-      p.stdin.close().catch(() => {});
-    }
-    await Promise.all(warm.map((w) => w.waiting));
-    for (const { process: p } of warm) {
-      p.stdout.cancel().catch(() => {});
-      p.stderr.cancel().catch(() => {});
-    }
-    await Promise.allSettled([
-      this.stopAll(),
-      ...warm.map((w) => w.process.status),
-    ]);
+    await Promise.allSettled([this.stopAll(), this.#warm?.close()]);
   }
 }
