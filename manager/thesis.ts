@@ -12,6 +12,8 @@
 export interface ThesisOptions {
   addrs: readonly string[];
   seed: number;
+  /** Deadline of a request attempt, s (at least the workers' relay deadline). */
+  requestTimeoutS?: number;
 }
 
 /** The local form of the thesis's experiment (`treecast demo --thesis`). */
@@ -52,7 +54,7 @@ trees:
   - type: RANDOM
   - type: LEMON
 timeouts:
-  request: 3
+  request: ${o.requestTimeoutS ?? 3}
   retries: 1
   job_grace: 10
 `;
