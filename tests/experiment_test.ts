@@ -56,7 +56,7 @@ Deno.test({
       const seeds = await randomTreeSeeds(
         (seed) =>
           script(bed.addrs, bed.addrs[0]!, seed, "  - { type: RANDOM }"),
-        (nodes) => nodes.some((n) => slow.has(n!)),
+        (t) => t.nodes.some((n) => slow.has(n!)),
         2,
       );
       for (const seed of seeds) {
