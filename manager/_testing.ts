@@ -13,6 +13,7 @@ import {
   type ProbeStats,
   type Report,
 } from "../proto/codec.ts";
+import { probeStats } from "../proto/_fixtures.ts";
 import type { ConnectResult } from "../core/results.ts";
 import type { Clock } from "./clock.ts";
 import {
@@ -35,32 +36,8 @@ export class FakeClock implements Clock {
   }
 }
 
-export function stats(p90Us: number): ProbeStats {
-  return {
-    received: 1000,
-    lost: 0,
-    duplicates: 0,
-    reordered: 0,
-    malformed: 0,
-    warmup: 0,
-    negative: 0,
-    hops: 0,
-    endSeen: true,
-    minUs: p90Us / 2,
-    p25Us: p90Us / 2,
-    p50Us: p90Us * 0.8,
-    p75Us: p90Us * 0.9,
-    p90Us,
-    p99Us: p90Us,
-    p999Us: p90Us,
-    maxUs: p90Us,
-    meanUs: p90Us * 0.8,
-    stddevUs: 10,
-    series: [],
-    histogram: "",
-    timestamps: "USER",
-  };
-}
+/** A receiver's statistics with p90 `p90Us` (see `proto/_fixtures.ts`). */
+export const stats = probeStats;
 
 /** Workers whose measured delay is `delay[addr]`; `dead` ones never answer. */
 export class FakeWorkers implements Workers {

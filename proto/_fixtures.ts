@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { emptyCommand, emptyJob, type Message } from "./codec.ts";
+import {
+  emptyCommand,
+  emptyJob,
+  type Message,
+  type ProbeStats,
+} from "./codec.ts";
 
 const TS = 1715280981565948;
 
@@ -217,3 +222,31 @@ export const FIXTURES: Record<string, Message> = {
     },
   },
 };
+
+/** A receiver's statistics with worst-leaf p90 `p90Us` and the others in proportion (tests). */
+export function probeStats(p90Us: number): ProbeStats {
+  return {
+    received: 1000,
+    lost: 0,
+    duplicates: 0,
+    reordered: 0,
+    malformed: 0,
+    warmup: 0,
+    negative: 0,
+    hops: 0,
+    endSeen: true,
+    minUs: p90Us / 2,
+    p25Us: p90Us / 2,
+    p50Us: p90Us * 0.8,
+    p75Us: p90Us * 0.9,
+    p90Us,
+    p99Us: p90Us,
+    p999Us: p90Us,
+    maxUs: p90Us,
+    meanUs: p90Us * 0.8,
+    stddevUs: 10,
+    series: [],
+    histogram: "",
+    timestamps: "USER",
+  };
+}

@@ -1,32 +1,10 @@
 import assert from "node:assert/strict";
 import { emptyJob } from "../proto/codec.ts";
+import { probeStats } from "../proto/_fixtures.ts";
 import { peerClocks, withPeerOffsets } from "./offsets.ts";
 
 Deno.test("a sender's offsets go into its children's stats, matched by probe address", () => {
-  const stats = {
-    received: 10,
-    lost: 0,
-    duplicates: 0,
-    reordered: 0,
-    malformed: 0,
-    warmup: 0,
-    negative: 0,
-    hops: 0,
-    endSeen: true,
-    minUs: 1,
-    p25Us: 1,
-    p50Us: 1,
-    p75Us: 1,
-    p90Us: 1,
-    p99Us: 1,
-    p999Us: 1,
-    maxUs: 1,
-    meanUs: 1,
-    stddevUs: 0,
-    series: [],
-    histogram: "",
-    timestamps: "USER" as const,
-  };
+  const stats = probeStats(1);
   const a = emptyJob({ addr: "10.0.0.2:4000", stats });
   const b = emptyJob({ addr: "10.0.0.3:4000", stats });
   const lost = emptyJob({ addr: "10.0.0.4:4000" }); // no stats: nothing to set
