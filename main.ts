@@ -11,7 +11,17 @@
 import type { Command } from "./core/cli.ts";
 import { stdio } from "./core/cli.ts";
 import { PROGRAM_VERSION } from "./core/version.ts";
-import { withStandby } from "./probes/standby.ts";
+import { type StandbyRole, withStandby } from "./probes/standby.ts";
+
+/** A probe subcommand, also runnable as a warm standby (probes/standby.ts). */
+async function _probe(role: StandbyRole): Promise<Command> {
+  const p = await import("./probes/cli.ts");
+  return withStandby(role, {
+    parent: p.createParentCommand,
+    child: p.createChildCommand,
+    proxy: p.createProxyCommand,
+  });
+}
 
 /** One row of the table: what `treecast help` shows, and how to load it. */
 export interface Entry {
@@ -37,21 +47,18 @@ export const COMMANDS: readonly Entry[] = [
   {
     name: "parent",
     summary: "Send a paced probe stream to children",
-    load: async () =>
-      withStandby((await import("./probes/cli.ts")).parentCommand),
+    load: () => _probe("parent"),
   },
   {
     name: "proxy",
     summary:
       "Forward a probe stream to children (hops + 1), optionally measuring it",
-    load: async () =>
-      withStandby((await import("./probes/cli.ts")).proxyCommand),
+    load: () => _probe("proxy"),
   },
   {
     name: "child",
     summary: "Receive a probe stream and measure its one-way delays",
-    load: async () =>
-      withStandby((await import("./probes/cli.ts")).childCommand),
+    load: () => _probe("child"),
   },
   {
     name: "demo",

@@ -1,4 +1,4 @@
-/** Warm probes: `treecast child --standby` runs the flags it reads on stdin. */
+/** Warm probes: `treecast child --standby` runs the jobs it reads on stdin, one after another. */
 import assert from "node:assert/strict";
 import { parseStandbyLine } from "../probes/standby.ts";
 import { ROOT, treecastArgs } from "./helpers/run.ts";
@@ -25,29 +25,61 @@ async function standby(role: string, input: string) {
   };
 }
 
-Deno.test("a standby child says it waits, then runs the flags it is handed like `treecast child`", async () => {
+const job = (obj: object) => JSON.stringify(obj) + "\n";
+const events = (lines: { event: string }[]) => lines.map((l) => l.event);
+
+Deno.test("a standby child says it waits, runs the flags it is handed like `treecast child`, says how it ended and waits again", async () => {
   const r = await standby(
     "child",
-    JSON.stringify({
+    job({
       args: ["--bind", "127.0.0.1:0", "--duration", "1", "--timeout", "0.3"],
-    }) + "\n",
+    }),
   );
   assert.deepEqual(r.lines[0], { event: "standby", probe: "child" });
   assert.equal(r.lines[1].event, "ready");
   assert.match(r.lines[1].bind, /^127\.0\.0\.1:\d+$/);
-  // No stream came: the child's own start timeout, as by hand (exit 1).
-  assert.equal(r.lines[2].event, "result");
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^error: /m);
+  // No stream came: the child's own start timeout, as by hand (exit 1),
+  // its stderr on stdout before its end.
+  assert.deepEqual(events(r.lines), [
+    "standby",
+    "ready",
+    "result",
+    "stderr",
+    "exit",
+    "standby",
+  ]);
+  assert.match(r.lines[3].text, /^error: /);
+  assert.deepEqual(r.lines[4], { event: "exit", code: 1 });
+  // Its stdin ended while it waited: the process itself exits 0.
+  assert.equal(r.code, 0, r.stderr);
 });
 
-Deno.test("a standby probe handed bad flags fails as the probe does: exit 2 naming the flag", async () => {
+Deno.test("one standby process runs job after job of any kind: bad flags fail as the probe does (exit 2 naming the flag), then a proxy runs", async () => {
   const r = await standby(
-    "parent",
-    JSON.stringify({ args: ["--to", "127.0.0.1:9", "--rate", "x"] }) + "\n",
+    "child",
+    job({ probe: "parent", args: ["--to", "127.0.0.1:9", "--rate", "x"] }) +
+      job({
+        probe: "proxy",
+        args: [
+          "--bind",
+          "127.0.0.1:0",
+          "--to",
+          "127.0.0.1:9",
+          "--timeout",
+          "0.2",
+        ],
+      }) +
+      job({ probe: "nope", args: [] }),
   );
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /^error: .*rate/m);
+  assert.equal(r.code, 0, r.stderr);
+  const exits = r.lines.filter((l) => l.event === "exit");
+  assert.deepEqual(exits.map((l) => l.code), [2, 1, 2]);
+  const errors = r.lines.filter((l) => l.event === "stderr").map((l) => l.text);
+  assert.match(errors[0], /^error: .*rate/);
+  assert.match(errors.at(-1), /^error: .*"probe" must be one of/);
+  const ready = r.lines.find((l) => l.event === "ready");
+  assert.equal(ready?.probe, "proxy");
+  assert.equal(events(r.lines).filter((e) => e === "standby").length, 4);
 });
 
 Deno.test("a standby whose stdin ends before any flags exits 0 and runs nothing", async () => {
@@ -56,12 +88,24 @@ Deno.test("a standby whose stdin ends before any flags exits 0 and runs nothing"
   assert.deepEqual(r.lines, [{ event: "standby", probe: "proxy" }]);
 });
 
-Deno.test("standby input must be one JSON object with an args list of strings", () => {
-  assert.deepEqual(parseStandbyLine('{"args":["--bind","h:0"]}'), [
-    "--bind",
-    "h:0",
-  ]);
-  for (const bad of ["nope", "null", '{"args":"--bind h:0"}', '{"args":[1]}']) {
-    assert.equal(typeof parseStandbyLine(bad), "string", bad);
+Deno.test("standby input must be one JSON object with an args list of strings and an optional probe role", () => {
+  assert.deepEqual(parseStandbyLine('{"args":["--bind","h:0"]}', "child"), {
+    probe: "child",
+    args: ["--bind", "h:0"],
+  });
+  assert.deepEqual(
+    parseStandbyLine('{"probe":"proxy","args":[]}', "child"),
+    { probe: "proxy", args: [] },
+  );
+  for (
+    const bad of [
+      "nope",
+      "null",
+      '{"args":"--bind h:0"}',
+      '{"args":[1]}',
+      '{"probe":"worker","args":[]}',
+    ]
+  ) {
+    assert.equal(typeof parseStandbyLine(bad, "child"), "string", bad);
   }
 });

@@ -99,7 +99,7 @@ const spec = {
     "cold-probes": {
       type: "boolean",
       help:
-        "Start each probe process when its job comes, instead of keeping one warm per role",
+        "Start each probe process when its job comes, instead of reusing two warm ones",
     },
     "relay-timeout": {
       type: "string",

@@ -7,9 +7,13 @@
  * @module
  */
 import { joinHostPort } from "../core/cli.ts";
-import { selfCommand } from "../core/self.ts";
 import { peerClocks } from "./offsets.ts";
-import { type ProbeKind, WarmProbes } from "./warm.ts";
+import {
+  type ProbeKind,
+  type ProbeRun,
+  spawnProbe,
+  WarmProbes,
+} from "./warm.ts";
 import {
   emptyJob,
   type Flag,
@@ -55,14 +59,14 @@ export class JobRecord {
   readonly job: Job;
   /** Resolves once the probe exited and its result (if any) was read. */
   readonly done: Promise<void>;
-  #process: Deno.ChildProcess;
+  #process: ProbeRun;
   #timer: ReturnType<typeof setTimeout>;
   /** Set once the job and all its dependencies have ended: the final report. */
   finalReport: Job | undefined;
 
   constructor(
     job: Job,
-    process: Deno.ChildProcess,
+    process: ProbeRun,
     done: Promise<void>,
     timer: ReturnType<typeof setTimeout>,
   ) {
@@ -76,9 +80,7 @@ export class JobRecord {
   stop(signal: Deno.Signal = "SIGTERM"): void {
     clearTimeout(this.#timer);
     if (this.job.end) return;
-    try {
-      this.#process.kill(signal);
-    } catch { /* already gone */ }
+    this.#process.kill(signal);
   }
 }
 
@@ -159,10 +161,10 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
 /** Options of a {@link JobTable}. */
 export interface JobTableOptions {
   /**
-   * Keep warm probe processes (`treecast KIND --standby`, see
-   * `probes/standby.ts`; `WARM_PER_KIND` in `warm.ts` of each kind), each handed
-   * its flags on stdin when a job comes and replaced once that job's probe
-   * exits. Off: every job spawns its probe.
+   * Keep warm probe processes (`treecast child --standby`, see
+   * `probes/standby.ts`; `WARM_PROBES` in `warm.ts`), each handed a job's
+   * kind and flags on stdin when it comes, and reused for the next job.
+   * Off: every job spawns its probe.
    */
   standby?: boolean;
 }
@@ -198,22 +200,12 @@ export class JobTable {
   }
 
   /**
-   * The probe process for a job: a warm one of its kind, handed `args`, or
-   * a fresh `treecast KIND ARGS`.
+   * The probe process for a job: a warm one handed `kind` and `args`, or a
+   * fresh `treecast KIND ARGS`.
    */
-  async #spawn(
-    kind: ProbeKind,
-    probeArgs: string[],
-  ): Promise<Deno.ChildProcess> {
-    const warm = await this.#warm?.take(kind, probeArgs);
-    if (warm) return warm;
-    const { cmd, args } = selfCommand([kind, ...probeArgs]);
-    return new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+  async #spawn(kind: ProbeKind, probeArgs: string[]): Promise<ProbeRun> {
+    return await this.#warm?.take(kind, probeArgs) ??
+      spawnProbe(kind, probeArgs);
   }
 
   /** The job with this id, if known. */
@@ -252,7 +244,7 @@ export class JobTable {
     job.pid = process.pid;
     let onReady: (addr: string) => void = () => {};
     const ready = new Promise<string>((resolve) => (onReady = resolve));
-    const stdout = this.#readLines(process.stdout, (line) => {
+    const onOut = (line: string) => {
       let obj: Record<string, unknown>;
       try {
         obj = JSON.parse(line);
@@ -273,33 +265,28 @@ export class JobTable {
       } else if (obj.event === "result") {
         applyResult(job, obj);
       }
-    });
-    const stderr = this.#readLines(process.stderr, (line) => {
+    };
+    const onErr = (line: string) => {
       job.output.push(line);
       if (job.output.length > OUTPUT_LINES) job.output.shift();
       if (line.startsWith("error: ")) job.error = line.slice(7);
-    });
+    };
     // A backstop: the probes end on their own timeouts first.
     let killed = false;
     const timer = setTimeout(() => {
       killed = true;
-      try {
-        process.kill("SIGTERM");
-      } catch { /* gone */ }
+      process.kill("SIGTERM");
     }, s.timeoutMs + KILL_GRACE_MS);
     const done = (async () => {
-      const status = await process.status;
-      await Promise.allSettled([stdout, stderr]);
+      const code = await process.run(onOut, onErr);
       clearTimeout(timer);
-      job.ret = status.code;
+      job.ret = code;
       job.ended = Date.now() * 1000;
       job.end = true;
-      // Replace the warm probe now, not while this one measured.
-      this.#warm?.topUp(s.kind).catch(() => {});
       if (killed) {
         job.error = `Stopped after its timeout of ${s.timeoutMs} ms`;
-      } else if (status.code !== 0 && !job.error) {
-        job.error = `Probe exited with code ${status.code}`;
+      } else if (code !== 0 && !job.error) {
+        job.error = `Probe exited with code ${code}`;
       }
     })();
     const rec = new JobRecord(job, process, done, timer);
@@ -334,22 +321,6 @@ export class JobTable {
       exited.catch(() => {});
     }
     return rec;
-  }
-
-  async #readLines(
-    stream: ReadableStream<Uint8Array>,
-    onLine: (l: string) => void,
-  ) {
-    let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        onLine(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-    }
-    if (buf) onLine(buf);
   }
 
   #forgetOld(): void {

@@ -15,25 +15,62 @@ function _link(path: string): string | undefined {
   }
 }
 
+/** The inodes of this machine's UDP sockets (this network namespace). */
+function _udpInodes(): Set<string> {
+  const out = new Set<string>();
+  for (const f of ["/proc/net/udp", "/proc/net/udp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(f);
+    } catch { /* no IPv6 */ }
+    for (const row of text.trim().split("\n").slice(1)) {
+      const inode = row.trim().split(/\s+/)[9];
+      if (inode) out.add(inode);
+    }
+  }
+  return out;
+}
+
 /**
- * Whether `child` is a warm probe of `parent` still waiting for its flags:
- * its stdin is a pipe whose other end `parent` holds open (a worker closes
- * it once it handed the probe a job; see probes/standby.ts).
+ * Whether process `pid` holds a UDP socket: what a probe does from its
+ * bind to its end, and a warm probe waiting for a job does not.
  */
-export function idleStandby(parent: number, child: number): boolean {
-  const stdin = _link(`/proc/${child}/fd/0`);
-  if (!stdin?.startsWith("pipe:")) return false;
+export function holdsUdp(pid: number): boolean {
+  const udp = _udpInodes();
   try {
-    for (const e of Deno.readDirSync(`/proc/${parent}/fd`)) {
-      if (_link(`/proc/${parent}/fd/${e.name}`) === stdin) return true;
+    for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(
+        _link(`/proc/${pid}/fd/${e.name}`) ?? "",
+      );
+      if (m && udp.has(m[1]!)) return true;
     }
   } catch { /* gone */ }
   return false;
 }
 
-/** The children of `pid` that run a job: all but its idle warm probes. */
+/** Whether `pid` is a probe process running a job (alive, its socket open). */
+export function runsJob(pid: number): boolean {
+  return alive(pid) && holdsUdp(pid);
+}
+
+/**
+ * Whether `child` is a warm probe (`--standby`, see probes/standby.ts)
+ * waiting for a job: alive and holding no UDP socket.
+ */
+export function idleStandby(child: number): boolean {
+  let cmdline = "";
+  try {
+    cmdline = Deno.readTextFileSync(`/proc/${child}/cmdline`);
+  } catch {
+    return false;
+  }
+  return cmdline.split("\0").includes("--standby") && alive(child) &&
+    !holdsUdp(child);
+}
+
+/** The children of `pid` that run a job: those holding a UDP socket. */
 export function jobsOf(pid: number): number[] {
-  return childrenOf(pid).filter((c) => !idleStandby(pid, c));
+  return childrenOf(pid).filter(runsJob);
 }
 
 /** Whether a process with this pid is alive (and not a zombie). */
