@@ -62,8 +62,11 @@ export interface ExperimentOptions {
   testbed?: TestbedInfo;
 }
 
-/** How often an incomplete job is asked again, ms. */
-const POLL_MS = 100;
+/**
+ * How often an incomplete job is asked again, ms (every ms past a job's end
+ * is paid once per layer of a parallel build).
+ */
+const POLL_MS = 50;
 /**
  * Margin after a job's expected end before the first REPORT, ms: the
  * probes end at the stream's END, so a stage is usually complete by then

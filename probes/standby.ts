@@ -26,7 +26,11 @@
  * @module
  */
 import { type Command, type Io, stdio } from "../core/cli.ts";
-import { dropPrewarmed, prewarmNative } from "./native/prewarm.ts";
+import {
+  dropPrewarmed,
+  prewarmNative,
+  reuseNativeWorkers,
+} from "./native/prewarm.ts";
 
 /** The one flag that makes a probe wait for its jobs on stdin. */
 export const STANDBY_FLAG = "--standby";
@@ -135,6 +139,7 @@ export async function serveStandby(
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, idleExit);
   const next = _lines();
+  reuseNativeWorkers(); // one Worker serves job after job too
   try {
     for (;;) {
       prewarmNative(); // the native probe's Worker loads while it waits

@@ -13,7 +13,12 @@ import { RealtimeClock } from "../clock.ts";
 import { ioSupport, parseIoMode, resolveIo } from "../io.ts";
 import { rawSocket, sendCrafted, spawnReady } from "../_testing.ts";
 import { threadLibc } from "./libc.ts";
-import { dropPrewarmed, prewarmedNative, prewarmNative } from "./prewarm.ts";
+import {
+  dropPrewarmed,
+  prewarmedNative,
+  prewarmNative,
+  reuseNativeWorkers,
+} from "./prewarm.ts";
 import { liveNativeWorkers } from "./run.ts";
 import { FLAG_END } from "../wire.ts";
 import { NativeUdp, RecvRing } from "./socket.ts";
@@ -302,5 +307,38 @@ Deno.test({
       await result;
     }, 30);
     assert.deepEqual(firsts, rotating(30));
+  },
+});
+
+Deno.test({
+  name:
+    "with reuse (a warm standby), one Worker runs native probe after probe: kept idle between them, none running",
+  ignore: !linux,
+  fn: async () => {
+    reuseNativeWorkers();
+    try {
+      for (const n of [1, 2]) {
+        let ready!: (a: string) => void;
+        const addr = new Promise<string>((r) => ready = r);
+        const result = runChild(
+          {
+            bind: { hostname: "127.0.0.1", port: 0 },
+            duration: 1,
+            io: "native",
+          },
+          { onReady: ready },
+        );
+        const seqs = Array.from({ length: n }, (_, seq) => ({ seq }));
+        await sendCrafted(await addr, [...seqs, { seq: n, flags: FLAG_END }]);
+        const r = await result;
+        assert.deepEqual([r.received, r.lost, r.io], [n, 0, "native"]);
+        assert.ok(prewarmedNative(), "the Worker was not kept");
+        assert.equal(liveNativeWorkers(), 0);
+      }
+    } finally {
+      reuseNativeWorkers(false);
+      dropPrewarmed();
+    }
+    assert.ok(!prewarmedNative());
   },
 });

@@ -2,8 +2,9 @@
  * The main-thread side of the native backend: binds the socket (so a bind
  * failure throws here, worded as the Deno backend words it), runs the
  * probe's hot loop in a Web Worker (`worker.ts`), forwards an abort as a
- * shared stop flag the loop polls at least every 50 ms, and terminates the
- * Worker once it has reported. The statistics are computed in the Worker;
+ * shared stop flag the loop polls at least every 50 ms, and hands the
+ * Worker back once it has reported (`prewarm.ts`: ended, or kept for the
+ * next probe of a warm standby). The statistics are computed in the Worker;
  * only the final result crosses back.
  *
  * The socket belongs to this thread (it closes it); the Worker uses the
@@ -19,7 +20,7 @@ import { bindError, isIpv4 } from "../net.ts";
 import type { ParentOptions, ParentResult } from "../parent.ts";
 import type { ProxyOptions, ProxyResult } from "../proxy.ts";
 import { LibcError, threadLibc } from "./libc.ts";
-import { takeWorker } from "./prewarm.ts";
+import { giveBack, takeWorker } from "./prewarm.ts";
 import { type Ip4Addr, NativeUdp } from "./socket.ts";
 
 /** What the Worker is given: the role, its options, the socket and the stop flag. */
@@ -114,6 +115,7 @@ export async function runNative<R extends JobInput["role"]>(
   const stop = new Int32Array(stopBuf);
   const onAbort = () => Atomics.store(stop, 0, 1);
   const worker = takeWorker();
+  let reported = false;
   live++;
   ctx.signal?.addEventListener("abort", onAbort);
   if (ctx.signal?.aborted) onAbort();
@@ -130,8 +132,10 @@ export async function runNative<R extends JobInput["role"]>(
       worker.onmessage = (e: MessageEvent<NativeReport>) => {
         const m = e.data;
         if (m.kind === "running") ctx.onReady?.(bind);
-        else if (m.kind === "result") resolve(m.result as Results[R]);
-        else reject(new Error(m.message));
+        else if (m.kind === "result") {
+          reported = true;
+          resolve(m.result as Results[R]);
+        } else reject(new Error(m.message));
       };
       worker.onerror = (e) => {
         e.preventDefault();
@@ -141,7 +145,11 @@ export async function runNative<R extends JobInput["role"]>(
     });
   } finally {
     ctx.signal?.removeEventListener("abort", onAbort);
-    worker.terminate();
+    worker.onmessage = null;
+    worker.onerror = null;
+    // A Worker that reported is idle again; one that failed is ended.
+    if (reported) giveBack(worker);
+    else worker.terminate();
     live--;
     sock.close();
   }

@@ -1,8 +1,9 @@
 /**
- * The Web Worker of the native backend: takes one {@link NativeJob}, runs
+ * The Web Worker of the native backend: takes a {@link NativeJob}, runs
  * its hot loop with blocking FFI calls (`recv.ts` for child and proxy,
  * `send.ts` for parent), and posts `running`, then the result line (or the
- * failure). Started by `run.ts`; listed with `--include` in the compile task.
+ * failure), then waits for the next job. Started by `run.ts`; listed with
+ * `--include` in the compile task.
  *
  * @module
  */
@@ -18,8 +19,8 @@ const self = globalThis as unknown as {
   close(): void;
 };
 
+// One job at a time: `run.ts` posts the next only after this one reported.
 self.onmessage = (e: MessageEvent<NativeJob>) => {
-  self.onmessage = null;
   const job = e.data;
   try {
     const libc = threadLibc();
