@@ -27,11 +27,15 @@ import { Experiment } from "../../manager/experiment.ts";
 import { Manager } from "../../manager/manager.ts";
 import type { TreeResult } from "../../manager/results.ts";
 import { parseScript } from "../../manager/script.ts";
+import { childrenOf } from "../../core/proc.ts";
+import type { ReadyProcess } from "../../core/self.ts";
+import { WARM_PROBES } from "../../worker/warm.ts";
 import {
   type Log,
   median,
   r1,
   r3,
+  sleep,
   startWorkers,
   stderrLog,
   stopAll,
@@ -169,6 +173,21 @@ function _perBatch(
   );
 }
 
+/**
+ * Waits until every warm worker has started its warm probes (two children
+ * each, `WARM_PROBES`), then 3 s more for their start-ups to end: the
+ * first build would otherwise share the CPU with 48 Deno start-ups.
+ */
+async function _warmedUp(ws: ReadyProcess[], log: Log): Promise<void> {
+  const end = performance.now() + 60_000;
+  while (
+    performance.now() < end &&
+    ws.some((w) => childrenOf(w.child.pid).length < WARM_PROBES)
+  ) await sleep(200);
+  await sleep(3000);
+  log(`warm probes started (load ${Deno.loadavg()[0]})`);
+}
+
 /** Runs the benchmark; see the module doc. */
 export async function runBuildBench(
   opts: BuildBenchOptions = {},
@@ -194,6 +213,7 @@ export async function runBuildBench(
   const runs: BuildRun[] = [];
   try {
     workers.push(...await startWorkers(n, { args: ["--cold-probes"] }));
+    await _warmedUp(warm, log);
     const sets = [warm, workers.slice(n)].map((ws) => ws.map((w) => w.addr));
     for (const [i, [parallel, cold]] of order.entries()) {
       const addrs = sets[cold ? 1 : 0]!;
