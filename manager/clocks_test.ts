@@ -49,6 +49,15 @@ Deno.test("clocks: trust warns about each bad clock; require-sync refuses those 
   const warned = clockWarnings(W, undefined, 1000);
   assert.equal(warned.length, 2);
   assert.match(warned[0]!, /^warning: Worker "b:1": /);
+  // Workers with the same problem share one line, naming a few of them.
+  const same = ["x:1", "x:2", "x:3", "x:4", "x:5"].map((addr) => ({
+    ...W[1]!,
+    addr,
+  }));
+  assert.deepEqual(
+    clockWarnings(same, undefined, 1000).map((l) => l.split(": its")[0]),
+    ['warning: 5 workers ("x:1", "x:2", "x:3" and 2 more)'],
+  );
   assert.deepEqual(
     applyClockPolicy(W, {
       policy: "trust",

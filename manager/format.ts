@@ -67,11 +67,24 @@ export function clockWarnings(
   limitUs = CLOCK_WARN_US,
   maxErrorUs = Infinity,
 ): string[] {
-  const kernel = results.flatMap((r) => {
+  // Workers with the same problem (all of a testbed on one host) share a line.
+  const byWhy = new Map<string, string[]>();
+  for (const r of results) {
     const why = kernelClockProblem(r, maxErrorUs);
-    return why ? [`warning: Worker "${r.addr}": ${why}`] : [];
-  });
+    if (why) byWhy.set(why, [...byWhy.get(why) ?? [], r.addr]);
+  }
+  const kernel = [...byWhy].map(([why, addrs]) =>
+    addrs.length === 1
+      ? `warning: Worker "${addrs[0]}": ${why}`
+      : `warning: ${addrs.length} workers (${_names(addrs)}): ${why}`
+  );
   return kernel.concat(_offsetWarnings(results, limitUs));
+}
+
+/** Up to three quoted names, then how many more. */
+function _names(addrs: readonly string[]): string {
+  const shown = addrs.slice(0, 3).map((a) => `"${a}"`).join(", ");
+  return addrs.length > 3 ? `${shown} and ${addrs.length - 3} more` : shown;
 }
 
 function _offsetWarnings(
