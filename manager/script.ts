@@ -32,183 +32,29 @@ import YAML from "yaml";
 import type { Scalar } from "yaml";
 import { UsageError } from "../core/cli.ts";
 import { LIMITS } from "../core/limits.ts";
-import type { TreeType } from "../core/results.ts";
-import { addrProblem, normAddr, readAddrsFile } from "./addrs_file.ts";
-import type { FaqStart } from "./faq.ts";
+import { normAddr } from "./addrs_file.ts";
+import { scriptKeys, treeSpec } from "./script_keys.ts";
+import {
+  type Action,
+  ACTIONS,
+  type Hyperparameter,
+  type Script,
+  ScriptError,
+  type ScriptOptions,
+} from "./script_types.ts";
 import * as D from "./defaults.ts";
 import {
-  bool,
   type Context,
   type Entry,
   got,
-  int,
-  list,
   need,
-  num,
-  oneOf,
   parseYaml,
   type Place,
   type Read,
-  type Reader,
   record,
-  secs,
-  str,
-  suggest,
 } from "./yaml_read.ts";
 
-/** Statistics a strategy can weigh, as the probes report them per candidate. */
-export const STATS = [
-  "min",
-  "p25",
-  "p50",
-  "p75",
-  "p90",
-  "p99",
-  "p999",
-  "max",
-  "mean",
-  "stddev",
-  "lost",
-] as const;
-/** One statistic of a candidate's probe results. */
-export type Stat = typeof STATS[number];
-/** Actions a script may list. PARENT, REPORT and MCAST are the manager's own. */
-export const ACTIONS = ["CONNECT", "ROOT"] as const;
-/** A step action a script may list. */
-export type Action = typeof ACTIONS[number];
-const _MANAGER_ACTIONS = ["PARENT", "REPORT", "MCAST", "ALLTOALL", "REBUILD"];
-/** What to do with a worker whose kernel clock is not to be trusted. */
-export const CLOCK_POLICIES = ["trust", "require-sync"] as const;
-/** `trust`: warn; `require-sync`: refuse it at CONNECT. */
-export type ClockPolicy = typeof CLOCK_POLICIES[number];
-/** What scores do with each parent-child pair's measured clock offset. */
-export const OFFSET_POLICIES = ["trust", "correct"] as const;
-/** `trust`: score the delays as measured; `correct`: minus the pair's offset. */
-export type OffsetPolicy = typeof OFFSET_POLICIES[number];
-/** The one-word forms of `clocks:` (a mapping sets both policies). */
-const _CLOCKS_WORDS = ["trust", "require-sync", "correct"] as const;
-/** Kinds of tree a script may ask for. */
-export const TREE_TYPES = [
-  "BEST",
-  "WORST",
-  "RANDOM",
-  "LEMON",
-] as const satisfies readonly TreeType[];
-export type { TreeType };
-type Preset = keyof typeof D.STRATEGY_WEIGHTS;
-const _PRESETS = Object.keys(D.STRATEGY_WEIGHTS) as Preset[];
-
-/** How candidates are scored: the weighted sum of their statistics. */
-export interface Strategy {
-  name: Preset | "CUSTOM";
-  weights: Partial<Record<Stat, number>>;
-}
-/** One tree to build from each root. */
-export interface TreeSpec {
-  /** Unique label, e.g. `BEST-P90` or `RANDOM`. */
-  name: string;
-  type: TreeType;
-  /** Present for BEST and WORST, absent for RANDOM and LEMON. */
-  strategy?: Strategy;
-}
-/** One step of the script's queue. */
-export interface Step {
-  action: Action;
-  description?: string;
-  data?: string | number | boolean | null;
-}
-/** Candidates per parent stage: a count, or a share of the remaining pool in (0, 1]. */
-export type Hyperparameter =
-  | { kind: "count"; value: number }
-  | { kind: "fraction"; value: number };
-
-/** A validated script with defaults applied. Durations are in seconds. */
-export interface Script {
-  file: string;
-  /** The raw YAML, kept for the results file. */
-  text: string;
-  name: string;
-  description?: string;
-  seed: number;
-  /** Worker control addresses, `HOST:PORT`, unique. */
-  addrs: string[];
-  depth: number;
-  fanout: number;
-  hyperparameter: Hyperparameter;
-  /** Packets per second of a parent job. */
-  rate: number;
-  duration: number;
-  warmup: number;
-  evaluation: { rate: number; duration: number; warmup: number; runs: number };
-  /** Distinct roots; 1 when `root` is given. */
-  roots: number;
-  /** The one root the script chose, as spelled in `addrs`. */
-  root?: string;
-  /**
-   * `root: probe`: R candidate roots, each streaming to a sample of S
-   * others; the `roots` with the lowest mean p90 become the roots.
-   */
-  rootProbe?: { candidates: number; sample: number };
-  trees: TreeSpec[];
-  parallel: boolean;
-  /**
-   * The workers' kernel clocks: warn about bad ones, or refuse them
-   * (`policy`); and whether scores correct delays by the pair's measured
-   * offset (`offsets`).
-   */
-  clocks: { policy: ClockPolicy; maxErrorUs: number; offsets: OffsetPolicy };
-  /** Rebuild rounds after each tree's evaluations. */
-  rebuild: number;
-  /** LEMON trees: the all-to-all probing and the FAQ solver. */
-  lemon: {
-    limit: number;
-    rate: number;
-    duration: number;
-    warmup: number;
-    start: FaqStart;
-    iterations: number;
-    tolerance: number;
-    restarts: number;
-  };
-  timeouts: {
-    connect: number;
-    request: number;
-    retries: number;
-    jobGrace: number;
-  };
-  steps: Step[];
-}
-
-/** Options of {@link parseScript} and {@link loadScript}. */
-export interface ScriptOptions {
-  /** Actions this build can run (default: all of {@link ACTIONS}). */
-  implementedActions?: readonly Action[];
-}
-
-/** Where a script problem is. `field` is a path such as `trees[1].strategy`. */
-export type ScriptPlace = Place;
-
-/** A problem in a script, at `file:line:col`. A {@link UsageError}: exit 2. */
-export class ScriptError extends UsageError {
-  override name = "ScriptError";
-  readonly file: string;
-  readonly line: number;
-  readonly col: number;
-  /** The field path, or undefined for a problem with the whole file. */
-  readonly field: string | undefined;
-  /** The message without the place. */
-  readonly reason: string;
-
-  constructor(reason: string, at: ScriptPlace) {
-    const field = at.field === undefined ? "" : `field "${at.field}": `;
-    super(`${at.file}:${at.line}:${at.col}: ${field}${reason}`);
-    this.file = at.file;
-    this.line = at.line;
-    this.col = at.col;
-    this.field = at.field;
-    this.reason = reason;
-  }
-}
+export * from "./script_types.ts";
 
 /**
  * Reads and validates a script file. An unreadable file is a
@@ -247,234 +93,11 @@ export function parseScript(
     throw c.fail(top, undefined, `Script must be a mapping, got ${what}`);
   }
   const implemented = opts.implementedActions ?? ACTIONS;
-  return _build(c, record(_top(implemented))(c, top), { text, implemented });
-}
-
-// ---------------------------------------------------------------- schema
-
-const _name: Reader<string> = (c: Context, e: Entry) => {
-  const v = str(c, e);
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v)) {
-    const rule = "must start with a letter or digit, then only letters, " +
-      "digits and _ . -";
-    c.bad(e, `${rule}, got "${v}"`);
-  }
-  return v;
-};
-
-const _addr: Reader<string> = (c: Context, e: Entry) => {
-  const a = c.value(e);
-  const example = 'a HOST:PORT string such as "10.0.0.1:9000"';
-  if (typeof a !== "string") c.bad(e, `must be ${example}, got ${c.got(e)}`);
-  const why = addrProblem(a);
-  if (why) c.bad(e, why);
-  return a;
-};
-
-/** `root`: one of the workers, or "probe" (chosen by measurement). */
-const _root: Reader<string> = (c: Context, e: Entry) =>
-  c.value(e) === "probe" ? "probe" : _addr(c, e);
-
-/** The workers: unique HOST:PORT addresses. */
-const _addrs: Reader<string[]> = (c: Context, e: Entry) => {
-  const seen = new Map<string, string>();
-  const item = (c: Context, e: Entry): string => {
-    const a = _addr(c, e), first = seen.get(normAddr(a));
-    if (first) c.bad(e, `"${a}" is listed twice (first as ${first})`);
-    seen.set(normAddr(a), e.field);
-    return a;
-  };
-  return list("HOST:PORT workers", item)(c, e);
-};
-
-/** The workers, from a file of HOST:PORT lines. */
-const _addrsFile: Reader<string[]> = (c: Context, e: Entry) =>
-  readAddrsFile(c, e, (reason, at) => new ScriptError(reason, at));
-
-const _weight: Reader<number> = (c: Context, e: Entry) => {
-  const w = num(c, e);
-  if (w < 0) c.bad(e, `must be a weight of at least 0, got ${w}`);
-  return w;
-};
-const _WEIGHTS = Object.fromEntries(STATS.map((s) => [s, _weight])) as Record<
-  Stat,
-  Reader<number>
->;
-
-const _strategy: Reader<Strategy> = (c: Context, e: Entry) => {
-  if (!YAML.isMap(c.resolve(e.node))) {
-    const s = str(c, e);
-    const preset = _PRESETS.find((p) => p === s);
-    if (preset === undefined) {
-      const also = `${suggest(s, _PRESETS)} (allowed: ${_PRESETS.join(", ")}` +
-        ", or { weights: { <stat>: <number>, ... } })";
-      c.bad(e, `unknown strategy "${s}"${also}`);
-    }
-    return { name: preset, weights: { ...D.STRATEGY_WEIGHTS[preset] } };
-  }
-  const { v, at } = record({ weights: record(_WEIGHTS) })(c, e);
-  need(c, e, "weights", v.weights !== undefined, "e.g. { p90: 1 }");
-  const weights = v.weights!.v;
-  if (!Object.values(weights).some((w) => w > 0)) {
-    c.bad(at.weights!, "must give at least one statistic a weight above 0");
-  }
-  return { name: "CUSTOM", weights };
-};
-
-const _tree = record({
-  type: oneOf<TreeType>("tree type", TREE_TYPES, { RAND: "RANDOM" }),
-  strategy: _strategy,
-  name: _name,
-});
-
-/** A tree spec, named by default after its type and strategy. */
-function _spec(type: TreeType, s?: Strategy, name?: string): TreeSpec {
-  const label = name ?? (s ? `${type}-${s.name}` : type);
-  return s ? { name: label, type, strategy: s } : { name: label, type };
-}
-
-const _trees: Reader<TreeSpec[]> = (c: Context, e: Entry) => {
-  const seen = new Map<string, string>();
-  return list("trees", _tree)(c, e).map(({ v, at, self }) => {
-    need(c, self, "type", v.type !== undefined, TREE_TYPES.join(", "));
-    const unscored = v.type === "RANDOM" || v.type === "LEMON";
-    if (unscored && at.strategy) {
-      const how = v.type === "RANDOM"
-        ? "a RANDOM tree is drawn at random"
-        : "a LEMON tree is placed by the all-to-all delays";
-      c.bad(at.strategy, `${how}: drop its strategy`);
-    }
-    const needs = `a ${v.type} tree needs ${_PRESETS.join(", ")} or weights`;
-    need(c, self, "strategy", unscored || !!v.strategy, needs);
-    const spec = _spec(v.type!, v.strategy, v.name);
-    const first = seen.get(spec.name);
-    if (first !== undefined) {
-      const why = `tree name "${spec.name}" is already used by ${first}: ` +
-        'give one of them another "name"';
-      throw c.fail(at.name ?? self, `${self.field}.name`, why);
-    }
-    seen.set(spec.name, self.field);
-    return spec;
+  return _build(c, record(scriptKeys(implemented))(c, top), {
+    text,
+    implemented,
   });
-};
-
-/** A step's action, which this build must implement. */
-function _action(implemented: readonly Action[]): Reader<Action> {
-  return (c: Context, e: Entry) => {
-    const a = str(c, e);
-    if (_MANAGER_ACTIONS.includes(a)) {
-      c.bad(
-        e,
-        `action "${a}" is pushed by the manager itself and cannot be listed ` +
-          `in a script (allowed: ${ACTIONS.join(", ")})`,
-      );
-    }
-    const action = oneOf("action", ACTIONS)(c, e);
-    if (!implemented.includes(action)) {
-      c.bad(e, `action "${a}" is not implemented yet`);
-    }
-    return action;
-  };
 }
-
-const _data: Reader<Step["data"]> = (c: Context, e: Entry) => {
-  const n = c.resolve(e.node);
-  if (n !== null && !YAML.isScalar(n)) {
-    c.bad(e, `must be a single value, got ${got(n)}`);
-  }
-  return (c.value(e) ?? null) as Step["data"];
-};
-
-function _step(implemented: readonly Action[]): Reader<Step> {
-  const action = _action(implemented);
-  return (c: Context, e: Entry) => {
-    const { v } = record({ action, description: str, data: _data })(c, e);
-    need(c, e, "action", v.action !== undefined, ACTIONS.join(", "));
-    const step: Step = { action: v.action! };
-    if (v.description !== undefined) step.description = v.description;
-    if (v.data !== undefined) step.data = v.data;
-    return step;
-  };
-}
-
-/**
- * `clocks:` one word (`trust`, `require-sync`: the kernel clocks' policy;
- * `correct`: offsets corrected, kernel clocks trusted) or a mapping
- * `{kernel: trust|require-sync, offsets: trust|correct}`.
- */
-function _clocks(
-  c: Context,
-  e: Entry,
-): { kernel?: ClockPolicy; offsets?: OffsetPolicy } {
-  if (YAML.isMap(c.resolve(e.node))) {
-    return record({
-      kernel: oneOf<ClockPolicy>("kernel clocks policy", CLOCK_POLICIES),
-      offsets: oneOf<OffsetPolicy>("offsets policy", OFFSET_POLICIES),
-    })(c, e).v;
-  }
-  const word = oneOf("clocks policy", _CLOCKS_WORDS)(c, e);
-  return word === "correct" ? { offsets: "correct" } : { kernel: word };
-}
-
-/** Why a job parameter's range is what it is, appended to a range message. */
-const _LIMIT = " (a worker's limit)";
-const _RATE = int(LIMITS.rate[0], LIMITS.rate[1]);
-/** Job durations go to the workers in whole ms (`dur`, `warmup`). */
-const _DURATION = secs(
-  LIMITS.dur[0] / 1000,
-  LIMITS.dur[1] / 1000,
-  false,
-  _LIMIT,
-);
-const _WARMUP = secs(0, LIMITS.warmup[1] / 1000, false, _LIMIT);
-/** Control-plane deadlines. */
-const _DEADLINE = secs(0, 3600, true);
-
-/** The top-level keys, in the order the docs list them. */
-const _top = (implemented: readonly Action[]) => ({
-  name: _name,
-  description: str,
-  seed: int(0),
-  addrs: _addrs,
-  addrs_file: _addrsFile,
-  depth: int(1, 8),
-  fanout: int(1, 64),
-  hyperparameter: num,
-  rate: _RATE,
-  duration: _DURATION,
-  warmup: _WARMUP,
-  evaluation: record({
-    rate: _RATE,
-    duration: _DURATION,
-    warmup: _WARMUP,
-    runs: int(1, 100),
-  }),
-  roots: int(1),
-  root: _root,
-  root_probe: record({ candidates: int(1, 64), sample: int(1, 64) }),
-  trees: _trees,
-  parallel: bool,
-  clocks: _clocks,
-  clock_error: secs(0, 3600),
-  rebuild: int(0, 10),
-  lemon: record({
-    limit: int(1, 64),
-    rate: _RATE,
-    duration: _DURATION,
-    warmup: _WARMUP,
-    start: oneOf<FaqStart>("FAQ start", ["barycenter", "random"]),
-    iterations: int(1, 1000),
-    tolerance: num,
-    restarts: int(0, 100),
-  }),
-  timeouts: record({
-    connect: _DEADLINE,
-    request: _DEADLINE,
-    retries: int(0, 10),
-    job_grace: secs(0, LIMITS.timeout[1] / 1000),
-  }),
-  steps: list("steps", _step(implemented)),
-});
 
 // ---------------------------------------------------------------- checks
 
@@ -487,7 +110,7 @@ function _nodes(d: number, f: number): bigint {
 /** Checks across keys, then applies the defaults. */
 function _build(
   c: Context,
-  top: Read<ReturnType<typeof _top>>,
+  top: Read<ReturnType<typeof scriptKeys>>,
   { text, implemented }: { text: string; implemented: readonly Action[] },
 ): Script {
   const { v, at, self } = top;
@@ -635,7 +258,7 @@ function _build(
     },
     roots: root === undefined ? v.roots ?? D.ROOTS : 1,
     trees: v.trees ?? D.TREES.map((d) =>
-      _spec(
+      treeSpec(
         d.type,
         "strategy" in d
           ? {
