@@ -10,7 +10,8 @@ import {
 } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { fuzzInputs } from "../tests/helpers/fuzz.ts";
-import { probeArgs, Worker } from "./worker.ts";
+import { probeArgs } from "./probe_args.ts";
+import { Worker } from "./worker.ts";
 
 const connect = (protocol = PROTOCOL_VERSION): Message => ({
   ...FIXTURES.connect!,

@@ -1,0 +1,86 @@
+/**
+ * The flags of a job's probe (`treecast parent|child|proxy ...`), built by
+ * the worker from a validated COMMAND's typed numbers and addresses, never
+ * from a string the message carried.
+ *
+ * @module
+ */
+import { joinHostPort } from "../core/cli.ts";
+import type { Command } from "../proto/codec.ts";
+import type { ProbeKind } from "./warm.ts";
+
+/** Options of {@link probeArgs}. */
+export interface ProbeArgOptions {
+  /** The host every probe binds (a parent sends from it). */
+  bindHost: string;
+  /** Data addresses of the probes below (parent and proxy). */
+  to: string[];
+  emulate: string;
+  timeoutMs: number;
+  /** The probe's I/O backend (resolved: never auto). */
+  io: "native" | "deno";
+  /** A receiver's timestamps (resolved: never auto). */
+  timestamps: "kernel" | "user";
+}
+
+/**
+ * The probe's flags for a validated command: built from typed numbers and
+ * addresses only, never from a string the message carried.
+ */
+export function probeArgs(
+  kind: ProbeKind,
+  cmd: Command,
+  o: ProbeArgOptions,
+): string[] {
+  const s = (ms: number) => String(ms / 1000);
+  const emulate = o.emulate ? ["--emulate", o.emulate] : [];
+  const io = ["--io", o.io];
+  const rx = [...io, "--timestamps", o.timestamps];
+  const bind = joinHostPort({ hostname: o.bindHost, port: 0 });
+  switch (kind) {
+    case "parent":
+      return [
+        // A wildcard is the parent's own default (of its children's family).
+        ...(_wildcard(o.bindHost) ? [] : ["--bind", bind]),
+        "--to",
+        o.to.join(","),
+        "--rate",
+        String(cmd.rate),
+        "--duration",
+        s(cmd.dur),
+        "--warmup",
+        s(cmd.warmup),
+        ...(cmd.size > 0 ? ["--size", String(cmd.size)] : []),
+        ...io,
+      ];
+    case "child":
+      return [
+        "--bind",
+        bind,
+        "--duration",
+        s(cmd.warmup + cmd.dur),
+        "--timeout",
+        s(o.timeoutMs),
+        ...emulate,
+        ...rx,
+      ];
+    case "proxy":
+      return [
+        "--bind",
+        bind,
+        "--to",
+        o.to.join(","),
+        "--duration",
+        s(cmd.warmup + cmd.dur),
+        "--timeout",
+        s(o.timeoutMs),
+        ...(cmd.record ? ["--record"] : []),
+        ...emulate,
+        ...rx,
+      ];
+  }
+}
+
+function _wildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "";
+}
