@@ -6,5 +6,11 @@ export const PROGRAM_VERSION = "0.1.0";
 /** The control-plane wire protocol's version: CONNECT checks it for equality. */
 export const PROTOCOL_VERSION = 1;
 
-/** The results file format's version. */
-export const RESULTS_VERSION = 1;
+/**
+ * The results file format's version, bumped when a field is removed, changes
+ * meaning or stops being always present. 2: the summary's estimates are
+ * absent for a kind whose worst leaf was always silent (`silent` counts
+ * them); candidates and evaluation nodes may carry clock offsets
+ * (`offsetUs`, `offsetBoundUs`, `offsetSamples`) and senders their `peers`.
+ */
+export const RESULTS_VERSION = 2;

@@ -102,9 +102,20 @@ Deno.test("report into a missing folder fails at run time (exit 1)", async () =>
   await Deno.remove(path.replace(/\/results\.json$/, ""), { recursive: true });
 });
 
-Deno.test("loadResults accepts the demo fixture", async () => {
+Deno.test("loadResults accepts the demo fixture (results format 1) and format 2, nothing else", async () => {
   const r = await loadResults(DEMO_RESULTS.pathname);
   assert.equal(r.trees.length, 4);
+  assert.equal(r.versions.results, 1);
+  for (const [v, ok] of [[2, true], [3, false], [0, false]] as const) {
+    const path = await tempResults(
+      JSON.stringify({ ...r, versions: { ...r.versions, results: v } }),
+    );
+    if (ok) assert.equal((await loadResults(path)).versions.results, v);
+    else await assert.rejects(loadResults(path), /versions\/results/);
+    await Deno.remove(path.replace(/\/results\.json$/, ""), {
+      recursive: true,
+    });
+  }
 });
 
 Deno.test("report --help matches its snapshot", async () => {
