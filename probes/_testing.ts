@@ -161,6 +161,30 @@ export function spawnProbe(args: string[]): LineProcess {
   return new LineProcess(Deno.execPath(), ["run", "-A", PROBE_ENTRY, ...args]);
 }
 
+/**
+ * Spawns `treecast parent --io IO --to TO,... --rate R --duration S
+ * --warmup W` (seconds), the stream most probe tests send.
+ */
+export function spawnParent(
+  io: string,
+  to: readonly string[],
+  o: { rate: number; duration: number; warmup: number },
+): LineProcess {
+  return spawnProbe([
+    "parent",
+    "--io",
+    io,
+    "--to",
+    to.join(","),
+    "--rate",
+    String(o.rate),
+    "--duration",
+    String(o.duration),
+    "--warmup",
+    String(o.warmup),
+  ]);
+}
+
 /** Spawns a probe that prints READY; resolves with the process and its bound address. */
 export async function spawnReady(
   args: string[],

@@ -9,7 +9,7 @@ import {
   freeUdpPort,
   ioTest,
   LineProcess,
-  spawnProbe,
+  spawnParent,
   spawnReady,
   waitUdpBound,
 } from "../probes/_testing.ts";
@@ -89,19 +89,11 @@ ioTest(
   "a treecast parent feeds a C receiver, which leaves WARMUP out",
   async (io) => {
     const recv = await cReceiver(1);
-    const parent = spawnProbe([
-      "parent",
-      "--io",
-      io,
-      "--to",
-      recv.addr,
-      "--rate",
-      "2000",
-      "--duration",
-      "1",
-      "--warmup",
-      "0.1",
-    ]);
+    const parent = spawnParent(io, [recv.addr], {
+      rate: 2000,
+      duration: 1,
+      warmup: 0.1,
+    });
     const [r, p] = await Promise.all([lastLine(recv.proc), lastLine(parent)]);
     assert.equal(p.sent, 200 + 2000 + 3);
     assert.deepEqual(
@@ -140,19 +132,11 @@ ioTest(
       bind,
     ]);
     await waitUdpBound(port);
-    const parent = spawnProbe([
-      "parent",
-      "--io",
-      io,
-      "--to",
-      `127.0.0.1:${port}`,
-      "--rate",
-      "1000",
-      "--duration",
-      "1",
-      "--warmup",
-      "0.1",
-    ]);
+    const parent = spawnParent(io, [`127.0.0.1:${port}`], {
+      rate: 1000,
+      duration: 1,
+      warmup: 0.1,
+    });
     const [r, f] = await Promise.all([
       lastLine(child),
       lastLine(fwd),

@@ -4,7 +4,12 @@
  * never on timing.
  */
 import assert from "node:assert/strict";
-import { ioTest, spawnProbe, spawnReady } from "../probes/_testing.ts";
+import {
+  ioTest,
+  type LineProcess,
+  spawnParent,
+  spawnReady,
+} from "../probes/_testing.ts";
 import { runChild } from "../probes/child.ts";
 import type { PeerOffset } from "../probes/echo.ts";
 import { parseEmulation } from "../probes/emulate.ts";
@@ -16,7 +21,7 @@ const lat = (r: Json) =>
   r.latency_us as { min: number; p50: number; p90: number };
 
 async function resultOf(
-  p: ReturnType<typeof spawnProbe>,
+  p: LineProcess,
 ): Promise<{ code: number; result: Json; stderr: string }> {
   const { code, lines, stderr } = await p.finish();
   const result = lines.find((l) => l.event === "result");
@@ -59,19 +64,11 @@ ioTest(
         "20",
       ]);
     const [a, b, c] = await Promise.all([child(), child(), child()]);
-    const parent = spawnProbe([
-      "parent",
-      "--io",
-      io,
-      "--to",
-      [a.bind, b.bind, c.bind].join(","),
-      "--rate",
-      "5000",
-      "--duration",
-      "2",
-      "--warmup",
-      "0.2",
-    ]);
+    const parent = spawnParent(io, [a.bind, b.bind, c.bind], {
+      rate: 5000,
+      duration: 2,
+      warmup: 0.2,
+    });
     const [pr, ...rs] = await Promise.all([
       resultOf(parent),
       resultOf(a.proc),
@@ -135,19 +132,11 @@ ioTest(
   async (io) => {
     const e = await inProcessChild(io, "delay=500us,seed=1");
     const plain = await inProcessChild(io, null);
-    const parent = spawnProbe([
-      "parent",
-      "--io",
-      io,
-      "--to",
-      `${e.bind},${plain.bind}`,
-      "--rate",
-      "5000",
-      "--duration",
-      "1",
-      "--warmup",
-      "0.2",
-    ]);
+    const parent = spawnParent(io, [e.bind, plain.bind], {
+      rate: 5000,
+      duration: 1,
+      warmup: 0.2,
+    });
     const [pr, re, rp] = await Promise.all([
       resultOf(parent),
       e.result,
@@ -199,19 +188,11 @@ ioTest(
       "--emulate",
       "delay=3ms,jitter=1ms,seed=5",
     ]);
-    const parent = spawnProbe([
-      "parent",
-      "--io",
-      io,
-      "--to",
-      proxy.bind,
-      "--rate",
-      "2000",
-      "--duration",
-      "0.5",
-      "--warmup",
-      "0.1",
-    ]);
+    const parent = spawnParent(io, [proxy.bind], {
+      rate: 2000,
+      duration: 0.5,
+      warmup: 0.1,
+    });
     const [pr, xr, lr] = await Promise.all([
       resultOf(parent),
       resultOf(proxy.proc),
@@ -269,19 +250,11 @@ ioTest(
   async (io) => {
     const skewed = await inProcessChild(io, "offset=300us");
     const plain = await inProcessChild(io, null);
-    const parent = spawnProbe([
-      "parent",
-      "--io",
-      io,
-      "--to",
-      `${skewed.bind},${plain.bind}`,
-      "--rate",
-      "2000",
-      "--duration",
-      "1",
-      "--warmup",
-      "0.1",
-    ]);
+    const parent = spawnParent(io, [skewed.bind, plain.bind], {
+      rate: 2000,
+      duration: 1,
+      warmup: 0.1,
+    });
     const [pr, rs, rp] = await Promise.all([
       resultOf(parent),
       skewed.result,

@@ -11,10 +11,10 @@
  * @module
  */
 import { selfCommand } from "../core/self.ts";
-import { STANDBY_FLAG } from "../probes/standby.ts";
+import { STANDBY_FLAG, type StandbyRole } from "../probes/standby.ts";
 
-/** The roles a probe process plays. */
-export type ProbeKind = "parent" | "child" | "proxy";
+/** The roles a probe process plays (those a warm probe serves). */
+export type ProbeKind = StandbyRole;
 
 /**
  * Warm probes a worker starts ahead: two, what a stage asks of one worker
@@ -139,34 +139,37 @@ class Warm {
   }
 
   #line(line: string, onStarted: () => void): void {
-    let event: unknown;
-    if (line.startsWith('{"event":"')) {
+    // The standby's own lines; any other is the job's (theirs are parsed there).
+    let own: { event?: unknown; code?: unknown; text?: unknown } = {};
+    if (/^\{"event":"(standby|exit|stderr)"/.test(line)) {
       try {
-        event = JSON.parse(line).event;
+        own = JSON.parse(line);
       } catch { /* a job's line */ }
     }
     const cur = this.#current;
-    if (event === "standby") {
+    if (own.event === "standby") {
       this.hasWaited = true;
       if (!cur && this.state !== "reserved") this.state = "idle";
       onStarted();
-    } else if (event === "exit" && cur) {
+    } else if (own.event === "exit" && cur) {
       this.#current = undefined;
-      cur.end(Number(JSON.parse(line).code));
-    } else if (event === "stderr" && cur) {
-      const text = String(JSON.parse(line).text);
+      cur.end(Number(own.code));
+    } else if (own.event === "stderr" && cur) {
+      const text = String(own.text);
       for (const l of text.replace(/\n$/, "").split("\n")) cur.onErr(l);
     } else {
       cur?.onOut(line);
     }
   }
 
-  /** Hands it one job; false if it could not be written (it is gone). */
+  /** Hands it one job; undefined if it could not be written (it is gone). */
   async hand(kind: ProbeKind, args: string[]): Promise<ProbeRun | undefined> {
     this.state = "busy";
     const p = this.process;
-    let onOut: (l: string) => void = () => {};
-    let onErr: (l: string) => void = () => {};
+    // Lines that come before the job table reads them are kept for it.
+    const early: [err: boolean, line: string][] = [];
+    let onOut: (l: string) => void = (l) => early.push([false, l]);
+    let onErr: (l: string) => void = (l) => early.push([true, l]);
     let end: (code: number) => void = () => {};
     const ended = new Promise<number>((r) => (end = r));
     this.#current = {
@@ -191,6 +194,7 @@ class Warm {
       run: (o, e) => {
         onOut = o;
         onErr = e;
+        for (const [err, l] of early.splice(0)) (err ? e : o)(l);
         return ended;
       },
       kill: (signal) => {
