@@ -16,6 +16,11 @@
  * kernel timestamps (`native/recv.ts`). Both hand every datagram to the
  * same {@link ChildCore}.
  *
+ * With `messages` it also keeps the delay of every measured message by seq
+ * and writes it to a file at the end (`messages.ts`), however the stream
+ * ended; the file is created (emptied) before binding, so a path it cannot
+ * write fails at once.
+ *
  * @module
  */
 import type { HostPort } from "../core/cli.ts";
@@ -37,6 +42,12 @@ import {
   type StopReason,
   StreamWatch,
 } from "./net.ts";
+import {
+  messageBook,
+  type MessageLogSpec,
+  type MessagesReport,
+  prepareMessageLog,
+} from "./messages.ts";
 import { ChildCore } from "./receive.ts";
 import type { RecordReport } from "./recorder.ts";
 
@@ -54,6 +65,8 @@ export interface ChildOptions {
   io?: IoMode;
   /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
   timestamps?: TimestampMode;
+  /** Keep the per-message log and write it there at the end (`--messages`). */
+  messages?: MessageLogSpec;
 }
 
 /** How a child runs: cancellation and the readiness callback. */
@@ -81,6 +94,8 @@ export interface ChildResult extends RecordReport {
   emulated: EmulationParams | null;
   /** Seconds from the first datagram to the last. */
   elapsed_s: number;
+  /** The per-message log written (with `--messages`). */
+  messages?: MessagesReport;
 }
 
 /** Runs a child until its stream ends; see the module doc. Throws only when it cannot bind. */
@@ -88,6 +103,7 @@ export async function runChild(
   opts: ChildOptions,
   ctx: RunContext = {},
 ): Promise<ChildResult> {
+  if (opts.messages) prepareMessageLog(opts.messages.path);
   if (resolveIo(opts.io) === "native") {
     const at = nativeAddrs(opts.io, await resolveTargets([opts.bind]));
     if (at !== null) {
@@ -105,7 +121,7 @@ export async function runChild(
     duration: opts.duration,
     ...(opts.idle !== undefined ? { idle: opts.idle } : {}),
   }, ctx.signal);
-  const core = new ChildCore(watch, opts.emulate ?? null);
+  const core = new ChildCore(watch, opts.emulate ?? null, messageBook(opts));
   const buf = new Uint8Array(CHILD_BUFFER_BYTES);
   const view = new DataView(buf.buffer);
   let failure: string | null = null;

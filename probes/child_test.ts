@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
+import { decodeMessageLog, NOT_RECEIVED } from "../core/message_log.ts";
 import { type ChildOptions, type ChildResult, runChild } from "./child.ts";
 import { parseEmulation } from "./emulate.ts";
 import type { IoKind } from "./io.ts";
@@ -221,3 +222,180 @@ ioTest("a child that cannot bind throws, naming the address", async (io) => {
     taken.close();
   }
 });
+
+/** A fresh temporary path for a message log (in its own directory, removed with `cleanup`). */
+function tempLog(): { path: string; cleanup: () => void } {
+  const dir = Deno.makeTempDirSync({ prefix: "treecast-log-" });
+  return {
+    path: `${dir}/messages.tcml`,
+    cleanup: () => Deno.removeSync(dir, { recursive: true }),
+  };
+}
+
+const MS = 1_000_000;
+
+ioTest(
+  "the message log holds each measured message's signed delay, its smallest copy, and not-received for a lost one",
+  async (io) => {
+    const log = tempLog();
+    try {
+      const { addr, result } = await startChild(io, {
+        messages: { path: log.path },
+      });
+      // seq s was sent s x 100 ms ago (its ts), with emu_ns of s µs: its
+      // delay is s x 100 ms + s µs + the loopback's own (well under 90 ms).
+      const at = (seq: number, extraNs = 0n) => ({
+        seq,
+        emuNs: seq * 1000,
+        tsOffsetNs: -BigInt(seq * 100 * MS) - extraNs,
+      });
+      const items: Crafted[] = [
+        ...range(0, 3).map((seq) => ({ seq, flags: FLAG_WARMUP })),
+        ...range(3, 9).flatMap((seq) =>
+          // 7 comes thrice: 300 ms late, on time, 200 ms late.
+          seq === 7
+            ? [at(7, 300n * BigInt(MS)), at(7), at(7, 200n * BigInt(MS))]
+            : [at(seq)]
+        ),
+        // 9 is lost; 12 has a ts 500 ms in the future (a clock ahead).
+        ...range(10, 12).map((seq) => at(seq)),
+        { seq: 12, tsOffsetNs: 500n * BigInt(MS) },
+        { seq: 13, flags: FLAG_END },
+      ];
+      await sendCrafted(addr, items);
+      const r = await result;
+      assert.deepEqual(r.messages, {
+        path: log.path,
+        first_seq: 3,
+        count: 10,
+        dropped: 0,
+      });
+      const got = decodeMessageLog(Deno.readFileSync(log.path));
+      assert.equal(got.firstSeq, 3);
+      const d = [...got.delaysNs];
+      assert.equal(d[9 - 3], NOT_RECEIVED);
+      for (const seq of [3, 4, 5, 6, 7, 8, 10, 11]) {
+        const want = seq * 100 * MS + seq * 1000;
+        const x = d[seq - 3]!;
+        // 1 ms below: the two clocks' bases are read to about a microsecond.
+        assert.ok(x > want - MS && x < want + 90 * MS, `seq ${seq}: ${x} ns`);
+      }
+      assert.ok(d[12 - 3]! < -400 * MS, `negative kept: ${d[12 - 3]} ns`);
+      assert.equal(r.negative, 1, "the statistics still clip it");
+      assert.equal(r.duplicates, 2);
+    } finally {
+      log.cleanup();
+    }
+  },
+);
+
+ioTest(
+  "a child that got nothing logs its expected range as not received; without --rate, an empty log",
+  async (io) => {
+    const log = tempLog();
+    try {
+      const shaped = await startChild(io, {
+        timeout: 0.25,
+        duration: 1.5,
+        messages: { path: log.path, rate: 40, warmup: 0.5 },
+      });
+      const r = await shaped.result;
+      assert.equal(r.stop, "no_stream");
+      // 20 WARMUP packets (0..19), then 40 measured (20..59).
+      assert.deepEqual(r.messages, {
+        path: log.path,
+        first_seq: 20,
+        count: 40,
+        dropped: 0,
+      });
+      const got = decodeMessageLog(Deno.readFileSync(log.path));
+      assert.ok(got.delaysNs.every((x) => x === NOT_RECEIVED));
+      const bare = await startChild(io, {
+        timeout: 0.25,
+        messages: { path: log.path },
+      });
+      assert.equal((await bare.result).messages?.count, 0);
+      assert.equal(
+        decodeMessageLog(Deno.readFileSync(log.path)).delaysNs.length,
+        0,
+      );
+    } finally {
+      log.cleanup();
+    }
+  },
+);
+
+ioTest(
+  "an interrupted child writes what it got; the rest of its expected range reads as not received",
+  async (io) => {
+    const log = tempLog();
+    const ac = new AbortController();
+    try {
+      const { addr, result } = await startChild(io, {
+        duration: 60,
+        messages: { path: log.path, rate: 10, warmup: 1 },
+      }, ac.signal);
+      await sendCrafted(addr, range(10, 30).map((seq) => ({ seq })));
+      ac.abort();
+      const r = await result;
+      assert.equal(r.stop, "interrupted");
+      assert.deepEqual(r.messages, {
+        path: log.path,
+        first_seq: 10,
+        count: 590,
+        dropped: 0,
+      });
+      const d = decodeMessageLog(Deno.readFileSync(log.path)).delaysNs;
+      assert.ok(d.subarray(0, 20).every((x) => x !== NOT_RECEIVED));
+      assert.ok(d.subarray(20).every((x) => x === NOT_RECEIVED));
+    } finally {
+      log.cleanup();
+    }
+  },
+);
+
+ioTest(
+  "the message log keeps at most --messages-max entries and counts the datagrams beyond",
+  async (io) => {
+    const log = tempLog();
+    try {
+      const { addr, result } = await startChild(io, {
+        messages: { path: log.path, max: 8 },
+      });
+      await sendCrafted(addr, [
+        ...range(0, 20).map((seq) => ({ seq })),
+        { seq: 5 }, // a duplicate within the bound: stored, not counted
+        { seq: 15 }, // one beyond it: counted
+        { seq: 20, flags: FLAG_END },
+      ]);
+      const r = await result;
+      assert.deepEqual(r.messages, {
+        path: log.path,
+        first_seq: 0,
+        count: 8,
+        dropped: 13,
+      });
+      const d = decodeMessageLog(Deno.readFileSync(log.path)).delaysNs;
+      assert.ok(d.every((x) => x !== NOT_RECEIVED));
+    } finally {
+      log.cleanup();
+    }
+  },
+);
+
+ioTest(
+  "a message log path that cannot be written fails before binding",
+  async (io) => {
+    const log = tempLog();
+    log.cleanup();
+    let bound = false;
+    await assert.rejects(
+      runChild(
+        { bind: LOOPBACK, duration: 1, io, messages: { path: log.path } },
+        { onReady: () => bound = true },
+      ),
+      new RegExp(`Cannot write the message log "${log.path}"`),
+    );
+    assert.equal(bound, false);
+  },
+);

@@ -23,6 +23,7 @@ import {
   required,
   runCommand,
   stdio,
+  UsageError,
 } from "../core/cli.ts";
 import { runChild } from "./child.ts";
 import {
@@ -31,6 +32,7 @@ import {
   IDLE_TIMEOUT_S,
   LATE_THRESHOLD_US,
   MAX_DATAGRAM_BYTES,
+  MESSAGES_MAX,
   START_TIMEOUT_S,
 } from "./defaults.ts";
 import { parseEmulation } from "./emulate.ts";
@@ -42,10 +44,14 @@ import {
   resolveIo,
   type TimestampMode,
 } from "./io.ts";
+import type { MessageLogSpec } from "./messages.ts";
 import type { StopReason } from "./net.ts";
 import { runParent } from "./parent.ts";
 import { runProxy } from "./proxy.ts";
 import { HEADER_BYTES } from "./wire.ts";
+
+/** The largest `--messages-max` (400 MB of entries). */
+const MESSAGES_MAX_LIMIT = 100_000_000;
 
 const TIMEOUTS =
   `Timeouts: --timeout is the wait for the first datagram (a stream that never
@@ -90,12 +96,24 @@ const OUTPUT =
 with counts, latency_us by nearest rank, a per-second series and the HdrHistogram
 of delays in ns as compressed base64); logs on stderr.`;
 
+const MESSAGES =
+  `--messages PATH keeps the one-way delay of every measured message (signed,
+ns, the smallest over its copies) and writes them to PATH when the stream ends,
+however it ends (core/message_log.ts: by seq, -2^31 for not received). The
+range: from the first measured seq (after the last WARMUP seen) to one before
+END's seq; with --rate (and --warmup, the part of --duration before the
+measured stream) it is the one the parent sends, so a stream cut short or never
+started reads as not received. At most --messages-max entries (seqs from 0,
+warm-up included; with --rate, rate x duration + 1%); later ones are counted in
+the result's "messages" {path, first_seq, count, dropped}, not kept.`;
+
 const childSpec = {
   name: "child",
   summary: "Receive a probe stream and measure its one-way delays",
   synopsis:
-    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
-  description: `${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${OUTPUT}`,
+    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE] [--messages PATH [--messages-max N] [--rate PPS] [--warmup S]]",
+  description:
+    `${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${MESSAGES}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -116,6 +134,28 @@ const childSpec = {
     },
     io: IO_FLAG,
     timestamps: TS_FLAG,
+    messages: {
+      type: "string",
+      arg: "PATH",
+      help: "Write the per-message log there (see above)",
+    },
+    "messages-max": {
+      type: "string",
+      arg: "N",
+      help: "Entries of the log at most",
+      defaultText: String(MESSAGES_MAX),
+    },
+    rate: {
+      type: "string",
+      arg: "PPS",
+      help: "The stream's rate (sizes the log, gives its range)",
+    },
+    warmup: {
+      type: "string",
+      arg: "S",
+      help: "The stream's warm-up, part of --duration (with --rate)",
+      defaultText: "0",
+    },
   },
 } satisfies CommandSpec;
 
@@ -209,6 +249,9 @@ export function createChildCommand(io: Io = stdio): Command {
             : {}),
           emulate: v.emulate !== undefined ? parseEmulation(v.emulate) : null,
           ..._receiveIo(v.io, v.timestamps),
+          ...(v.messages !== undefined
+            ? { messages: _messages(v.messages, v) }
+            : {}),
         };
         const result = await _withSignals((signal) =>
           runChild(opts, {
@@ -303,6 +346,26 @@ export const parentCommand: Command = createParentCommand();
 export const childCommand: Command = createChildCommand();
 /** `treecast proxy`. */
 export const proxyCommand: Command = createProxyCommand();
+
+/** A child's `--messages PATH` with the flags that shape its log. */
+function _messages(path: string, v: Record<string, unknown>): MessageLogSpec {
+  if (path === "") throw new UsageError('Flag "--messages" needs a path');
+  const [max, rate, warmup] = [v["messages-max"], v.rate, v.warmup] as (
+    | string
+    | undefined
+  )[];
+  const limit = { min: 1, max: MESSAGES_MAX_LIMIT, integer: true };
+  return {
+    path,
+    ...(max !== undefined
+      ? { max: parseNumber("messages-max", max, limit) }
+      : {}),
+    ...(rate !== undefined
+      ? { rate: parseNumber("rate", rate, { min: 0.001, max: 1e6 }) }
+      : {}),
+    ...(warmup !== undefined ? { warmup: parseSeconds("warmup", warmup) } : {}),
+  };
+}
 
 /** The `--io` value, checked now (a backend that cannot run here is an error before any bind). */
 function _io(text: string | undefined): IoMode {

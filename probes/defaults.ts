@@ -46,6 +46,12 @@ export const SEQ_WINDOW = 1 << 16;
 /** Delays above this are recorded as this value in the histogram, ns (60 s). */
 export const HISTOGRAM_MAX_NS = 60e9;
 
+/**
+ * Entries a child's per-message log (`--messages`) keeps at most, by
+ * default (4 bytes each: 40 MB); `--messages-max` sets another bound.
+ */
+export const MESSAGES_MAX = 10_000_000;
+
 /** Significant decimal digits of the latency histogram. */
 export const HISTOGRAM_DIGITS = 3;
 

@@ -13,6 +13,7 @@ import { EchoBook, EchoReply } from "./echo.ts";
 import { type EmulationParams, Emulator } from "./emulate.ts";
 import type { IoKind, TimestampKind } from "./io.ts";
 import type { ProxyResult } from "./proxy.ts";
+import type { MessageBook, MessagesReport } from "./messages.ts";
 import { DelayRecorder } from "./recorder.ts";
 import type { StopReason, StreamTimer } from "./watch.ts";
 import {
@@ -53,13 +54,20 @@ export class ChildCore {
   malformed = 0;
   dropped = 0;
 
-  /** A core stopping through `timer`, emulating `emulate` when given. */
-  constructor(timer: StreamTimer, emulate: EmulationParams | null) {
+  /**
+   * A core stopping through `timer`, emulating `emulate` when given, keeping
+   * the per-message log `messages` when given (`--messages`).
+   */
+  constructor(
+    timer: StreamTimer,
+    emulate: EmulationParams | null,
+    messages: MessageBook | null = null,
+  ) {
     this.timer = timer;
     this.emulated = emulate;
     this.#emu = emulate ? new Emulator(emulate) : null;
     const shift = _shiftNs(emulate);
-    this.rec = new DelayRecorder(shift);
+    this.rec = new DelayRecorder(shift, messages);
     this.echo = new EchoReply(this.rec.clock, shift);
   }
 
@@ -95,11 +103,23 @@ export class ChildCore {
     return (flags & FLAG_END) !== 0;
   }
 
-  /** The result line. */
+  /**
+   * The result line, once the stream is over: writes the per-message log
+   * first, if kept (a log that cannot be written is the run's error).
+   */
   result(o: ReceiveOutcome): ChildResult {
+    const book = this.rec.book;
+    let messages: MessagesReport | null = null;
+    let failure = o.failure;
+    try {
+      messages = book?.write(this.rec.bounds) ?? null;
+    } catch (e) {
+      failure ??= (e as Error).message;
+    }
     return {
-      ..._head(o),
+      ..._head({ ...o, failure }),
       ...this.rec.report(),
+      ...(messages !== null ? { messages } : {}),
       malformed: this.malformed,
       dropped: this.dropped,
       echoes: this.echo.count,

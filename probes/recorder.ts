@@ -1,12 +1,14 @@
 /**
  * What a child (or a recording proxy) measures about the stream it receives:
  * sequence bookkeeping, one-way delays and the per-second series, and the
- * JSON fields they become.
+ * JSON fields they become; a child's per-message log (`messages.ts`) is fed
+ * from here too, with the same delay.
  *
  * @module
  */
 import { RealtimeClock } from "./clock.ts";
-import { SeqTracker } from "./seq.ts";
+import type { MessageBook } from "./messages.ts";
+import { type SeqBounds, SeqTracker } from "./seq.ts";
 import {
   LatencyStats,
   type LatencySummary,
@@ -52,10 +54,26 @@ export class DelayRecorder {
   #hops = 0;
   #end = false;
   #shiftNs: number;
+  #book: MessageBook | null;
 
-  /** A recorder whose arrival times read as shifted by `shiftNs` (an emulated clock offset). */
-  constructor(shiftNs = 0) {
+  /**
+   * A recorder whose arrival times read as shifted by `shiftNs` (an
+   * emulated clock offset), noting every measured datagram's delay in
+   * `book` too when given (`--messages`).
+   */
+  constructor(shiftNs = 0, book: MessageBook | null = null) {
     this.#shiftNs = shiftNs;
+    this.#book = book;
+  }
+
+  /** The per-message log, if kept. */
+  get book(): MessageBook | null {
+    return this.#book;
+  }
+
+  /** What the stream showed of its seq range (for the per-message log). */
+  get bounds(): SeqBounds {
+    return this.#seq.bounds;
   }
 
   /** The realtime clock the delays are taken with. */
@@ -86,12 +104,17 @@ export class DelayRecorder {
     kSec = -1,
     kNsec = 0,
   ): void {
-    if (!this.#seq.accept(view.getUint32(OFF_SEQ, true))) return;
-    if (this.#first < 0) this.#first = nowMs;
-    const t = Math.floor((nowMs - this.#first) / 1000);
-    if (t !== this.#t) {
-      this.#t = t;
-      this.#clock.resync(); // once a second: follows a step of the realtime clock
+    const seq = view.getUint32(OFF_SEQ, true);
+    const fresh = this.#seq.accept(seq);
+    // A duplicate is measured only for the per-message log (its smallest copy).
+    if (!fresh && this.#book === null) return;
+    if (fresh) {
+      if (this.#first < 0) this.#first = nowMs;
+      const t = Math.floor((nowMs - this.#first) / 1000);
+      if (t !== this.#t) {
+        this.#t = t;
+        this.#clock.resync(); // once a second: follows a step of the realtime clock
+      }
     }
     const c = this.#clock;
     const arrival = kSec < 0
@@ -103,7 +126,8 @@ export class DelayRecorder {
         view.getUint32(OFF_TS_LO, true),
       ) +
       emuNs + this.#shiftNs;
-    this.#stats.record(delay, t);
+    this.#book?.note(seq, delay); // signed: the statistics clip it, not the log
+    if (fresh) this.#stats.record(delay, this.#t);
   }
 
   /** Notes a WARMUP packet. */

@@ -24,6 +24,17 @@ import { SEQ_WINDOW } from "./defaults.ts";
 
 const MASK = SEQ_WINDOW - 1;
 
+/** What a stream showed of its range (-1 or null: not seen). */
+export interface SeqBounds {
+  /** The highest WARMUP seq. */
+  warmupMax: number;
+  /** The lowest and highest measured seq. */
+  measuredMin: number | null;
+  measuredMax: number | null;
+  /** END's seq. */
+  endSeq: number;
+}
+
 /** Per-stream sequence bookkeeping; see the module doc. */
 export class SeqTracker {
   #bits = new Uint32Array(SEQ_WINDOW / 32);
@@ -110,6 +121,16 @@ export class SeqTracker {
     const beforeEnd = this.#endSeq >= 0 ? this.#endSeq - 1 : null;
     if (!this.#started) return beforeEnd;
     return beforeEnd === null ? this.#max : Math.max(beforeEnd, this.#max);
+  }
+
+  /** The evidence {@link firstSeq} and {@link lastSeq} come from. */
+  get bounds(): SeqBounds {
+    return {
+      warmupMax: this.#warmupMax,
+      measuredMin: this.#started ? this.#first : null,
+      measuredMax: this.#started ? this.#max : null,
+      endSeq: this.#endSeq,
+    };
   }
 
   /** Measured packets of the range never received. */

@@ -10,6 +10,9 @@
  * one per datagram (so no child is always last); bookkeeping comes after
  * the send. END is sent {@link END_COPIES} times, {@link END_GAP_MS} apart.
  *
+ * A child's per-message log (`--messages`) lives in the Worker: one store
+ * per datagram, the file written by the Worker at the end.
+ *
  * Both echo one datagram in `ECHO_EVERY` to its source with one `sendto`
  * from the receiving socket (`../echo.ts`); a proxy takes its children's
  * echoes out of its batches (never forwarded), after the batch's sends.
@@ -27,6 +30,7 @@ import {
   START_TIMEOUT_S,
 } from "../defaults.ts";
 import type { ProxyOptions, ProxyResult } from "../proxy.ts";
+import { messageBook } from "../messages.ts";
 import { ChildCore, ProxyCore, type ReceiveOutcome } from "../receive.ts";
 import { streamOutcome, StreamTimer } from "../watch.ts";
 import { joinHostPort } from "../../core/cli.ts";
@@ -43,7 +47,7 @@ export function childLoop(
   running: () => void,
 ): ChildResult {
   const timer = _timer(opts, opts.duration);
-  const core = new ChildCore(timer, opts.emulate ?? null);
+  const core = new ChildCore(timer, opts.emulate ?? null, messageBook(opts));
   const ring = new RecvRing(sock, NATIVE_CHILD_BATCH, CHILD_BUFFER_BYTES);
   const views = ring.views;
   const end = _receive(
