@@ -52,6 +52,8 @@ export interface JobStart {
   advertise: string;
   /** The probe's I/O backend. */
   io: "native" | "deno";
+  /** Where the probe writes its per-message log ({@link JobTable.messagesPath}), if it keeps one. */
+  messagesPath?: string | undefined;
 }
 
 /** A job in the table: its protobuf view plus the process behind it. */
@@ -63,14 +65,22 @@ export class JobRecord {
   #timer: ReturnType<typeof setTimeout>;
   /** Set once the job and all its dependencies have ended: the final report. */
   finalReport: Job | undefined;
+  /**
+   * The per-message log the probe writes (a leaf of an evaluation), in the
+   * table's private directory; complete once {@link done}. The table
+   * deletes it when it forgets the job.
+   */
+  readonly messagesPath: string | undefined;
 
   constructor(
     job: Job,
     process: ProbeRun,
     done: Promise<void>,
     timer: ReturnType<typeof setTimeout>,
+    messagesPath?: string,
   ) {
     this.job = job;
+    this.messagesPath = messagesPath;
     this.#process = process;
     this.done = done;
     this.#timer = timer;
@@ -189,6 +199,9 @@ export class JobTable {
   readonly incarnation = newIncarnation();
   /** Warm probe processes (with `standby`). */
   #warm: WarmProbes | undefined;
+  /** The private directory of the per-message logs, once made. */
+  #logDir: string | undefined;
+  #logs = 0;
 
   constructor(opts: JobTableOptions = {}) {
     if (opts.standby) this.#warm = new WarmProbes();
@@ -206,6 +219,19 @@ export class JobTable {
   async #spawn(kind: ProbeKind, probeArgs: string[]): Promise<ProbeRun> {
     return await this.#warm?.take(kind, probeArgs) ??
       spawnProbe(kind, probeArgs);
+  }
+
+  /**
+   * A fresh path for a job's per-message log, in this table's private
+   * directory (made on first use, mode 0700, removed by {@link close}).
+   */
+  messagesPath(): string {
+    if (this.#logDir === undefined) {
+      const dir = Deno.makeTempDirSync({ prefix: "treecast-worker-" });
+      Deno.chmodSync(dir, 0o700);
+      this.#logDir = dir;
+    }
+    return `${this.#logDir}/${this.#logs++}.tcml`;
   }
 
   /** The job with this id, if known. */
@@ -289,7 +315,7 @@ export class JobTable {
         job.error = `Probe exited with code ${code}`;
       }
     })();
-    const rec = new JobRecord(job, process, done, timer);
+    const rec = new JobRecord(job, process, done, timer, s.messagesPath);
     this.#jobs.set(id, rec);
     this.#forgetOld();
     const exited = done.then(() => {
@@ -329,6 +355,7 @@ export class JobTable {
       const r of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))
     ) {
       this.#jobs.delete(r.job.id);
+      if (r.messagesPath !== undefined) _remove(r.messagesPath);
     }
   }
 
@@ -339,8 +366,16 @@ export class JobTable {
     await Promise.allSettled(running.map((r) => r.done));
   }
 
-  /** Stops every job and every warm probe; nothing is started afterwards. */
+  /** Stops every job and every warm probe, removes the logs' directory; nothing is started afterwards. */
   async close(): Promise<void> {
     await Promise.allSettled([this.stopAll(), this.#warm?.close()]);
+    if (this.#logDir !== undefined) _remove(this.#logDir);
   }
+}
+
+/** Removes a file or directory tree, if still there. */
+function _remove(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch { /* already gone */ }
 }

@@ -21,6 +21,20 @@ export interface ProbeArgOptions {
   io: "native" | "deno";
   /** A receiver's timestamps (resolved: never auto). */
   timestamps: "kernel" | "user";
+  /**
+   * Where a leaf of an evaluation writes its per-message log (see
+   * {@link logsMessages}): a path in the worker's own private directory.
+   */
+  messagesPath?: string | undefined;
+}
+
+/**
+ * Whether the job of `kind` for `cmd` keeps a per-message log: a leaf of
+ * an MCAST evaluation (a CHILD whose command records; a CHILD never has a
+ * subtree below).
+ */
+export function logsMessages(kind: ProbeKind, cmd: Command): boolean {
+  return kind === "child" && cmd.record;
 }
 
 /**
@@ -63,6 +77,17 @@ export function probeArgs(
         s(o.timeoutMs),
         ...emulate,
         ...rx,
+        ...(o.messagesPath !== undefined
+          ? [
+            "--messages",
+            o.messagesPath,
+            // The stream's shape: the log then covers the range the parent sends.
+            "--rate",
+            String(cmd.rate),
+            "--warmup",
+            s(cmd.warmup),
+          ]
+          : []),
       ];
     case "proxy":
       return [

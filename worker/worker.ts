@@ -33,7 +33,7 @@ import {
 } from "../proto/codec.ts";
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { withPeerOffsets } from "./offsets.ts";
-import { probeArgs } from "./probe_args.ts";
+import { logsMessages, probeArgs } from "./probe_args.ts";
 import { readKernelClock } from "./kernel_clock.ts";
 import {
   commandIo,
@@ -218,12 +218,16 @@ export class Worker extends Node {
     const expectedMs = cmd.warmup + cmd.dur;
     const timeoutMs = cmd.timeout > 0 ? cmd.timeout : expectedMs + 30_000;
     const emulate = kind === "parent" ? "" : this.#emulate;
+    const messagesPath = logsMessages(kind, cmd)
+      ? this.jobs.messagesPath()
+      : undefined;
     const args = probeArgs(kind, cmd, {
       bindHost: this.#bindHost,
       to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
       emulate,
       timeoutMs,
       ...io,
+      messagesPath,
     });
     const rec = await this.jobs.start({
       flag: cmd.flag,
@@ -238,6 +242,7 @@ export class Worker extends Node {
       expectedMs,
       emulate,
       advertise,
+      messagesPath,
     }).catch(async (e) => {
       // This probe did not start: the jobs below it would wait for a stream
       // that never comes, until their timeouts. Stop them now.

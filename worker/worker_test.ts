@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { decodeMessageLog, NOT_RECEIVED } from "../core/message_log.ts";
 import { RepServer, ReqClient } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import {
@@ -10,7 +11,9 @@ import {
 } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { fuzzInputs } from "../tests/helpers/fuzz.ts";
-import { probeArgs } from "./probe_args.ts";
+import { sendCrafted } from "../probes/_testing.ts";
+import { FLAG_END, FLAG_WARMUP } from "../probes/wire.ts";
+import { logsMessages, probeArgs } from "./probe_args.ts";
 import { Worker } from "./worker.ts";
 
 const connect = (protocol = PROTOCOL_VERSION): Message => ({
@@ -359,4 +362,87 @@ Deno.test("a parent probe sends from the worker's probe host; from a wildcard ho
     assert.equal(args(wildcard).includes("--bind"), false, wildcard);
     assert.equal(args(wildcard)[0], "--to");
   }
+});
+
+Deno.test("a leaf of an MCAST evaluation writes its per-message log in the worker's private directory; close removes it", async () => {
+  const w = new Worker({ name: "127.0.0.1:9101" });
+  const command = (record: boolean) =>
+    encode({
+      id: record ? 1 : 2,
+      ts: 1,
+      type: "COMMAND",
+      data: {
+        src: "m",
+        dst: "127.0.0.1:9101",
+        // rate 10 pps, 0.5 s warm-up, 1 s measured: seqs 0-4 WARMUP, 5-14.
+        command: emptyCommand({
+          flag: "CHILD",
+          rate: 10,
+          dur: 1000,
+          warmup: 500,
+          timeout: 20_000,
+          record,
+        }),
+      },
+    });
+  try {
+    const reply = decode(await w.handle(command(true)));
+    assert.equal(reply.type, "ACK", reply.data.error?.desc ?? "");
+    const job = reply.data.report!.job;
+    const rec = w.jobs.get(job.id)!;
+    const path = rec.messagesPath!;
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+    await sendCrafted(job.addr, [
+      ...[0, 1, 2, 3, 4].map((seq) => ({ seq, flags: FLAG_WARMUP })),
+      ...[5, 6, 7, 9, 10, 11, 12, 13, 14].map((seq) => ({ seq })), // 8 lost
+      { seq: 15, flags: FLAG_END },
+    ]);
+    await rec.done;
+    assert.equal(rec.job.ret, 0, rec.job.output.join("\n"));
+    const log = decodeMessageLog(Deno.readFileSync(path));
+    assert.equal(log.firstSeq, 5);
+    assert.equal(log.delaysNs.length, 10);
+    assert.deepEqual(
+      [...log.delaysNs].map((d, i) => d === NOT_RECEIVED ? i + 5 : -1)
+        .filter((s) => s >= 0),
+      [8],
+    );
+    // A job that does not record (a child of a tree's stage) keeps no log.
+    const other = decode(await w.handle(command(false))).data.report!.job;
+    assert.equal(w.jobs.get(other.id)!.messagesPath, undefined);
+    await w.close();
+    assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("only a recording CHILD keeps a message log; its flags name the path and the stream's rate and warm-up", () => {
+  const cmd = (flag: "CHILD" | "PROXY", record: boolean) =>
+    emptyCommand({ flag, rate: 500, dur: 2000, warmup: 250, record });
+  assert.equal(logsMessages("child", cmd("CHILD", true)), true);
+  assert.equal(logsMessages("child", cmd("CHILD", false)), false);
+  assert.equal(logsMessages("proxy", cmd("PROXY", true)), false);
+  const args = probeArgs("child", cmd("CHILD", true), {
+    bindHost: "127.0.0.1",
+    to: [],
+    emulate: "",
+    timeoutMs: 9000,
+    io: "deno",
+    timestamps: "user",
+    messagesPath: "/tmp/treecast-worker-x/0.tcml",
+  });
+  assert.deepEqual(args.slice(args.indexOf("--messages")), [
+    "--messages",
+    "/tmp/treecast-worker-x/0.tcml",
+    "--rate",
+    "500",
+    "--warmup",
+    "0.25",
+  ]);
+  assert.equal(
+    args.slice(0, 4).join(" "),
+    "--bind 127.0.0.1:0 --duration 2.25",
+  );
 });
