@@ -148,6 +148,31 @@ Deno.test("usage errors exit 2 with one error line naming the problem", async ()
       ],
       'Flag "--timestamps": kernel receive timestamps need native I/O',
     ],
+    [
+      "child",
+      ["--bind", "127.0.0.1:0", "--duration", "1", "--messages", ""],
+      'Flag "--messages" needs a path',
+    ],
+    ["child", [
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "1",
+      "--messages",
+      "/tmp/x",
+      "--messages-max",
+      "0",
+    ], 'Flag "--messages-max" must be at least 1'],
+    ["child", [
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "1",
+      "--messages",
+      "/tmp/x",
+      "--rate",
+      "fast",
+    ], 'Flag "--rate" needs a number'],
   ];
   for (const [cmd, args, msg] of cases) {
     const r = await run(cmd, args);
@@ -182,4 +207,34 @@ Deno.test("a child with no parent prints ready, a partial result and exits 1", a
     r.stderr,
     `error: No stream arrived at "${lines[0].bind}" within 0.2 s\n`,
   );
+});
+
+Deno.test("a child with --messages names its log in the result line, written even when no stream came", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/log.tcml`;
+  try {
+    const r = await run("child", [
+      "--bind",
+      "127.0.0.1:0",
+      "--duration",
+      "1",
+      "--timeout",
+      "0.2",
+      "--messages",
+      path,
+      "--rate",
+      "20",
+    ]);
+    assert.equal(r.code, 1);
+    const result = JSON.parse(r.stdout.trim().split("\n")[1]!);
+    assert.deepEqual(result.messages, {
+      path,
+      first_seq: 0,
+      count: 20,
+      dropped: 0,
+    });
+    assert.equal((await Deno.stat(path)).size, 16 + 4 * 20);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,5 +1,7 @@
 /** Warm probes: `treecast child --standby` runs the jobs it reads on stdin, one after another. */
 import assert from "node:assert/strict";
+import { decodeMessageLog, NOT_RECEIVED } from "../core/message_log.ts";
+import { sendCrafted } from "../probes/_testing.ts";
 import { parseStandbyLine } from "../probes/standby.ts";
 import { ROOT, treecastArgs } from "./helpers/run.ts";
 
@@ -107,5 +109,72 @@ Deno.test("standby input must be one JSON object with an args list of strings an
     ]
   ) {
     assert.equal(typeof parseStandbyLine(bad, "child"), "string", bad);
+  }
+});
+
+Deno.test("a standby child job with --messages, stopped by SIGTERM, writes the log of what it got and names it", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/log.tcml`;
+  const p = new Deno.Command(Deno.execPath(), {
+    args: treecastArgs(["child", "--standby"]),
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stdin = p.stdin.getWriter();
+  const lines = p.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  /** The next stdout line whose event is `event` (earlier ones skipped). */
+  const next = async (event: string): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (line.event === event) return line;
+        continue;
+      }
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`stdout ended before a "${event}" line`);
+      buf += value;
+    }
+  };
+  try {
+    await next("standby");
+    await stdin.write(new TextEncoder().encode(job({
+      probe: "child",
+      args: [
+        "--bind",
+        "127.0.0.1:0",
+        "--duration",
+        "60",
+        "--messages",
+        path,
+        "--rate",
+        "10",
+      ],
+    })));
+    const ready = await next("ready");
+    await sendCrafted(String(ready.bind), [0, 1, 2, 4].map((seq) => ({ seq })));
+    p.kill("SIGTERM");
+    const result = await next("result");
+    assert.equal(result.stop, "interrupted");
+    assert.deepEqual(result.messages, {
+      path,
+      first_seq: 0,
+      count: 600,
+      dropped: 0,
+    });
+    assert.deepEqual(await next("exit"), { event: "exit", code: 130 });
+    const d = decodeMessageLog(await Deno.readFile(path)).delaysNs;
+    const got = [...d.keys()].filter((i) => d[i] !== NOT_RECEIVED);
+    assert.deepEqual(got, [0, 1, 2, 4]);
+  } finally {
+    await stdin.close();
+    await lines.cancel();
+    await p.status;
+    await Deno.remove(dir, { recursive: true });
   }
 });
