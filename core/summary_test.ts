@@ -3,6 +3,7 @@ import type {
   EvaluationResult,
   Results,
   StageResult,
+  SummaryRow,
   TreeResult,
   TreeType,
 } from "./results.ts";
@@ -10,7 +11,6 @@ import {
   estimate,
   summarize,
   summaryCells,
-  type SummaryRow,
   tQuantile975,
 } from "./summary.ts";
 

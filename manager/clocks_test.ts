@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { CandidateResult, ConnectResult } from "../core/results.ts";
 import type { KernelClock, ProbeStats } from "../proto/codec.ts";
-import type { Strategy } from "./script.ts";
+import type { Strategy } from "./script_types.ts";
 import { applyClockPolicy, kernelClockProblem, offsetDoubt } from "./clocks.ts";
 import { clockWarnings } from "./format.ts";
 

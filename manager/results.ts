@@ -12,7 +12,7 @@ import {
   RESULTS_VERSION,
 } from "../core/version.ts";
 import type { Results } from "../core/results.ts";
-import type { Script } from "./script.ts";
+import type { Script } from "./script_types.ts";
 
 export type * from "../core/results.ts";
 

@@ -54,7 +54,11 @@ import {
   record,
 } from "./yaml_read.ts";
 
-export * from "./script_types.ts";
+/*
+ * What parsing returns, for the callers of parseScript and loadScript; every
+ * other type and word of a script is imported from `script_types.ts`.
+ */
+export type { Script } from "./script_types.ts";
 
 /**
  * Reads and validates a script file. An unreadable file is a

@@ -23,7 +23,7 @@ import {
   type Stat,
   STATS,
   type Strategy,
-} from "./script.ts";
+} from "./script_types.ts";
 
 /** The tree kinds that select among probed candidates. */
 export type SelectType = "BEST" | "WORST";
