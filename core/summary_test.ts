@@ -7,12 +7,7 @@ import type {
   TreeResult,
   TreeType,
 } from "./results.ts";
-import {
-  estimate,
-  summarize,
-  summaryCells,
-  tQuantile975,
-} from "./summary.ts";
+import { estimate, summarize, summaryCells, tQuantile975 } from "./summary.ts";
 
 function evaluation(run: number, p90: number, round = 0): EvaluationResult {
   return {

@@ -29,7 +29,6 @@ import type { FaqStart } from "./script_types.ts";
 /** A dense matrix, rows of numbers. */
 export type Matrix = number[][];
 
-
 /** Options of {@link faq}. */
 export interface FaqOptions {
   /** Position-to-position weights (n x n). */
