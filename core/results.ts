@@ -1,7 +1,9 @@
 /**
  * The results document's types: what `results.json` holds (documented by
- * `manager/results.schema.json`). Shared by the manager, which writes it,
- * and the report, which reads it; nothing here runs an experiment.
+ * `results.schema.json` beside this file, which `results_schema_test.ts`
+ * keeps equal to these types, field for field). Shared by the manager,
+ * which writes it, and the report, which reads it; nothing here runs an
+ * experiment.
  *
  * @module
  */
