@@ -4,8 +4,8 @@
  * column and field, so the CLI can print one `error:` line and exit 2.
  *
  * The schema is the table `scriptKeys` (`script_keys.ts`): each key has a
- * reader (see `yaml_read.ts`) that checks its node and returns its value, walking the
- * document in order and stopping at the first problem. Checks that involve
+ * reader (see `yaml_read.ts`) that checks its node and returns its value,
+ * walking the document in order and stopping at the first problem. Checks that involve
  * several keys (tree size, `hyperparameter` against `fanout`, `root` against
  * `addrs`, ...) run after the walk, one named step each (`_build` reads
  * them in order), and report the earliest of their problems in document
