@@ -1,7 +1,9 @@
 /**
  * The results document's types: what `results.json` holds (documented by
- * `manager/results.schema.json`). Shared by the manager, which writes it,
- * and the report, which reads it; nothing here runs an experiment.
+ * `results.schema.json` beside this file, which `results_schema_test.ts`
+ * keeps equal to these types, field for field). Shared by the manager,
+ * which writes it, and the report, which reads it; nothing here runs an
+ * experiment.
  *
  * @module
  */
@@ -13,7 +15,6 @@ import type {
   SenderStats,
   Timestamps,
 } from "../proto/codec.ts";
-import type { Summary } from "./summary.ts";
 
 /**
  * Kinds of tree. BEST keeps the lowest scores, WORST the highest, RANDOM
@@ -232,6 +233,50 @@ export interface TestbedInfo {
   /** The probes' I/O backend, when the testbed set it (worker `--io`). */
   probeIo?: string;
   stragglers: StragglerInfo[];
+}
+
+/** A mean and the half width of its confidence interval. */
+export interface Estimate {
+  mean: number;
+  /** Half width of the 95 % interval; null with fewer than 2 samples. */
+  ci: number | null;
+}
+
+/** One row of the summary: one tree kind. */
+export interface SummaryRow {
+  kind: string;
+  /** The tree's name and type, and the rebuild round (0: as built). */
+  tree: string;
+  type: TreeType;
+  round: number;
+  /** Evaluations whose worst leaf reported delays (roots x runs). */
+  n: number;
+  /**
+   * Evaluations whose worst leaf received nothing: counted apart, since a
+   * silent leaf has no delay to average (it is worse than any delay).
+   */
+  silent: number;
+  /** Over the `n` evaluations with delays; absent when `n` is 0. */
+  p90Us?: Estimate;
+  p50Us?: Estimate;
+  meanUs?: Estimate;
+  /**
+   * (p90 mean - baseline's) / baseline's, in %, when there is a baseline
+   * and both have delays.
+   */
+  vsRandomPct?: number;
+  vsWorstPct?: number;
+  /** Probing cost per tree, averaged over roots: datagrams sent, probing time. */
+  probing: { packets: number; ms: number };
+}
+
+/** The summary of a results document (computed by `summary.ts`). */
+export interface Summary {
+  confidence: 0.95;
+  /** The kinds the relative differences are against (round 0 of each). */
+  random?: string;
+  worst?: string;
+  rows: SummaryRow[];
 }
 
 /** The whole results file. */

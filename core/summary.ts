@@ -12,56 +12,15 @@
  * @module
  */
 import {
+  type Estimate,
   leafDelays,
   type Results,
   type StageResult,
+  type Summary,
+  type SummaryRow,
   type TreeResult,
   type TreeType,
 } from "./results.ts";
-
-/** A mean and the half width of its confidence interval. */
-export interface Estimate {
-  mean: number;
-  /** Half width of the 95 % interval; null with fewer than 2 samples. */
-  ci: number | null;
-}
-
-/** One row of the summary: one tree kind. */
-export interface SummaryRow {
-  kind: string;
-  /** The tree's name and type, and the rebuild round (0: as built). */
-  tree: string;
-  type: TreeType;
-  round: number;
-  /** Evaluations whose worst leaf reported delays (roots x runs). */
-  n: number;
-  /**
-   * Evaluations whose worst leaf received nothing: counted apart, since a
-   * silent leaf has no delay to average (it is worse than any delay).
-   */
-  silent: number;
-  /** Over the `n` evaluations with delays; absent when `n` is 0. */
-  p90Us?: Estimate;
-  p50Us?: Estimate;
-  meanUs?: Estimate;
-  /**
-   * (p90 mean - baseline's) / baseline's, in %, when there is a baseline
-   * and both have delays.
-   */
-  vsRandomPct?: number;
-  vsWorstPct?: number;
-  /** Probing cost per tree, averaged over roots: datagrams sent, probing time. */
-  probing: { packets: number; ms: number };
-}
-
-/** The summary of a results document. */
-export interface Summary {
-  confidence: 0.95;
-  /** The kinds the relative differences are against (round 0 of each). */
-  random?: string;
-  worst?: string;
-  rows: SummaryRow[];
-}
 
 /** Two-sided 95 % Student t quantiles (t_0.975) for 1 to 30 degrees of freedom. */
 const T975 = [

@@ -3,16 +3,11 @@ import type {
   EvaluationResult,
   Results,
   StageResult,
+  SummaryRow,
   TreeResult,
   TreeType,
 } from "./results.ts";
-import {
-  estimate,
-  summarize,
-  summaryCells,
-  type SummaryRow,
-  tQuantile975,
-} from "./summary.ts";
+import { estimate, summarize, summaryCells, tQuantile975 } from "./summary.ts";
 
 function evaluation(run: number, p90: number, round = 0): EvaluationResult {
   return {

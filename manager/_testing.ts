@@ -15,7 +15,7 @@ import {
 } from "../proto/codec.ts";
 import { probeStats } from "../proto/_fixtures.ts";
 import type { ConnectResult } from "../core/results.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./time_source.ts";
 import {
   Experiment,
   type ExperimentEvent,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { runTreecast } from "../tests/helpers/run.ts";
-import { loadScript, ScriptError } from "./script.ts";
+import { loadScript } from "./script.ts";
+import { ScriptError } from "./script_types.ts";
 
 /** A folder with `run.yaml` (naming `addrs_file: workers.txt`) and the file. */
 async function scriptWith(addrs: string, extra = ""): Promise<string> {

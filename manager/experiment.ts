@@ -13,9 +13,9 @@
  *
  * @module
  */
-import { applyClockPolicy } from "./clocks.ts";
+import { applyClockPolicy } from "./clock_checks.ts";
 import { Interrupted } from "../core/cli.ts";
-import { type Clock, realClock } from "./clock.ts";
+import { type Clock, realClock } from "./time_source.ts";
 import { nowUs } from "../proto/codec.ts";
 import { allToAllStep } from "./alltoall.ts";
 import { parentStep, startTree } from "./build.ts";

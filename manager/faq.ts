@@ -24,12 +24,10 @@
  */
 import { munkres } from "munkres";
 import { deriveSeed, Rng } from "./pool.ts";
+import type { FaqStart } from "./script_types.ts";
 
 /** A dense matrix, rows of numbers. */
 export type Matrix = number[][];
-
-/** How the relaxed iteration starts. */
-export type FaqStart = "barycenter" | "random";
 
 /** Options of {@link faq}. */
 export interface FaqOptions {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { kernelClockProblem, kernelClockText } from "./clocks.ts";
+import { kernelClockProblem, kernelClockText } from "./clock_checks.ts";
 import { CLOCK_WARN_US } from "../core/defaults.ts";
 import { describeMode } from "./iomode.ts";
 import { type ConnectResult, leafDelays } from "../core/results.ts";

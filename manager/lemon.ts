@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { faq, type FaqStart } from "./faq.ts";
+import { faq } from "./faq.ts";
+import type { FaqStart } from "./script_types.ts";
 import { nodeCount } from "./tree.ts";
 
 /** Options of {@link placeTree}. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Hyperparameter } from "./script.ts";
+import type { Hyperparameter } from "./script_types.ts";
 
 /** Options of the {@link Pool} constructor. */
 export interface PoolOptions {

@@ -2,7 +2,7 @@
  * The results file: `results/<name>-<UTC time>/results.json`, rewritten
  * (atomically: temp file, then rename) every time a tree, stage or
  * evaluation finishes, so an interrupted experiment keeps what it completed.
- * Its shape is documented by `results.schema.json` beside this file.
+ * Its types are `core/results.ts`'s, documented by `core/results.schema.json`.
  *
  * @module
  */
@@ -12,7 +12,7 @@ import {
   RESULTS_VERSION,
 } from "../core/version.ts";
 import type { Results } from "../core/results.ts";
-import type { Script } from "./script.ts";
+import type { Script } from "./script_types.ts";
 
 export type * from "../core/results.ts";
 

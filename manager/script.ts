@@ -3,12 +3,13 @@
  * applied out. Any problem is a {@link ScriptError} naming the file, line,
  * column and field, so the CLI can print one `error:` line and exit 2.
  *
- * The schema is the table `_top()`: each key has a reader (see
- * `yaml_read.ts`) that checks its node and returns its value, walking the
- * document in order and stopping at the first problem. Checks that involve
+ * The schema is the table `scriptKeys` (`script_keys.ts`): each key has a
+ * reader (see `yaml_read.ts`) that checks its node and returns its value,
+ * walking the document in order and stopping at the first problem. Checks that involve
  * several keys (tree size, `hyperparameter` against `fanout`, `root` against
- * `addrs`, ...) run after the walk and report the earliest of their problems
- * in document order.
+ * `addrs`, ...) run after the walk, one named step each (`_build` reads
+ * them in order), and report the earliest of their problems in document
+ * order; then the defaults fill every key left out (`_withDefaults`).
  *
  * Rules worth knowing:
  * - Keys and values are case-sensitive (`BEST`, not `best`); near misses get
@@ -54,7 +55,11 @@ import {
   record,
 } from "./yaml_read.ts";
 
-export * from "./script_types.ts";
+/*
+ * What parsing returns, for the callers of parseScript and loadScript; every
+ * other type and word of a script is imported from `script_types.ts`.
+ */
+export type { Script } from "./script_types.ts";
 
 /**
  * Reads and validates a script file. An unreadable file is a
@@ -107,13 +112,71 @@ function _nodes(d: number, f: number): bigint {
   return f === 1 ? BigInt(d + 1) : (F ** BigInt(d + 1) - 1n) / (F - 1n);
 }
 
-/** Checks across keys, then applies the defaults. */
+/** The script's keys as read, with where each one is. */
+type Top = Read<ReturnType<typeof scriptKeys>>;
+
+/** What the cross-key checks settled, for the defaults to complete. */
+interface Settled {
+  text: string;
+  addrs: string[];
+  depth: number;
+  hyperparameter: Hyperparameter;
+  /** The root `root` names, as written in `addrs`. */
+  root: string | undefined;
+}
+
+/**
+ * Checks across keys, then applies the defaults: the workers must be
+ * listed once; then every other check runs, and the earliest of their
+ * problems in the document is thrown.
+ */
 function _build(
   c: Context,
-  top: Read<ReturnType<typeof scriptKeys>>,
+  top: Top,
   { text, implemented }: { text: string; implemented: readonly Action[] },
 ): Script {
-  const { v, at, self } = top;
+  const addrs = _addrs(c, top);
+  const problems = new _Problems(c);
+  const depth = _depth(top, addrs.length, problems);
+  const hyperparameter = _hyperparameter(c, top, problems);
+  const root = _root(c, top, addrs, problems);
+  _stepsImplemented(top, implemented, problems);
+  _jobTimeouts(top, problems);
+  problems.throwFirst();
+  return _withDefaults(c, top, { text, addrs, depth, hyperparameter, root });
+}
+
+/** The cross-key checks' problems; the earliest in the document is thrown. */
+class _Problems {
+  #c: Context;
+  #found: { at: number; error: Error }[] = [];
+
+  constructor(c: Context) {
+    this.#c = c;
+  }
+
+  /** A problem at `e` (named as `field`). */
+  add(e: Entry, why: string, field = e.field): void {
+    this.#found.push({
+      at: this.#c.offset(e),
+      error: this.#c.fail(e, field, why),
+    });
+  }
+
+  /** Throws the earliest problem, if any. */
+  throwFirst(): void {
+    const first = this.#found.sort((a, b) => a.at - b.at)[0];
+    if (first) throw first.error;
+  }
+}
+
+/** "1 worker", "3 workers". */
+function _workers(n: number): string {
+  return `${n} worker${n === 1 ? "" : "s"}`;
+}
+
+/** The workers: `name` and one of `addrs` and `addrs_file` must be given. */
+function _addrs(c: Context, { v, at, self }: Top): string[] {
   need(c, self, "name", v.name !== undefined, "every script needs a name");
   const listed = v.addrs ?? v.addrs_file;
   need(c, self, "addrs", listed !== undefined, "list the workers");
@@ -127,86 +190,130 @@ function _build(
       'give either "addrs" or "addrs_file", not both',
     );
   }
-  const addrs = listed!, n = addrs.length, fanout = v.fanout ?? D.FANOUT;
-  const workers = `${n} worker${n === 1 ? "" : "s"}`;
-  const problems: { at: number; error: Error }[] = [];
-  const problem = (e: Entry, why: string, field = e.field) =>
-    problems.push({ at: c.offset(e), error: c.fail(e, field, why) });
+  return listed!;
+}
 
+/**
+ * The tree depth: as given, else the default lowered until `n` workers fill
+ * the tree. A tree the workers cannot fill is a problem unless the script
+ * builds none (it only connects).
+ */
+function _depth({ v, at }: Top, n: number, problems: _Problems): number {
+  const fanout = v.fanout ?? D.FANOUT;
   let depth = v.depth ?? D.DEPTH;
   while (v.depth === undefined && depth > 1 && _nodes(depth, fanout) > n) {
     depth--;
   }
   const needs = _nodes(depth, fanout);
-  // A script that only connects builds no tree: any number of workers will do.
   const builds = v.steps === undefined ||
     v.steps.some((s) => s.action === "ROOT");
   if (needs > n && builds) {
     const tree = `a tree of depth ${depth} and fanout ${fanout}`;
-    problem(
+    problems.add(
       (at.addrs ?? at.addrs_file)!,
-      `${workers} cannot fill ${tree}, which needs ${needs}`,
+      `${_workers(n)} cannot fill ${tree}, which needs ${needs}`,
     );
   }
+  return depth;
+}
 
-  let hyperparameter: Hyperparameter = {
+/**
+ * The candidates per stage: a share of the pool when written with a decimal
+ * point (or not whole), else a count of at least the fanout and at most a
+ * job's addresses.
+ */
+function _hyperparameter(
+  c: Context,
+  { v, at }: Top,
+  problems: _Problems,
+): Hyperparameter {
+  const fanout = v.fanout ?? D.FANOUT;
+  const byDefault: Hyperparameter = {
     kind: "count",
     value: D.HYPERPARAMETER_PER_FANOUT * fanout,
   };
   const k = v.hyperparameter;
-  if (k !== undefined) {
-    const src = (c.resolve(at.hyperparameter!.node) as Scalar).source ?? `${k}`;
-    const fraction = !Number.isInteger(k) || src.includes(".");
-    const most = LIMITS.addrs[1];
-    if (!fraction && k > most) {
-      problem(
-        at.hyperparameter!,
-        `must be at most ${most} candidates (a worker's limit on the ` +
-          `addresses of one job), got ${src}`,
-      );
-    } else if (fraction ? k > 0 && k <= 1 : k >= fanout) {
-      hyperparameter = { kind: fraction ? "fraction" : "count", value: k };
-    } else {
-      problem(
-        at.hyperparameter!,
-        `must be a whole number of candidates of at least ${fanout} (the ` +
-          `fanout) or a share of the remaining pool in (0, 1], got ${src}` +
-          (k === 1 ? " (write 1.0 for the whole pool)" : ""),
-      );
-    }
+  if (k === undefined) return byDefault;
+  const src = (c.resolve(at.hyperparameter!.node) as Scalar).source ?? `${k}`;
+  const fraction = !Number.isInteger(k) || src.includes(".");
+  const most = LIMITS.addrs[1];
+  if (!fraction && k > most) {
+    problems.add(
+      at.hyperparameter!,
+      `must be at most ${most} candidates (a worker's limit on the ` +
+        `addresses of one job), got ${src}`,
+    );
+  } else if (fraction ? k > 0 && k <= 1 : k >= fanout) {
+    return { kind: fraction ? "fraction" : "count", value: k };
+  } else {
+    problems.add(
+      at.hyperparameter!,
+      `must be a whole number of candidates of at least ${fanout} (the ` +
+        `fanout) or a share of the remaining pool in (0, 1], got ${src}` +
+        (k === 1 ? " (write 1.0 for the whole pool)" : ""),
+    );
   }
+  return byDefault;
+}
 
+/**
+ * The root `root` names (as written in `addrs`), checking `roots`, `root`
+ * and `root_probe` against each other and the workers.
+ */
+function _root(
+  c: Context,
+  { v, at }: Top,
+  addrs: readonly string[],
+  problems: _Problems,
+): string | undefined {
+  const n = addrs.length;
   const probe = v.root === "probe";
   if (at.roots && at.root && !probe) {
     const later = c.offset(at.roots) > c.offset(at.root) ? at.roots : at.root;
-    problem(
+    problems.add(
       later,
       'give either "roots" (how many) or "root" (which), not both',
     );
   }
   if (at.root_probe && !probe) {
-    problem(at.root_probe, 'needs "root: probe"');
+    problems.add(at.root_probe, 'needs "root: probe"');
   }
   if (v.roots !== undefined && v.roots > n) {
-    problem(at.roots!, `${workers} cannot provide ${v.roots} distinct roots`);
+    problems.add(
+      at.roots!,
+      `${_workers(n)} cannot provide ${v.roots} distinct roots`,
+    );
   }
   const root = v.root && !probe
     ? addrs.find((a) => normAddr(a) === normAddr(v.root!))
     : undefined;
   if (v.root !== undefined && !probe && root === undefined) {
-    problem(at.root!, `"${v.root}" is not one of the workers in "addrs"`);
+    problems.add(at.root!, `"${v.root}" is not one of the workers in "addrs"`);
   }
-
+  return root;
+}
+/** Without `steps`, every default step must be implemented. */
+function _stepsImplemented(
+  { v, self }: Top,
+  implemented: readonly Action[],
+  problems: _Problems,
+): void {
   const missing = D.STEPS.find((a) => !implemented.includes(a));
   if (v.steps === undefined && missing) {
     const why = `is missing, and the default steps (${D.STEPS.join(", ")}) ` +
       `include "${missing}", which is not implemented yet: list the steps`;
-    problem(self, why, "steps");
+    problems.add(self, why, "steps");
   }
+}
 
-  const warmup = v.warmup ?? D.WARMUP, rate = v.rate ?? D.RATE;
+/**
+ * Every kind of job (a stage's, an evaluation's, LEMON's all-to-all) may
+ * run warm-up + duration + job_grace: the COMMAND's timeout, which must fit
+ * a worker's limit.
+ */
+function _jobTimeouts({ v, at, self }: Top, problems: _Problems): void {
+  const warmup = v.warmup ?? D.WARMUP;
   const ev = v.evaluation?.v ?? {}, t = v.timeouts?.v ?? {};
-  // A job may run warm-up + duration + job_grace: the COMMAND's timeout.
   const grace = t.job_grace ?? D.JOB_GRACE;
   const jobs = [
     { w: warmup, d: v.duration ?? D.DURATION, at: at.duration ?? at.warmup },
@@ -226,7 +333,7 @@ function _build(
     if (ms <= max) continue;
     const where = v.timeouts?.at.job_grace ?? j.at ?? self;
     const field = where === self ? "timeouts.job_grace" : where.field;
-    problem(
+    problems.add(
       where,
       `makes a job's timeout (warm-up ${j.w} s + duration ${j.d} s + ` +
         `job_grace ${grace} s = ${ms / 1000} s) longer than a worker's ` +
@@ -234,10 +341,13 @@ function _build(
       field,
     );
   }
+}
 
-  const first = problems.sort((a, b) => a.at - b.at)[0];
-  if (first) throw first.error;
-  const l = v.lemon?.v ?? {};
+/** The script: what the checks settled, and every key left out defaulted. */
+function _withDefaults(c: Context, { v }: Top, settled: Settled): Script {
+  const { text, addrs, depth, hyperparameter, root } = settled;
+  const warmup = v.warmup ?? D.WARMUP, rate = v.rate ?? D.RATE;
+  const ev = v.evaluation?.v ?? {}, t = v.timeouts?.v ?? {};
   const script: Script = {
     file: c.file,
     text,
@@ -245,7 +355,7 @@ function _build(
     seed: v.seed ?? D.SEED,
     addrs,
     depth,
-    fanout,
+    fanout: v.fanout ?? D.FANOUT,
     hyperparameter,
     rate,
     duration: v.duration ?? D.DURATION,
@@ -257,17 +367,7 @@ function _build(
       runs: ev.runs ?? D.EVALUATION_RUNS,
     },
     roots: root === undefined ? v.roots ?? D.ROOTS : 1,
-    trees: v.trees ?? D.TREES.map((d) =>
-      treeSpec(
-        d.type,
-        "strategy" in d
-          ? {
-            name: d.strategy,
-            weights: { ...D.STRATEGY_WEIGHTS[d.strategy] },
-          }
-          : undefined,
-      )
-    ),
+    trees: v.trees ?? _defaultTrees(),
     parallel: v.parallel ?? D.PARALLEL,
     clocks: {
       policy: v.clocks?.kernel ?? D.CLOCKS,
@@ -275,16 +375,7 @@ function _build(
       maxErrorUs: Math.round((v.clock_error ?? D.CLOCK_ERROR) * 1e6),
     },
     rebuild: v.rebuild ?? D.REBUILD,
-    lemon: {
-      limit: l.limit ?? D.LEMON_LIMIT,
-      rate: l.rate ?? rate,
-      duration: l.duration ?? v.duration ?? D.DURATION,
-      warmup: l.warmup ?? warmup,
-      start: l.start ?? "barycenter",
-      iterations: l.iterations ?? D.FAQ_ITERATIONS,
-      tolerance: l.tolerance ?? D.FAQ_TOLERANCE,
-      restarts: l.restarts ?? D.FAQ_RESTARTS,
-    },
+    lemon: _lemon(v, rate, warmup),
     timeouts: {
       connect: t.connect ?? D.CONNECT_TIMEOUT,
       request: t.request ?? D.REQUEST_TIMEOUT,
@@ -294,8 +385,8 @@ function _build(
     steps: v.steps ?? D.STEPS.map((action) => ({ action })),
   };
   if (v.description !== undefined) script.description = v.description;
-  if (probe) {
-    const rp = v.root_probe?.v ?? {};
+  if (v.root === "probe") {
+    const n = addrs.length, rp = v.root_probe?.v ?? {};
     script.rootProbe = {
       candidates: Math.min(n, rp.candidates ?? D.ROOT_PROBE_CANDIDATES),
       sample: Math.min(n - 1, rp.sample ?? D.ROOT_PROBE_SAMPLE),
@@ -303,4 +394,31 @@ function _build(
   }
   if (root !== undefined) script.root = root;
   return script;
+}
+
+/** The trees of a script without `trees` (`defaults.ts` `TREES`). */
+function _defaultTrees(): Script["trees"] {
+  return D.TREES.map((d) =>
+    treeSpec(
+      d.type,
+      "strategy" in d
+        ? { name: d.strategy, weights: { ...D.STRATEGY_WEIGHTS[d.strategy] } }
+        : undefined,
+    )
+  );
+}
+
+/** LEMON's all-to-all and FAQ solver: the stream's keys default to the script's. */
+function _lemon(v: Top["v"], rate: number, warmup: number): Script["lemon"] {
+  const l = v.lemon?.v ?? {};
+  return {
+    limit: l.limit ?? D.LEMON_LIMIT,
+    rate: l.rate ?? rate,
+    duration: l.duration ?? v.duration ?? D.DURATION,
+    warmup: l.warmup ?? warmup,
+    start: l.start ?? "barycenter",
+    iterations: l.iterations ?? D.FAQ_ITERATIONS,
+    tolerance: l.tolerance ?? D.FAQ_TOLERANCE,
+    restarts: l.restarts ?? D.FAQ_RESTARTS,
+  };
 }

@@ -10,12 +10,12 @@ import YAML from "yaml";
 import { LIMITS } from "../core/limits.ts";
 import { addrProblem, normAddr, readAddrsFile } from "./addrs_file.ts";
 import * as D from "./defaults.ts";
-import type { FaqStart } from "./faq.ts";
 import {
   type Action,
   ACTIONS,
   CLOCK_POLICIES,
   type ClockPolicy,
+  FAQ_STARTS,
   OFFSET_POLICIES,
   type OffsetPolicy,
   type Preset,
@@ -264,7 +264,7 @@ export const scriptKeys = (implemented: readonly Action[]) => ({
     rate: _RATE,
     duration: _DURATION,
     warmup: _WARMUP,
-    start: oneOf<FaqStart>("FAQ start", ["barycenter", "random"]),
+    start: oneOf("FAQ start", FAQ_STARTS),
     iterations: int(1, 1000),
     tolerance: num,
     restarts: int(0, 100),

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../core/cli.ts";
 import * as D from "./defaults.ts";
-import {
-  type Action,
-  loadScript,
-  parseScript,
-  type Script,
-  ScriptError,
-} from "./script.ts";
+import { loadScript, parseScript } from "./script.ts";
+import { type Action, type Script, ScriptError } from "./script_types.ts";
 
 const EXAMPLES = new URL("../examples/", import.meta.url);
 

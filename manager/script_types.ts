@@ -8,7 +8,6 @@
 import { UsageError } from "../core/cli.ts";
 import type { TreeType } from "../core/results.ts";
 import type * as D from "./defaults.ts";
-import type { FaqStart } from "./faq.ts";
 import type { Place } from "./yaml_read.ts";
 
 /** Statistics a strategy can weigh, as the probes report them per candidate. */
@@ -47,6 +46,10 @@ export const TREE_TYPES = [
   "LEMON",
 ] as const satisfies readonly TreeType[];
 export type { TreeType };
+/** How the FAQ solver's relaxed iteration starts (`faq.ts`). */
+export const FAQ_STARTS = ["barycenter", "random"] as const;
+/** `barycenter`: J/n; `random`: half J/n, half a seeded random doubly stochastic matrix. */
+export type FaqStart = typeof FAQ_STARTS[number];
 /** The named strategies (`defaults.ts` `STRATEGY_WEIGHTS`). */
 export type Preset = keyof typeof D.STRATEGY_WEIGHTS;
 

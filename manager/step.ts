@@ -11,7 +11,7 @@ import { lostForJob, RemoteError } from "../core/node.ts";
 import type { AllToAllState } from "./alltoall.ts";
 import type { IoMode } from "./iomode.ts";
 import type { Job, ProbeStats } from "../proto/codec.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./time_source.ts";
 import type {
   ConnectResult,
   EvaluationResult,

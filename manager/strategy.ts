@@ -12,7 +12,7 @@
  * from the slowest workers that work, not from broken ones.
  *
  * With `clocks: correct` a candidate's delays are scored minus the clock
- * offset its parent measured to it (`clocks.ts` `corrected`), so a child
+ * offset its parent measured to it ({@link corrected}), so a child
  * whose clock lags its parent's does not look faster than it is.
  *
  * @module
@@ -23,7 +23,7 @@ import {
   type Stat,
   STATS,
   type Strategy,
-} from "./script.ts";
+} from "./script_types.ts";
 
 /** The tree kinds that select among probed candidates. */
 export type SelectType = "BEST" | "WORST";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { ProbeStats } from "../proto/codec.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
-import type { Strategy } from "./script.ts";
+import type { Strategy } from "./script_types.ts";
 import { type Candidate, score, select, STAT_FIELDS } from "./strategy.ts";
 
 /** Probe statistics with every field set; `over` replaces some. */

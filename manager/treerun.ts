@@ -6,7 +6,7 @@
  */
 import { deriveSeed, Pool, Rng } from "./pool.ts";
 import type { AllToAllResult, TreeResult } from "../core/results.ts";
-import type { Script, TreeSpec } from "./script.ts";
+import type { Script, TreeSpec } from "./script_types.ts";
 import { Tree } from "./tree.ts";
 
 /** A tree being built and evaluated: one (root, tree spec) pair. */

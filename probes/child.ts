@@ -23,16 +23,8 @@
  *
  * @module
  */
-import type { HostPort } from "../core/cli.ts";
 import { CHILD_BUFFER_BYTES, START_TIMEOUT_S } from "./defaults.ts";
-import type { EmulationParams } from "./emulate.ts";
-import {
-  type IoKind,
-  type IoMode,
-  resolveIo,
-  type TimestampKind,
-  type TimestampMode,
-} from "./io.ts";
+import { resolveIo } from "./io.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
 import {
   bindUdp,
@@ -42,61 +34,9 @@ import {
   type StopReason,
   StreamWatch,
 } from "./net.ts";
-import {
-  messageBook,
-  type MessageLogSpec,
-  type MessagesReport,
-  prepareMessageLog,
-} from "./messages.ts";
+import { messageBook, prepareMessageLog } from "./messages.ts";
 import { ChildCore } from "./receive.ts";
-import type { RecordReport } from "./recorder.ts";
-
-/** What a child is told to do. */
-export interface ChildOptions {
-  bind: HostPort;
-  /** Expected stream duration, s (the deadline derives from it). */
-  duration: number;
-  /** Wait for the first datagram, s. */
-  timeout?: number;
-  /** Least idle time that ends a started stream, s. */
-  idle?: number;
-  emulate?: EmulationParams | null;
-  /** I/O backend (default auto). */
-  io?: IoMode;
-  /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
-  timestamps?: TimestampMode;
-  /** Keep the per-message log and write it there at the end (`--messages`). */
-  messages?: MessageLogSpec;
-}
-
-/** How a child runs: cancellation and the readiness callback. */
-export interface RunContext {
-  signal?: AbortSignal;
-  /** Called once bound, with the actual address (e.g. `127.0.0.1:40123`). */
-  onReady?: (bind: string) => void;
-}
-
-/** A child's result line (without `event` and `probe`). */
-export interface ChildResult extends RecordReport {
-  bind: string;
-  stop: StopReason;
-  /** What failed, or null. */
-  error: string | null;
-  io: IoKind;
-  /** Where the arrival times came from: the kernel (SO_TIMESTAMPNS) or user space. */
-  timestamps: TimestampKind;
-  /** Datagrams not of the format. */
-  malformed: number;
-  /** Datagrams dropped by the emulated loss. */
-  dropped: number;
-  /** Echoes sent back to the sender (one datagram in `ECHO_EVERY`, `probes/WIRE.md`). */
-  echoes: number;
-  emulated: EmulationParams | null;
-  /** Seconds from the first datagram to the last. */
-  elapsed_s: number;
-  /** The per-message log written (with `--messages`). */
-  messages?: MessagesReport;
-}
+import type { ChildOptions, ChildResult, RunContext } from "./roles.ts";
 
 /** Runs a child until its stream ends; see the module doc. Throws only when it cannot bind. */
 export async function runChild(

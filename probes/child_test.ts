@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as hdr from "hdr-histogram-js";
 import { decodeMessageLog, NOT_RECEIVED } from "../core/message_log.ts";
-import { type ChildOptions, type ChildResult, runChild } from "./child.ts";
+import { runChild } from "./child.ts";
+import type { ChildOptions, ChildResult } from "./roles.ts";
 import { parseEmulation } from "./emulate.ts";
 import type { IoKind } from "./io.ts";
 import { type Crafted, ioTest, sendCrafted } from "./_testing.ts";

@@ -23,64 +23,17 @@
  *
  * @module
  */
-import { type HostPort, joinHostPort } from "../core/cli.ts";
+import { joinHostPort } from "../core/cli.ts";
 import { RealtimeClock } from "./clock.ts";
 import { END_COPIES, END_GAP_MS, PACE_TIMER_MS } from "./defaults.ts";
-import { type IoKind, type IoMode, resolveIo } from "./io.ts";
+import { resolveIo } from "./io.ts";
 import { openLibc } from "./native/libc.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
 import { bindUdp, formatAddr, resolveTargets, sendFrom } from "./net.ts";
-import { EchoBook, PeerIndex, type PeerOffset } from "./echo.ts";
+import { EchoBook, PeerIndex } from "./echo.ts";
+import type { ParentOptions, ParentResult } from "./roles.ts";
 import { SendLog } from "./sender.ts";
 import { ECHO_BYTES, isEchoDatagram, OFF_TS_LO } from "./wire.ts";
-
-/** What a parent is told to do. */
-export interface ParentOptions {
-  to: readonly HostPort[];
-  /** Address to send from (default: the wildcard of the targets' family, port 0). */
-  bind?: HostPort;
-  /** Packets per second to each child. */
-  rate: number;
-  /** Measured stream duration, s. */
-  duration: number;
-  /** Warm-up before it, s (default 0). */
-  warmup?: number;
-  /** Datagram size, bytes (default and minimum: the 24-byte header). */
-  size?: number;
-  /** I/O backend (default auto). */
-  io?: IoMode;
-}
-
-/** A parent's result line (without `event` and `probe`). */
-export interface ParentResult {
-  /** Datagrams sent to each child, WARMUP and END copies included. */
-  sent: number;
-  children: number;
-  /** Share of scheduled packets sent more than {@link LATE_THRESHOLD_US} late. */
-  late_share: number;
-  /** Lateness of the scheduled packets (END copies after the first excluded), µs. */
-  lateness_us: { p50: number | null; p99: number | null; max: number | null };
-  rate: number;
-  duration: number;
-  /** WARMUP packets in `sent`. */
-  warmup: number;
-  size: number;
-  /** Sends that failed (all children counted). */
-  send_errors: number;
-  /** "end", or "interrupted" when the signal stopped it early (END was still sent). */
-  stop: "end" | "interrupted";
-  /** Seconds from the first due time to the last END. */
-  elapsed_s: number;
-  io: IoKind;
-  /** A sender takes user-space send timestamps. */
-  timestamps: "user";
-  /** Echoes received from the children (`probes/WIRE.md`). */
-  echoes: number;
-  /** Echoes from no child. */
-  stray_echoes: number;
-  /** Each child's clock offset from its echoes, in `to` order. */
-  peers: PeerOffset[];
-}
 
 /**
  * Sends a stream from `opts.bind` (or the wildcard); see the module doc.

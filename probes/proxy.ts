@@ -22,21 +22,14 @@
  *
  * @module
  */
-import { type HostPort, joinHostPort } from "../core/cli.ts";
+import { joinHostPort } from "../core/cli.ts";
 import {
   END_COPIES,
   END_GAP_MS,
   PROXY_BUFFER_BYTES,
   START_TIMEOUT_S,
 } from "./defaults.ts";
-import type { EmulationParams } from "./emulate.ts";
-import {
-  type IoKind,
-  type IoMode,
-  resolveIo,
-  type TimestampKind,
-  type TimestampMode,
-} from "./io.ts";
+import { resolveIo } from "./io.ts";
 import { nativeAddrs, runNative } from "./native/run.ts";
 import {
   bindUdp,
@@ -47,59 +40,9 @@ import {
   StreamWatch,
 } from "./net.ts";
 import { ProxyCore } from "./receive.ts";
-import type { RecordReport } from "./recorder.ts";
-import type { RunContext } from "./child.ts";
-import { PeerIndex, type PeerOffset } from "./echo.ts";
+import type { ProxyOptions, ProxyResult, RunContext } from "./roles.ts";
+import { PeerIndex } from "./echo.ts";
 import { isEchoDatagram } from "./wire.ts";
-
-/** What a proxy is told to do. */
-export interface ProxyOptions {
-  bind: HostPort;
-  to: readonly HostPort[];
-  /** Expected stream duration, s; none means no deadline. */
-  duration?: number | null;
-  /** Wait for the first datagram, s. */
-  timeout?: number;
-  /** Least idle time that ends a started stream, s. */
-  idle?: number;
-  /** Also measure the stream like a child. */
-  record?: boolean;
-  emulate?: EmulationParams | null;
-  /** I/O backend (default auto). */
-  io?: IoMode;
-  /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
-  timestamps?: TimestampMode;
-}
-
-/** A proxy's result line (without `event` and `probe`); the record fields only with `record`. */
-export interface ProxyResult extends Partial<RecordReport> {
-  bind: string;
-  stop: StopReason;
-  error: string | null;
-  io: IoKind;
-  /** Where the arrival times came from (with `record`): the kernel or user space. */
-  timestamps: TimestampKind;
-  children: number;
-  /** Datagrams of the format that arrived. */
-  datagrams: number;
-  /** Datagrams forwarded to the children (each counted once; END repeats not counted). */
-  forwarded: number;
-  /** Datagrams dropped by the emulated loss. */
-  dropped: number;
-  malformed: number;
-  send_errors: number;
-  end_seen: boolean;
-  /** Most hops seen on an arriving datagram. */
-  hops: number;
-  emulated: EmulationParams | null;
-  elapsed_s: number;
-  /** Echoes sent back to the parent. */
-  echoes: number;
-  /** Each child's clock offset from its echoes, in `to` order. */
-  peers: PeerOffset[];
-  /** Echoes that came from no child (or of no datagram it forwarded). */
-  stray_echoes: number;
-}
 
 /** Runs a proxy until its stream ends; see the module doc. Throws only when it cannot resolve or bind. */
 export async function runProxy(

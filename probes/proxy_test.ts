@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { runChild } from "./child.ts";
 import { parseEmulation } from "./emulate.ts";
-import { type ProxyOptions, type ProxyResult, runProxy } from "./proxy.ts";
+import { runProxy } from "./proxy.ts";
+import type { ProxyOptions, ProxyResult } from "./roles.ts";
 import type { IoKind } from "./io.ts";
 import { drain, GOLDEN, ioTest, rawSocket, sendCrafted } from "./_testing.ts";
 import { splitHostPort } from "../core/cli.ts";

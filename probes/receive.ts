@@ -7,14 +7,13 @@
  *
  * @module
  */
-import type { ChildResult } from "./child.ts";
 import { RealtimeClock } from "./clock.ts";
 import { EchoBook, EchoReply } from "./echo.ts";
 import { type EmulationParams, Emulator } from "./emulate.ts";
 import type { IoKind, TimestampKind } from "./io.ts";
-import type { ProxyResult } from "./proxy.ts";
 import type { MessageBook, MessagesReport } from "./messages.ts";
 import { DelayRecorder } from "./recorder.ts";
+import type { ChildResult, ProxyResult } from "./roles.ts";
 import type { StopReason, StreamTimer } from "./watch.ts";
 import {
   FLAG_END,

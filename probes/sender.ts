@@ -10,7 +10,7 @@ import type { RealtimeClock } from "./clock.ts";
 import type { EchoBook } from "./echo.ts";
 import { HISTOGRAM_MAX_NS, LATE_THRESHOLD_US } from "./defaults.ts";
 import type { IoKind } from "./io.ts";
-import type { ParentOptions, ParentResult } from "./parent.ts";
+import type { ParentOptions, ParentResult } from "./roles.ts";
 import { histogramPercentiles, newHistogram } from "./stats.ts";
 import {
   FLAG_END,

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { Ajv } from "ajv";
 import {
   type Command,
   type CommandSpec,
@@ -15,7 +14,7 @@ import {
   UsageError,
 } from "../core/cli.ts";
 import type { Results } from "../core/results.ts";
-import schema from "../manager/results.schema.json" with { type: "json" };
+import { resultsSchemaErrors } from "../core/results_schema.ts";
 import { writeReport } from "./report.ts";
 
 const spec = {
@@ -47,8 +46,6 @@ export function reportPathFor(resultsPath: string): string {
     : `${resultsPath.slice(0, slash)}/report.html`;
 }
 
-let _validate: ReturnType<Ajv["compile"]> | undefined;
-
 /**
  * Reads and validates a results file. Throws {@link UsageError} naming the
  * file when it is missing, not JSON or does not fit the results schema.
@@ -71,16 +68,11 @@ export async function loadResults(path: string): Promise<Results> {
       `Cannot read results "${path}": not JSON (${(e as Error).message})`,
     );
   }
-  _validate ??= new Ajv({ allErrors: true, strict: false }).compile(schema);
-  if (!_validate(doc)) {
-    const errs = _validate.errors ?? [];
-    const first = errs[0];
-    const where = first
-      ? `${first.instancePath || "/"} ${first.message ?? "is invalid"}`
-      : "invalid";
+  const errs = resultsSchemaErrors(doc);
+  if (errs.length > 0) {
     const more = errs.length > 1 ? ` (and ${errs.length - 1} more)` : "";
     throw new UsageError(
-      `Results "${path}" do not fit the results schema: ${where}${more}`,
+      `Results "${path}" do not fit the results schema: ${errs[0]}${more}`,
     );
   }
   return doc as Results;

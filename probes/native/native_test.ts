@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../core/cli.ts";
 import { splitHostPort } from "../../core/cli.ts";
-import { type ChildResult, runChild } from "../child.ts";
+import { runChild } from "../child.ts";
+import type { ChildResult } from "../roles.ts";
 import { runParent } from "../parent.ts";
 import { runProxy } from "../proxy.ts";
 import { RealtimeClock } from "../clock.ts";

@@ -19,7 +19,6 @@
  *
  * @module
  */
-import type { ChildOptions, ChildResult } from "../child.ts";
 import {
   CHILD_BUFFER_BYTES,
   END_COPIES,
@@ -29,7 +28,12 @@ import {
   PROXY_BUFFER_BYTES,
   START_TIMEOUT_S,
 } from "../defaults.ts";
-import type { ProxyOptions, ProxyResult } from "../proxy.ts";
+import type {
+  ChildOptions,
+  ChildResult,
+  ProxyOptions,
+  ProxyResult,
+} from "../roles.ts";
 import { messageBook } from "../messages.ts";
 import { ChildCore, ProxyCore, type ReceiveOutcome } from "../receive.ts";
 import { streamOutcome, StreamTimer } from "../watch.ts";

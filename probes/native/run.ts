@@ -13,12 +13,17 @@
  * @module
  */
 import type { HostPort } from "../../core/cli.ts";
-import type { ChildOptions, ChildResult } from "../child.ts";
 import { NATIVE_SOCKET_BUFFER_BYTES } from "../defaults.ts";
 import type { IoMode } from "../io.ts";
 import { bindError, isIpv4 } from "../net.ts";
-import type { ParentOptions, ParentResult } from "../parent.ts";
-import type { ProxyOptions, ProxyResult } from "../proxy.ts";
+import type {
+  ChildOptions,
+  ChildResult,
+  ParentOptions,
+  ParentResult,
+  ProxyOptions,
+  ProxyResult,
+} from "../roles.ts";
 import { LibcError, threadLibc } from "./libc.ts";
 import { giveBack, takeWorker } from "./prewarm.ts";
 import { type Ip4Addr, NativeUdp } from "./socket.ts";

@@ -28,7 +28,7 @@ import {
   NATIVE_SLEEP_SLICE_MS,
 } from "../defaults.ts";
 import { EchoBook, PeerIndex } from "../echo.ts";
-import type { ParentOptions, ParentResult } from "../parent.ts";
+import type { ParentOptions, ParentResult } from "../roles.ts";
 import { SendLog } from "../sender.ts";
 import { ECHO_BYTES, isEchoDatagram, OFF_TS_LO } from "../wire.ts";
 import { type Ip4Addr, type NativeUdp, RecvRing, SendList } from "./socket.ts";

@@ -1,5 +1,8 @@
 /**
- * Time as the manager's workflow sees it; tests inject their own.
+ * The manager's time source: the workflow reads the time and sleeps only
+ * through an injected {@link Clock}, so tests cross deadlines with a fake
+ * one instead of waiting (`_testing.ts`). Not the workers' clocks (those
+ * are `clock_checks.ts`).
  *
  * @module
  */

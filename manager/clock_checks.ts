@@ -8,7 +8,7 @@
  */
 import type { ConnectResult } from "../core/results.ts";
 import type { CandidateResult } from "../core/results.ts";
-import type { Script, Strategy } from "./script.ts";
+import type { Script, Strategy } from "./script_types.ts";
 import { type SelectType, SHIFTED_STATS } from "./strategy.ts";
 
 /** Why a worker's kernel clock is not to be trusted, or undefined. */

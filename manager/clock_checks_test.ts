@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import type { CandidateResult, ConnectResult } from "../core/results.ts";
 import type { KernelClock, ProbeStats } from "../proto/codec.ts";
-import type { Strategy } from "./script.ts";
-import { applyClockPolicy, kernelClockProblem, offsetDoubt } from "./clocks.ts";
+import type { Strategy } from "./script_types.ts";
+import {
+  applyClockPolicy,
+  kernelClockProblem,
+  offsetDoubt,
+} from "./clock_checks.ts";
 import { clockWarnings } from "./format.ts";
 
 const worker = (addr: string, clock: Partial<KernelClock>): ConnectResult => ({
