@@ -11,8 +11,8 @@ import { Manager } from "../manager/manager.ts";
 import { Pool } from "../manager/pool.ts";
 import type { Results } from "../manager/results.ts";
 import { parseScript } from "../manager/script.ts";
-import { cpuControllerRoot } from "../manager/straggle.ts";
-import { startTestbed } from "../manager/testbed.ts";
+import { cpuControllerRoot } from "../demo/straggle.ts";
+import { startTestbed } from "../demo/testbed.ts";
 import { rootMissing } from "./helpers/root.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 

@@ -9,7 +9,7 @@
  */
 import { type ReadyProcess, spawnAllReady } from "../core/self.ts";
 import { createNetns, ip, type Netns } from "./netns.ts";
-import type { StragglerInfo, TestbedInfo } from "./results.ts";
+import type { StragglerInfo, TestbedInfo } from "../core/results.ts";
 import {
   CpuCgroup,
   type CpuLimit,

@@ -19,10 +19,10 @@ import {
   stdio,
   UsageError,
 } from "../core/cli.ts";
-import { runScript } from "./cli.ts";
+import { runScript } from "../manager/cli.ts";
 import { requireNetnsSupport } from "./netns.ts";
-import { Pool } from "./pool.ts";
-import { parseScript } from "./script.ts";
+import { Pool } from "../manager/pool.ts";
+import { parseScript } from "../manager/script.ts";
 import { thesisScript } from "./thesis.ts";
 import { startTestbed, type Testbed } from "./testbed.ts";
 
