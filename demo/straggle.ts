@@ -60,6 +60,16 @@ export function cpuControllerRoot(
   );
 }
 
+/**
+ * The CPU cgroups named `PREFIX-...` (a testbed's, `netns.ts`
+ * `netnsPrefix`): made, or left by a teardown that failed.
+ */
+export function cgroupLeftovers(prefix: string): string[] {
+  return [...Deno.readDirSync(cpuControllerRoot().root)]
+    .filter((e) => e.isDirectory && e.name.startsWith(`${prefix}-`))
+    .map((e) => e.name);
+}
+
 /** A CPU cgroup made for one straggler; {@link CpuCgroup.remove} undoes it. */
 export class CpuCgroup {
   readonly path: string;

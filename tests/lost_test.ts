@@ -4,7 +4,7 @@
  * parent, as a proxy during an evaluation, restarted, or leaving too few.
  */
 import assert from "node:assert/strict";
-import { spawnReady } from "../core/self.ts";
+import { spawnReady } from "../demo/spawn.ts";
 import { Experiment, type ExperimentEvent } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Results } from "../manager/results.ts";
