@@ -13,6 +13,7 @@ import {
   type Command,
   type CommandSpec,
   Interrupted,
+  type Parsed,
   parseNumber,
   parseSeconds,
   runCommand,
@@ -20,11 +21,11 @@ import {
   UsageError,
 } from "../core/cli.ts";
 import { runScript } from "../manager/cli.ts";
-import { requireNetnsSupport } from "./netns.ts";
 import { Pool } from "../manager/pool.ts";
-import { parseScript } from "../manager/script.ts";
+import { parseScript, type Script } from "../manager/script.ts";
+import { requireNetnsSupport } from "./netns.ts";
 import { thesisScript } from "./thesis.ts";
-import { startTestbed, type Testbed } from "./testbed.ts";
+import { startTestbed, type Straggle, type Testbed } from "./testbed.ts";
 
 /** Options of {@link demoScript}. */
 export interface DemoOptions {
@@ -135,129 +136,177 @@ const spec = {
   },
 } as const satisfies CommandSpec;
 
+/** What the demo's flags ask for, checked. */
+interface DemoPlan {
+  thesis: boolean;
+  workers: number;
+  /** Indexes of the stragglers: drawn with the seed, never worker 0 (the root). */
+  slow: Set<number>;
+  seed: number;
+  straggle: Straggle;
+  /** The `--emulate` spec of an `emulate` straggler. */
+  emulate: string;
+  netns: boolean;
+  out: string;
+}
+
 /** The `demo` subcommand. */
 export const demoCommand: Command = {
   spec,
   run: (args) =>
-    runCommand(spec, args, async ({ values }) => {
-      const thesis = values.thesis === true;
-      const n = parseNumber(
-        "workers",
-        values.workers ?? (thesis ? "25" : "12"),
-        {
-          min: thesis ? 15 : 7,
-          max: 64,
-          integer: true,
-        },
-      );
-      const slow = parseNumber("stragglers", values.stragglers ?? "3", {
-        min: 0,
-        max: n - (thesis ? 15 : 7),
-        integer: true,
-      });
-      const delayS = parseSeconds("delay", values.delay ?? "3ms", {
-        min: 0,
-        max: 1,
-      });
-      const seed = parseNumber("seed", values.seed ?? "1", {
-        min: 0,
-        integer: true,
-      });
-      const straggle = values.straggle ?? "emulate";
-      if (straggle !== "emulate" && straggle !== "cpu") {
-        throw new UsageError(
-          `Flag "--straggle" must be emulate or cpu, got "${straggle}"`,
-        );
-      }
-      if (values.netns) requireNetnsSupport();
-      if (straggle === "cpu" && Deno.uid() !== 0) {
-        throw new UsageError(`"--straggle cpu" needs root (it makes cgroups)`);
-      }
-      const out = values.out ?? "results";
-      const delayUs = Math.round(delayS * 1e6);
-      const emulate = `delay=${delayUs}us,jitter=${Math.round(delayUs / 20)}us`;
-      // Stragglers are drawn with the seed, never worker 0 (the root).
-      const order = Array.from({ length: n }, (_, i) => String(i));
-      const slowSet = new Set(
-        new Pool(order.slice(1), { seed: seed + 7919 }).draw(slow).map(Number),
-      );
-      const abort = new AbortController();
-      let bed: Testbed | undefined;
-      let running = false;
-      const onSignal = () => {
-        abort.abort();
-        if (!running) void bed?.stop().catch(() => {});
-      };
-      Deno.addSignalListener("SIGINT", onSignal);
-      Deno.addSignalListener("SIGTERM", onSignal);
-      const where = values.netns ? "network namespaces" : "127.0.0.1";
-      try {
-        stdio.err(
-          `demo: starting ${n} workers on ${where} (${slow} ${
-            straggle === "cpu" ? "under a CPU quota" : `emulating ${emulate}`
-          })\n`,
-        );
-        bed = await startTestbed({
-          workers: n,
-          slow: slowSet,
-          straggle,
-          emulate,
-          netns: values.netns,
-          // A probe under the CPU quota takes seconds to start, and so does
-          // one among the thesis's 25 workers' start-ups on a small machine.
-          ...(straggle === "cpu"
-            ? { relayTimeoutS: CPU_RELAY_S }
-            : thesis
-            ? { relayTimeoutS: THESIS_RELAY_S }
-            : {}),
-          signal: abort.signal,
-        });
-        if (abort.signal.aborted) throw new Interrupted();
-        const { addrs, info } = bed;
-        const text = thesis
-          ? thesisScript({ addrs, seed, requestTimeoutS: THESIS_RELAY_S + 2 })
-          : demoScript({
-            addrs,
-            root: addrs[0]!,
-            seed,
-            hyperparameter: 5,
-            description: `Testbed on ${
-              info.subnet ? `network namespaces (${info.subnet})` : "127.0.0.1"
-            } with ${
-              straggle === "cpu" ? "CPU-limited" : "emulated"
-            } stragglers.`,
-            ...(straggle === "cpu" ? { requestTimeoutS: CPU_RELAY_S + 2 } : {}),
-          });
-        await Deno.mkdir(out, { recursive: true });
-        const file = `${out}/${thesis ? "thesis" : "demo"}.yaml`;
-        await Deno.writeTextFile(file, text);
-        stdio.err(
-          `demo: stragglers (${straggle}) ${
-            info.stragglers.map((s) => s.addr).join(", ")
-          }; script ${file}\n`,
-        );
-        running = true;
-        return await runScript(parseScript(text, file), {
-          out,
-          testbed: info,
-        });
-      } catch (e) {
-        if (abort.signal.aborted && !(e instanceof Interrupted)) {
-          throw new Interrupted();
-        }
-        throw e;
-      } finally {
-        Deno.removeSignalListener("SIGINT", onSignal);
-        Deno.removeSignalListener("SIGTERM", onSignal);
-        await bed?.stop();
-        stdio.err(
-          `demo: stopped ${bed?.workers.length ?? 0} workers${
-            values.netns ? ", removed the namespaces" : ""
-          }\n`,
-        );
-      }
-    }),
+    runCommand(spec, args, ({ values }) => runDemo(planDemo(values))),
 };
+
+/** Reads and checks the flags (usage errors exit 2). */
+function planDemo(values: Parsed<typeof spec.flags>["values"]): DemoPlan {
+  const thesis = values.thesis === true;
+  const least = thesis ? 15 : 7;
+  const workers = parseNumber(
+    "workers",
+    values.workers ?? (thesis ? "25" : "12"),
+    { min: least, max: 64, integer: true },
+  );
+  const slow = parseNumber("stragglers", values.stragglers ?? "3", {
+    min: 0,
+    max: workers - least,
+    integer: true,
+  });
+  const delayUs = Math.round(
+    parseSeconds("delay", values.delay ?? "3ms", { min: 0, max: 1 }) * 1e6,
+  );
+  const seed = parseNumber("seed", values.seed ?? "1", {
+    min: 0,
+    integer: true,
+  });
+  const straggle = values.straggle ?? "emulate";
+  if (straggle !== "emulate" && straggle !== "cpu") {
+    throw new UsageError(
+      `Flag "--straggle" must be emulate or cpu, got "${straggle}"`,
+    );
+  }
+  const netns = values.netns === true;
+  if (netns) requireNetnsSupport();
+  if (straggle === "cpu" && Deno.uid() !== 0) {
+    throw new UsageError(`"--straggle cpu" needs root (it makes cgroups)`);
+  }
+  const others = Array.from({ length: workers - 1 }, (_, i) => String(i + 1));
+  return {
+    thesis,
+    workers,
+    slow: new Set(
+      new Pool(others, { seed: seed + 7919 }).draw(slow).map(Number),
+    ),
+    seed,
+    straggle,
+    emulate: `delay=${delayUs}us,jitter=${Math.round(delayUs / 20)}us`,
+    netns,
+    out: values.out ?? "results",
+  };
+}
+
+/**
+ * Starts the testbed, writes the script, runs the manager on it and stops
+ * the testbed whatever happened. A signal before the manager runs aborts
+ * the start and stops the testbed; once it runs, the manager handles it
+ * (stopping the jobs, writing the partial results) and the testbed is
+ * stopped after it.
+ */
+async function runDemo(plan: DemoPlan): Promise<number> {
+  const abort = new AbortController();
+  let bed: Testbed | undefined;
+  let running = false;
+  const onSignal = () => {
+    abort.abort();
+    if (!running) void bed?.stop().catch(() => {});
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    bed = await startDemoTestbed(plan, abort.signal);
+    if (abort.signal.aborted) throw new Interrupted();
+    const script = await writeDemoScript(plan, bed);
+    running = true;
+    return await runScript(script, {
+      out: plan.out,
+      testbed: bed.info,
+    });
+  } catch (e) {
+    if (abort.signal.aborted && !(e instanceof Interrupted)) {
+      throw new Interrupted();
+    }
+    throw e;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await bed?.stop();
+    stdio.err(
+      `demo: stopped ${bed?.workers.length ?? 0} workers${
+        plan.netns ? ", removed the namespaces" : ""
+      }\n`,
+    );
+  }
+}
+
+/** Starts the plan's workers and makes its stragglers slow. */
+function startDemoTestbed(
+  plan: DemoPlan,
+  signal: AbortSignal,
+): Promise<Testbed> {
+  const cpu = plan.straggle === "cpu";
+  stdio.err(
+    `demo: starting ${plan.workers} workers on ${
+      plan.netns ? "network namespaces" : "127.0.0.1"
+    } (${plan.slow.size} ${
+      cpu ? "under a CPU quota" : `emulating ${plan.emulate}`
+    })\n`,
+  );
+  return startTestbed({
+    workers: plan.workers,
+    slow: plan.slow,
+    straggle: plan.straggle,
+    emulate: plan.emulate,
+    netns: plan.netns,
+    // A probe under the CPU quota takes seconds to start, and so does one
+    // among the thesis's 25 workers' start-ups on a small machine.
+    ...(cpu
+      ? { relayTimeoutS: CPU_RELAY_S }
+      : plan.thesis
+      ? { relayTimeoutS: THESIS_RELAY_S }
+      : {}),
+    signal,
+  });
+}
+
+/** Writes the script for the testbed into the results folder; the script. */
+async function writeDemoScript(plan: DemoPlan, bed: Testbed): Promise<Script> {
+  const { addrs, info } = bed;
+  const cpu = plan.straggle === "cpu";
+  const text = plan.thesis
+    ? thesisScript({
+      addrs,
+      seed: plan.seed,
+      requestTimeoutS: THESIS_RELAY_S + 2,
+    })
+    : demoScript({
+      addrs,
+      root: addrs[0]!,
+      seed: plan.seed,
+      hyperparameter: 5,
+      description: `Testbed on ${
+        info.subnet ? `network namespaces (${info.subnet})` : "127.0.0.1"
+      } with ${cpu ? "CPU-limited" : "emulated"} stragglers.`,
+      ...(cpu ? { requestTimeoutS: CPU_RELAY_S + 2 } : {}),
+    });
+  await Deno.mkdir(plan.out, { recursive: true });
+  const file = `${plan.out}/${plan.thesis ? "thesis" : "demo"}.yaml`;
+  await Deno.writeTextFile(file, text);
+  stdio.err(
+    `demo: stragglers (${plan.straggle}) ${
+      info.stragglers.map((s) => s.addr).join(", ")
+    }; script ${file}\n`,
+  );
+  return parseScript(text, file);
+}
 
 /** Relay deadline of the workers when stragglers run under a CPU quota, s. */
 const CPU_RELAY_S = 10;
