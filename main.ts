@@ -64,7 +64,7 @@ export const COMMANDS: readonly Entry[] = [
     name: "demo",
     summary:
       "Run a local testbed: workers on 127.0.0.1, some emulated slow, one experiment",
-    load: async () => (await import("./manager/demo.ts")).demoCommand,
+    load: async () => (await import("./demo/cli.ts")).demoCommand,
   },
   {
     name: "keygen",

@@ -30,7 +30,13 @@ import {
 } from "./format.ts";
 import { Manager } from "./manager.ts";
 import { createProgress } from "./progress.ts";
-import { ResultsWriter, runFolderName, type TestbedInfo } from "./results.ts";
+import {
+  type ConnectResult,
+  type Results,
+  ResultsWriter,
+  runFolderName,
+  type TestbedInfo,
+} from "./results.ts";
 import { loadScript, type Script } from "./script.ts";
 
 const spec = {
@@ -94,38 +100,22 @@ export interface RunScriptOptions {
  * per event, the summary table and where the results are. Resolves to the
  * exit code; Ctrl-C (SIGINT) or SIGTERM stops it with the partial results
  * written ({@link Interrupted}, exit 130).
+ *
+ * results.json is written by the experiment as each step finishes and once
+ * more at its end, whatever the end; the leaf CSV and the report are
+ * written here, once, after the run ended (complete or not).
  */
 export async function runScript(
   script: Script,
   opts: RunScriptOptions,
 ): Promise<number> {
-  const manager = new Manager({
-    timeoutMs: opts.timeoutMs ?? Math.round(script.timeouts.request * 1000),
-    connectTimeoutMs: opts.timeoutMs ??
-      Math.round(script.timeouts.connect * 1000),
-    retries: opts.retries ?? script.timeouts.retries,
-    ...(opts.log ? { log: opts.log } : {}),
-    ...(opts.curve ? { curve: opts.curve } : {}),
-  });
-  const needsResults = script.steps.some((s) => s.action === "ROOT");
-  const writer = needsResults
-    ? new ResultsWriter(
-      `${opts.out}/${runFolderName(script.name, new Date())}`,
-    )
+  const manager = newManager(script, opts);
+  const writer = script.steps.some((s) => s.action === "ROOT")
+    ? new ResultsWriter(`${opts.out}/${runFolderName(script.name, new Date())}`)
     : undefined;
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const progress = progressFor(script);
   let unreachable = 0;
-  const progress = createProgress({
-    isTerminal: Deno.stderr.isTerminal(),
-    plan: {
-      evalRuns: script.evaluation.runs,
-      stageMs: (script.warmup + script.duration) * 1000,
-      evalMs: (script.evaluation.warmup + script.evaluation.duration) * 1000,
-    },
-  });
   const experiment = new Experiment(script, {
     manager,
     ...(writer ? { writer } : {}),
@@ -133,78 +123,148 @@ export async function runScript(
     signal: stop.signal,
     onEvent: (e) => {
       if (e.kind === "connect") {
-        stdio.out(connectTable(e.results));
-        stdio.out(modeLine(experiment.results) ?? "");
-        const warnings = clockWarnings(
-          e.results,
-          undefined,
-          script.clocks.maxErrorUs,
-        );
-        for (const w of warnings) stdio.err(w + "\n");
-        const lost = e.results.filter((r) => r.status !== "ok");
-        unreachable = lost.length;
-        if (lost.length > 0) {
-          stdio.err(
-            `error: ${lost.length} of ${e.results.length} workers did not answer CONNECT: ` +
-              lost.map((r) => `"${r.addr}"`).join(", ") + "\n",
-          );
-        }
+        unreachable = printConnect(e.results, experiment.results, script);
       }
       progress.onEvent(e);
     },
   });
+  const error = await runUntilStopped(experiment, manager, stop, progress);
+  if (error === undefined) printSummary(experiment.results);
+  const files = writer &&
+    await writeExports(experiment.results, writer.path, error !== undefined);
+  if (error !== undefined) {
+    if (files) stdio.err(`Report of the partial results: ${files.report}\n`);
+    if (!writer) throw error;
+    if (error instanceof Interrupted) {
+      throw new Interrupted(`Interrupted: partial results in ${writer.path}`);
+    }
+    stdio.err(`Partial results in ${writer.path}\n`);
+    throw error;
+  }
+  if (writer && files) {
+    stdio.out(
+      `Results: ${writer.path}\nLeaf statistics: ${files.csv}\nReport: ${files.report}\n`,
+    );
+  }
+  return unreachable === 0 ? 0 : 1;
+}
+
+/** The manager of a run: the script's deadlines unless the flags override them. */
+function newManager(script: Script, opts: RunScriptOptions): Manager {
+  return new Manager({
+    timeoutMs: opts.timeoutMs ?? Math.round(script.timeouts.request * 1000),
+    connectTimeoutMs: opts.timeoutMs ??
+      Math.round(script.timeouts.connect * 1000),
+    retries: opts.retries ?? script.timeouts.retries,
+    ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.curve ? { curve: opts.curve } : {}),
+  });
+}
+
+/** The progress lines (a bar on a terminal) of a run of `script`. */
+function progressFor(script: Script): ReturnType<typeof createProgress> {
+  return createProgress({
+    isTerminal: Deno.stderr.isTerminal(),
+    plan: {
+      evalRuns: script.evaluation.runs,
+      stageMs: (script.warmup + script.duration) * 1000,
+      evalMs: (script.evaluation.warmup + script.evaluation.duration) * 1000,
+    },
+  });
+}
+
+/**
+ * Runs the experiment; SIGINT or SIGTERM aborts it, and then the jobs still
+ * running on the workers are stopped. Resolves to the error it ended with,
+ * undefined when it completed. The manager is closed either way.
+ */
+async function runUntilStopped(
+  experiment: Experiment,
+  manager: Manager,
+  stop: AbortController,
+  progress: { close(): void },
+): Promise<unknown> {
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     await experiment.run();
+    return undefined;
   } catch (e) {
     progress.close();
-    if (writer) {
-      try {
-        await writeLeafCsv(experiment.results, writer.path);
-        const report = await writeReportBeside(experiment.results, writer.path);
-        stdio.err(`Report of the partial results: ${report}\n`);
-      } catch (x) {
-        stdio.err(
-          `warning: Cannot write the report: ${(x as Error).message}\n`,
-        );
-      }
-    }
     if (e instanceof Interrupted) {
       const stopped = await manager.stopAll(experiment.live);
       stdio.err(
         `Stopped the jobs on ${stopped.length} of ${experiment.live.length} workers\n`,
       );
     }
-    if (e instanceof Interrupted && writer) {
-      throw new Interrupted(
-        `Interrupted: partial results in ${writer.path}`,
-      );
-    }
-    if (writer) stdio.err(`Partial results in ${writer.path}\n`);
-    throw e;
+    return e;
   } finally {
     progress.close();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     manager.close();
   }
-  if (experiment.results.trees.length > 0) {
-    stdio.out(summaryTable(experiment.results));
+}
+
+/**
+ * Prints the CONNECT table, the probe mode and the clock warnings; names
+ * the workers that did not answer. Resolves to how many did not.
+ */
+function printConnect(
+  connected: readonly ConnectResult[],
+  results: Results,
+  script: Script,
+): number {
+  stdio.out(connectTable(connected));
+  stdio.out(modeLine(results) ?? "");
+  for (
+    const w of clockWarnings(connected, undefined, script.clocks.maxErrorUs)
+  ) {
+    stdio.err(w + "\n");
+  }
+  const lost = connected.filter((r) => r.status !== "ok");
+  if (lost.length > 0) {
+    stdio.err(
+      `error: ${lost.length} of ${connected.length} workers did not answer CONNECT: ` +
+        lost.map((r) => `"${r.addr}"`).join(", ") + "\n",
+    );
+  }
+  return lost.length;
+}
+
+/** The summary tables of a completed run, then its warnings. */
+function printSummary(results: Results): void {
+  if (results.trees.length > 0) {
+    stdio.out(summaryTable(results));
     stdio.out(
       "\nAcross roots and runs (worst leaf, mean ± 95 % interval):\n" +
-        kindsTable(experiment.results),
+        kindsTable(results),
     );
-    stdio.out(modeLine(experiment.results) ?? "");
+    stdio.out(modeLine(results) ?? "");
   }
-  for (const w of mismatchWarnings(experiment.results)) stdio.err(w + "\n");
-  for (const w of offsetWarnings(experiment.results)) stdio.err(w + "\n");
-  if (writer) {
-    const csv = await writeLeafCsv(experiment.results, writer.path);
-    const report = await writeReportBeside(experiment.results, writer.path);
-    stdio.out(
-      `Results: ${writer.path}\nLeaf statistics: ${csv}\nReport: ${report}\n`,
-    );
+  for (const w of mismatchWarnings(results)) stdio.err(w + "\n");
+  for (const w of offsetWarnings(results)) stdio.err(w + "\n");
+}
+
+/**
+ * Writes the leaf CSV and the report beside results.json; their paths.
+ * After a failed or interrupted run a write error is only a warning: the
+ * partial results are what matters then.
+ */
+async function writeExports(
+  results: Results,
+  resultsPath: string,
+  partial: boolean,
+): Promise<{ csv: string; report: string } | undefined> {
+  try {
+    const csv = await writeLeafCsv(results, resultsPath);
+    return { csv, report: await writeReportBeside(results, resultsPath) };
+  } catch (x) {
+    if (!partial) throw x;
+    stdio.err(`warning: Cannot write the report: ${(x as Error).message}\n`);
+    return undefined;
   }
-  return unreachable === 0 ? 0 : 1;
 }
 
 /** The `manager` subcommand. */

@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type ReadyProcess, spawnAllReady, spawnReady } from "../core/self.ts";
+import { type ReadyProcess, spawnAllReady, spawnReady } from "../demo/spawn.ts";
 import { Experiment } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import { Rng } from "../manager/pool.ts";

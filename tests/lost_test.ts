@@ -4,7 +4,7 @@
  * parent, as a proxy during an evaluation, restarted, or leaving too few.
  */
 import assert from "node:assert/strict";
-import { spawnReady } from "../core/self.ts";
+import { spawnReady } from "../demo/spawn.ts";
 import { Experiment, type ExperimentEvent } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
 import type { Results } from "../manager/results.ts";
@@ -103,8 +103,6 @@ async function run(
   }
 }
 
-const later = (ms: number, f: () => void) => void setTimeout(f, ms);
-
 Deno.test("a candidate lost during a PARENT stage is dropped; the tree is completed", async () => {
   const bed = await startTestbed(9, { args: FAST });
   let victim = "";
@@ -112,10 +110,12 @@ Deno.test("a candidate lost during a PARENT stage is dropped; the tree is comple
     const { results, error, lostAfterMs } = await run(
       bed,
       "trees: [{ type: BEST, strategy: P90 }]",
-      (e, kill) => {
-        if (e.kind === "stage-start" && !victim) {
-          victim = e.sets[0]![0]!;
-          later(250, () => kill(victim));
+      () => {},
+      (cmd, kill) => {
+        // Once the first stage runs: its candidates listen, the stream flows.
+        if (cmd.flag === "PARENT" && !victim) {
+          victim = cmd.addrs[0]!;
+          kill(victim);
         }
       },
     );
@@ -140,13 +140,20 @@ Deno.test("a parent lost during its stage is replaced in the tree; the tree is c
   const bed = await startTestbed(9, { args: FAST });
   let victim = "";
   try {
+    let killed = false;
     const { results, error } = await run(
       bed,
       "trees: [{ type: BEST, strategy: P90 }]",
-      (e, kill) => {
+      (e) => {
         if (e.kind === "stage-start" && e.depth === 1 && !victim) {
           victim = e.parents[0]!;
-          later(250, () => kill(victim));
+        }
+      },
+      (cmd, kill, addr) => {
+        // Once its stage runs: its job started, its stream flows.
+        if (cmd.flag === "PARENT" && addr === victim && !killed) {
+          killed = true;
+          kill(victim);
         }
       },
     );

@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { MessageLog } from "../core/node.ts";
 import { Experiment } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
-import { leftovers, netnsPrefix } from "../manager/netns.ts";
+import { leftovers, netnsPrefix } from "../demo/netns.ts";
 import { parseScript } from "../manager/script.ts";
-import { cpuControllerRoot } from "../manager/straggle.ts";
-import { NETNS_PORT, startTestbed } from "../manager/testbed.ts";
+import { cgroupLeftovers, cpuControllerRoot } from "../demo/straggle.ts";
+import { NETNS_PORT, startTestbed } from "../demo/testbed.ts";
 import { alive } from "./helpers/proc.ts";
 import { rootMissing, UNPRIVILEGED } from "./helpers/root.ts";
 import { treecastArgs } from "./helpers/run.ts";
@@ -44,9 +44,6 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "treecast-netns-" });
     const bed = await startTestbed({
       workers: 3,
-      slow: new Set(),
-      straggle: "emulate",
-      emulate: "",
       netns: true,
       // Generous deadlines: on a loaded machine a worker may take seconds to
       // start a probe while its warm probes are still starting.
@@ -171,9 +168,6 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     const prefix = netnsPrefix(demo.pid);
-    const cgroups = () =>
-      [...Deno.readDirSync(CG)].filter((e) => e.name.startsWith(`${prefix}-`))
-        .map((e) => e.name);
     let stderr = "";
     let during: Awaited<ReturnType<typeof leftovers>> | undefined;
     let groupsDuring: string[] = [];
@@ -184,7 +178,7 @@ Deno.test({
       stderr += chunk;
       if (!during && /stage 1\/\d+: /.test(stderr)) {
         during = await leftovers(prefix);
-        groupsDuring = cgroups();
+        groupsDuring = cgroupLeftovers(prefix);
         // The straggler's worker and probes, and its CPU hog.
         inGroups = groupsDuring.flatMap((g) =>
           ["main", "hog"].flatMap((sub) =>
@@ -203,7 +197,7 @@ Deno.test({
     assert.equal(status.code, 130, stderr);
     assert.match(stderr, /demo: stopped 8 workers, removed the namespaces/);
     assert.deepEqual(await leftovers(prefix), { netns: [], links: [] });
-    assert.deepEqual(cgroups(), []);
+    assert.deepEqual(cgroupLeftovers(prefix), []);
     assert.ok(
       inGroups.length >= 2,
       `worker and hog in the cgroup: ${inGroups}`,

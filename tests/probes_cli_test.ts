@@ -85,24 +85,35 @@ ioTest(
       "--duration",
       "60",
     ]);
+    // A second child of the parent, in this process: its first datagram
+    // says the stream flows (the parent sends to both in one round).
+    const watch = Deno.listenDatagram({
+      transport: "udp",
+      hostname: "127.0.0.1",
+      port: 0,
+    });
     const parent = spawnProbe([
       "parent",
       "--io",
       io,
       "--to",
-      bind,
+      `${bind},127.0.0.1:${(watch.addr as Deno.NetAddr).port}`,
       "--rate",
       "200",
       "--duration",
       "60",
     ]);
-    // Wait for the stream to start: the child's socket is read by then.
-    await new Promise((r) => setTimeout(r, 1500));
+    try {
+      await watch.receive();
+    } finally {
+      watch.close();
+    }
     parent.kill("SIGINT");
     const p = await parent.finish();
     const c = await child.finish();
     assert.equal(p.code, 130, p.stderr);
     assert.equal(p.lines.at(-1)!.stop, "interrupted");
+    assert.ok(Number(p.lines.at(-1)!.sent) > 3, "stopped mid-stream");
     assert.equal(c.code, 0, c.stderr);
     const r = c.lines.at(-1)!;
     assert.equal(r.end_seen, true);

@@ -7,17 +7,22 @@
  */
 import assert from "node:assert/strict";
 import type { Results } from "../manager/results.ts";
-import { runTreecast } from "./helpers/run.ts";
+import { MAIN, runTreecast } from "./helpers/run.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 
-/** Pids of local demo workers (`treecast worker --bind 127.0.0.1:0`). */
+/**
+ * Pids of local demo workers of this checkout (`main.ts worker --bind
+ * 127.0.0.1:0`; other checkouts on the machine may run tests meanwhile).
+ */
 function demoWorkers(): Set<number> {
   const out = new Set<number>();
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      if (cmd.includes(["", "worker", "--bind", "127.0.0.1:0"].join("\x00"))) {
+      if (
+        cmd.includes([MAIN, "worker", "--bind", "127.0.0.1:0"].join("\x00"))
+      ) {
         out.add(Number(e.name));
       }
     } catch { /* gone meanwhile */ }

@@ -11,8 +11,9 @@ import { Manager } from "../manager/manager.ts";
 import { Pool } from "../manager/pool.ts";
 import type { Results } from "../manager/results.ts";
 import { parseScript } from "../manager/script.ts";
-import { cpuControllerRoot } from "../manager/straggle.ts";
-import { startTestbed } from "../manager/testbed.ts";
+import { cgroupLeftovers } from "../demo/straggle.ts";
+import { netnsPrefix } from "../demo/netns.ts";
+import { startTestbed } from "../demo/testbed.ts";
 import { rootMissing } from "./helpers/root.ts";
 import { assertResultsSchema } from "./helpers/schema.ts";
 
@@ -37,17 +38,12 @@ Deno.test({
       workers: WORKERS,
       slow,
       straggle: "cpu",
-      emulate: "",
-      netns: false,
       relayTimeoutS: 10,
       // No warm probes starting in the background while the first stage
       // measures: on a small machine they load every worker at once.
       workerArgs: () => ["--cold-probes"],
     });
-    const groups = () =>
-      [...Deno.readDirSync(cpuControllerRoot().root)].filter((e) =>
-        e.name.startsWith(`tcn${Deno.pid}-cpu`)
-      ).length;
+    const groups = () => cgroupLeftovers(netnsPrefix()).length;
     const groupsDuring = groups();
     let r: Results;
     try {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ReadyProcess, spawnReady } from "../../core/self.ts";
+import { type ReadyProcess, spawnReady } from "../../demo/spawn.ts";
 
 /** Progress and figure lines go to stderr; stdout carries only the JSON. */
 export type Log = (line: string) => void;

@@ -27,8 +27,8 @@ import { Experiment } from "../../manager/experiment.ts";
 import { Manager } from "../../manager/manager.ts";
 import type { TreeResult } from "../../manager/results.ts";
 import { parseScript } from "../../manager/script.ts";
-import { childrenOf } from "../../core/proc.ts";
-import type { ReadyProcess } from "../../core/self.ts";
+import { childrenOf } from "../../demo/proc.ts";
+import type { ReadyProcess } from "../../demo/spawn.ts";
 import { WARM_PROBES } from "../../worker/warm.ts";
 import {
   type Log,

@@ -22,7 +22,7 @@ import { ReqClient } from "../../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../../core/version.ts";
 import { encode, type Hello } from "../../proto/codec.ts";
 import { LineProcess, REPO_ROOT } from "../../probes/_testing.ts";
-import { spawnReady } from "../../core/self.ts";
+import { spawnReady } from "../../demo/spawn.ts";
 import {
   type Log,
   median,

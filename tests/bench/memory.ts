@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { spawnReady } from "../../core/self.ts";
+import { spawnReady } from "../../demo/spawn.ts";
 import { LineProcess, REPO_ROOT } from "../../probes/_testing.ts";
 import { type ChildLoadResult, runChildLoad } from "./child_load.ts";
 import {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { childrenOf } from "../../core/proc.ts";
+import { childrenOf } from "../../demo/proc.ts";
 export { childrenOf };
 
 function _link(path: string): string | undefined {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type ReadyProcess, spawnReady } from "../../core/self.ts";
+import { type ReadyProcess, spawnReady } from "../../demo/spawn.ts";
 
 /** Absolute path of main.ts. */
 export const MAIN = new URL("../../main.ts", import.meta.url).pathname;

@@ -1,21 +1,23 @@
 /**
- * A local testbed of real worker processes for cross-process tests.
+ * The testbed of cross-process tests: the demo's (`demo/testbed.ts`), on
+ * 127.0.0.1, in the short form most tests need.
  *
  * @module
  */
-import { type ReadyProcess, spawnAllReady } from "../../core/self.ts";
+import {
+  startTestbed as startDemoTestbed,
+  type Testbed as DemoTestbed,
+} from "../../demo/testbed.ts";
 
-/** Workers started on 127.0.0.1 (port 0); `stragglers` of them emulate `emulate`. */
-export interface Testbed {
-  addrs: string[];
+/** A local testbed, and the addresses of its stragglers. */
+export interface Testbed extends DemoTestbed {
   stragglers: string[];
-  workers: ReadyProcess[];
-  stop(): Promise<void>;
 }
 
 /**
- * Starts `n` workers; workers at the `slow` indices run with `--emulate`;
- * `args` go to every worker, `perWorker[i]` to worker i.
+ * Starts `n` workers on 127.0.0.1 (port 0); workers at the `slow` indices
+ * run with `--emulate EMULATE`; `args` go to every worker, `perWorker[i]`
+ * to worker i.
  */
 export async function startTestbed(
   n: number,
@@ -26,24 +28,11 @@ export async function startTestbed(
     perWorker?: string[][];
   } = {},
 ): Promise<Testbed> {
-  const slow = new Set(opts.slow ?? []);
-  const workers = await spawnAllReady(
-    Array.from({ length: n }, (_, i) => [
-      "worker",
-      "--bind",
-      "127.0.0.1:0",
-      ...(slow.has(i) && opts.emulate ? ["--emulate", opts.emulate] : []),
-      ...(opts.args ?? []),
-      ...(opts.perWorker?.[i] ?? []),
-    ]),
-  );
-  const addrs = workers.map((w) => w.addr);
-  return {
-    addrs,
-    stragglers: addrs.filter((_, i) => slow.has(i)),
-    workers,
-    stop: async () => {
-      await Promise.all(workers.map((w) => w.stop()));
-    },
-  };
+  const bed = await startDemoTestbed({
+    workers: n,
+    slow: new Set(opts.slow ?? []),
+    ...(opts.emulate !== undefined ? { emulate: opts.emulate } : {}),
+    workerArgs: (i) => [...opts.args ?? [], ...opts.perWorker?.[i] ?? []],
+  });
+  return { ...bed, stragglers: bed.info.stragglers.map((s) => s.addr) };
 }

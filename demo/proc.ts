@@ -30,3 +30,20 @@ export function descendantsOf(pid: number): number[] {
   }
   return out;
 }
+
+/** Sends SIGKILL to `pid`, if it is still there. */
+export function killPid(pid: number): void {
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch { /* gone */ }
+}
+
+/**
+ * SIGKILLs `pid` and every process it started. The descendants are listed
+ * first: once `pid` dies they belong to init and are no longer found.
+ */
+export function killTree(pid: number): void {
+  const below = descendantsOf(pid);
+  killPid(pid);
+  for (const p of below) killPid(p);
+}

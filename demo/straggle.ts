@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { descendantsOf } from "../core/proc.ts";
+import { descendantsOf } from "./proc.ts";
 
 /** A CPU limit: `quotaUs` of CPU time per `periodUs` of wall time. */
 export interface CpuLimit {
@@ -30,7 +30,7 @@ export interface CpuLimit {
  * loaded by other work does to every worker (tens of ms here, with 2 cores
  * shared by several test runs). Its probes take seconds to start (measured
  * here: ~3.5 s instead of ~0.5 s under load), so the testbed lengthens the
- * relay deadlines (see `demo.ts`).
+ * relay deadlines (see `cli.ts`).
  */
 export const STRAGGLE_CPU: CpuLimit = { quotaUs: 50_000, periodUs: 500_000 };
 
@@ -58,6 +58,16 @@ export function cpuControllerRoot(
   throw new Error(
     'No cgroup CPU controller is mounted (see "mount | grep cgroup")',
   );
+}
+
+/**
+ * The CPU cgroups named `PREFIX-...` (a testbed's, `netns.ts`
+ * `netnsPrefix`): made, or left by a teardown that failed.
+ */
+export function cgroupLeftovers(prefix: string): string[] {
+  return [...Deno.readDirSync(cpuControllerRoot().root)]
+    .filter((e) => e.isDirectory && e.name.startsWith(`${prefix}-`))
+    .map((e) => e.name);
 }
 
 /** A CPU cgroup made for one straggler; {@link CpuCgroup.remove} undoes it. */
