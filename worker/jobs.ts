@@ -63,6 +63,8 @@ export class JobRecord {
   #timer: ReturnType<typeof setTimeout>;
   /** Set once the job and all its dependencies have ended: the final report. */
   finalReport: Job | undefined;
+  /** A leaf's per-message log file (`core/message_log.ts`), if it keeps one. */
+  messagesPath?: string;
 
   constructor(
     job: Job,
