@@ -31,16 +31,33 @@ export interface BruteInput {
   holdsUs: readonly number[];
 }
 
-/** The figures by their definitions, over every delay (histograms left out). */
-export function bruteFigures(b: BruteInput) {
-  const R = b.delays.length;
+/** Per message and per window, what the receivers' delays reduce to. */
+export interface Reduced {
+  firstSeq: number;
+  /** Per message: the largest and smallest delay, and how many got it. */
+  worst: number[];
+  best: number[];
+  count: number[];
+  /** Per window index: the largest receiver's percentile in it. */
+  windowMax: Map<number, number>;
+}
+
+/** Reduces every receiver's delays by the definitions. */
+export function bruteReduce(b: BruteInput): Reduced {
   const n = b.delays[0]!.length;
-  const clip = (x: number) => Math.max(0, x);
-  const worst: number[] = [], best: number[] = [], win: number[] = [];
-  let lost = 0, never = 0, negative = 0;
-  const fairAt = b.holdsUs.map(() => 0);
-  // Per window: the largest receiver's percentile of its delays in it.
-  const windowMax = new Map<number, number>();
+  const r: Reduced = {
+    firstSeq: b.firstSeq,
+    worst: [],
+    best: [],
+    count: [],
+    windowMax: new Map(),
+  };
+  for (let i = 0; i < n; i++) {
+    const got = b.delays.map((d) => d[i]!).filter((x) => x !== null);
+    r.worst.push(got.length ? Math.max(...got) : NaN);
+    r.best.push(got.length ? Math.min(...got) : NaN);
+    r.count.push(got.length);
+  }
   for (const d of b.delays) {
     const by = new Map<number, number[]>();
     d.forEach((x, i) => {
@@ -49,30 +66,53 @@ export function bruteFigures(b: BruteInput) {
       by.set(w, [...(by.get(w) ?? []), x]);
     });
     for (const [w, xs] of by) {
-      xs.sort((p, q) => p - q);
-      const v = xs[nearestRank(b.percentile, xs.length) - 1]!;
-      windowMax.set(w, Math.max(windowMax.get(w) ?? -Infinity, v));
+      const v = percentileOf(xs, b.percentile);
+      r.windowMax.set(w, Math.max(r.windowMax.get(w) ?? -Infinity, v));
     }
   }
+  return r;
+}
+
+/** The p-th percentile of `xs` by nearest rank (sorts `xs`). */
+export function percentileOf(xs: number[], p: number): number {
+  xs.sort((a, b) => a - b);
+  return xs[nearestRank(p, xs.length) - 1]!;
+}
+
+/** The figures by their definitions, over every delay (histograms left out). */
+export function bruteFigures(b: BruteInput) {
+  return bruteFromReduced(bruteReduce(b), b.delays.length, b);
+}
+
+/** The figures by their definitions from per-message reductions. */
+export function bruteFromReduced(
+  r: Reduced,
+  R: number,
+  b: Omit<BruteInput, "delays" | "firstSeq">,
+) {
+  const n = r.worst.length;
+  const clip = (x: number) => Math.max(0, x);
+  const worst: number[] = [], best: number[] = [], win: number[] = [];
+  let lost = 0, never = 0, negative = 0;
+  const fairAt = b.holdsUs.map(() => 0);
   let judged = 0, adaptiveFair = 0;
   for (let i = 0; i < n; i++) {
-    const got = b.delays.map((d) => d[i]!).filter((x) => x !== null);
-    const w = Math.floor((b.firstSeq + i) / b.window);
+    const w = Math.floor((r.firstSeq + i) / b.window);
     let deadline: number | undefined;
     for (let v = w - 1; v >= 0; v--) {
-      if (windowMax.has(v)) {
-        deadline = clip(windowMax.get(v)!) + b.marginUs * 1000;
+      if (r.windowMax.has(v)) {
+        deadline = clip(r.windowMax.get(v)!) + b.marginUs * 1000;
         break;
       }
     }
     if (deadline !== undefined) judged++;
-    if (got.length > 0 && Math.min(...got) < 0) negative++;
-    if (got.length < R) {
+    if (r.count[i]! > 0 && r.best[i]! < 0) negative++;
+    if (r.count[i]! < R) {
       lost++;
-      if (got.length === 0) never++;
+      if (r.count[i] === 0) never++;
       continue;
     }
-    const hi = clip(Math.max(...got)), lo = clip(Math.min(...got));
+    const hi = clip(r.worst[i]!), lo = clip(r.best[i]!);
     worst.push(hi);
     best.push(lo);
     win.push(hi - lo);
@@ -80,10 +120,10 @@ export function bruteFigures(b: BruteInput) {
     if (deadline !== undefined && hi <= deadline) adaptiveFair++;
   }
   const dist = (xs: number[]) => {
-    const all = [...xs.sort((p, q) => p - q), ...Array(lost).fill(Infinity)];
+    xs.sort((p, q) => p - q);
     const q = (p: number) => {
-      const v = all[nearestRank(p, all.length) - 1]!;
-      return v === Infinity ? null : v / 1000;
+      const rank = nearestRank(p, xs.length + lost);
+      return rank > xs.length ? null : xs[rank - 1]! / 1000;
     };
     return {
       p50Us: q(50),
@@ -117,7 +157,10 @@ export function bruteFigures(b: BruteInput) {
  * quantiles to the histogram's resolution (the highest value of the exact
  * value's bucket: never below it, at most 0.1 % above; exact under 2 µs).
  */
-export function assertFigures(got: MessageFigures, want: ReturnType<typeof bruteFigures>): void {
+export function assertFigures(
+  got: MessageFigures,
+  want: ReturnType<typeof bruteFigures>,
+): void {
   assert.equal(got.messages, want.messages);
   assert.equal(got.lost, want.lost);
   assert.equal(got.neverReceived, want.neverReceived);

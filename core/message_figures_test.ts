@@ -180,7 +180,11 @@ Deno.test("a part survives its wire form and a whole REPORT reply's encode and d
     data: {
       src: "w",
       dst: "m",
-      report: { job: emptyJob({ id: "x.1" }), complete: true, part: partToWire(p) },
+      report: {
+        job: emptyJob({ id: "x.1" }),
+        complete: true,
+        part: partToWire(p),
+      },
     },
   }));
   assert.deepEqual(partFromWire(msg.data.report!.part!), p);
