@@ -40,6 +40,8 @@ export interface Reduced {
   count: number[];
   /** Per window index: the largest receiver's percentile in it. */
   windowMax: Map<number, number>;
+  /** The seqs judged (default: all). */
+  judged?: (seq: number) => boolean;
 }
 
 /** Reduces every receiver's delays by the definitions. */
@@ -90,13 +92,15 @@ export function bruteFromReduced(
   R: number,
   b: Omit<BruteInput, "delays" | "firstSeq">,
 ) {
-  const n = r.worst.length;
   const clip = (x: number) => Math.max(0, x);
   const worst: number[] = [], best: number[] = [], win: number[] = [];
   let lost = 0, never = 0, negative = 0;
   const fairAt = b.holdsUs.map(() => 0);
   let judged = 0, adaptiveFair = 0;
-  for (let i = 0; i < n; i++) {
+  let n = 0;
+  for (let i = 0; i < r.worst.length; i++) {
+    if (r.judged && !r.judged(r.firstSeq + i)) continue;
+    n++;
     const w = Math.floor((r.firstSeq + i) / b.window);
     let deadline: number | undefined;
     for (let v = w - 1; v >= 0; v--) {

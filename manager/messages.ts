@@ -32,21 +32,28 @@ export interface CollectOptions {
   marginUs?: number;
   /** Holds for the fair share, µs. */
   holdsUs?: readonly number[];
+  /** Messages per part at most (default and cap {@link MAX_PART_MESSAGES}). */
+  partMessages?: number;
 }
 
 /**
  * The request for part `k` under `opts`: the window is `rate × windowMs`
  * messages (at least 1, at most a part), the part size the largest multiple
- * of it that fits {@link MAX_PART_MESSAGES}.
+ * of it that fits `partMessages`. A part of 32,768 messages weighs
+ * ~330 KB encoded (10 bytes a message, 4 a window), a third of the cap.
  */
 export function partRequest(k: number, opts: CollectOptions): PartRequest {
-  const window = Math.min(
+  const most = Math.min(
     MAX_PART_MESSAGES,
+    opts.partMessages ?? MAX_PART_MESSAGES,
+  );
+  const window = Math.min(
+    most,
     Math.max(1, Math.round(opts.rate * (opts.windowMs ?? 10) / 1000)),
   );
   return {
     index: k,
-    size: window * Math.floor(MAX_PART_MESSAGES / window),
+    size: window * Math.floor(most / window),
     correct: opts.correct,
     window,
     percentile: opts.percentile ?? 97,
