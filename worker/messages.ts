@@ -86,6 +86,14 @@ export async function jobPart(
       if (dep.id === "") return lost;
       try {
         const part = await ask(dep, req);
+        const end = part.firstSeq + part.worstNs.length;
+        if (
+          part.window !== req.window ||
+          (end > part.firstSeq &&
+            (part.firstSeq < from || end > from + req.size))
+        ) {
+          throw new Error(`Worker "${dep.owner}" answered another part`);
+        }
         const peer = peers.get(dep.addr);
         return {
           addr: dep.owner,

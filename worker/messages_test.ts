@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RepServer, ReqClient } from "../core/transport.ts";
 import { encodeMessageLog, NOT_RECEIVED } from "../core/message_log.ts";
-import { partFromWire } from "../core/message_parts.ts";
+import { leafPart, partFromWire } from "../core/message_parts.ts";
 import { percentileOf } from "../core/_message_testing.ts";
 import {
   decode,
@@ -15,6 +15,7 @@ import {
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { JobRecord } from "./jobs.ts";
 import type { ProbeRun } from "./warm.ts";
+import { jobPart } from "./messages.ts";
 import { Worker } from "./worker.ts";
 
 /** A served worker whose job table holds `jobs` (ended, no process behind). */
@@ -193,4 +194,39 @@ Deno.test("a malformed part request or a job without a message log gets ERR nami
     client.close();
     await w.close();
   }
+});
+
+Deno.test("a child answering a part outside the one asked (or with another window) counts as missing, never stretching the merge", async () => {
+  const rec = ended({
+    id: "bbbbbbbbbbbb.0",
+    flag: "MCAST",
+    deps: [
+      emptyJob({ id: "a.0", owner: "far:1", addr: "far:40001" }),
+      emptyJob({ id: "b.0", owner: "odd:1", addr: "odd:40001" }),
+      emptyJob({ id: "c.0", owner: "good:1", addr: "good:40001" }),
+    ],
+  });
+  const req = {
+    index: 2,
+    size: 100,
+    correct: false,
+    window: 10,
+    percentile: 97,
+  };
+  const log = (firstSeq: number) => ({
+    firstSeq,
+    delaysNs: Int32Array.from({ length: 100 }, () => 1000),
+  });
+  const extent = { startSeq: 0, endSeq: 4_000_000_000 };
+  const part = await jobPart(rec, req, (dep) =>
+    Promise.resolve(
+      dep.owner === "far:1"
+        ? leafPart(log(3_999_000_000), 10, 97, extent)
+        : dep.owner === "odd:1"
+        ? leafPart(log(200), 20, 97, extent)
+        : leafPart(log(200), 10, 97, extent),
+    ));
+  assert.deepEqual(part.missing, ["far:1", "odd:1"]);
+  assert.equal(part.worstNs.length, 100);
+  assert.deepEqual([...new Set(part.receivers)], [1]);
 });
