@@ -63,16 +63,22 @@ export class JobRecord {
   #timer: ReturnType<typeof setTimeout>;
   /** Set once the job and all its dependencies have ended: the final report. */
   finalReport: Job | undefined;
-  /** A leaf's per-message log file (`core/message_log.ts`), if it keeps one. */
-  messagesPath?: string;
+  /**
+   * The per-message log the probe writes (a leaf of an evaluation), in the
+   * table's private directory; complete once {@link done}. The table
+   * deletes it when it forgets the job.
+   */
+  readonly messagesPath: string | undefined;
 
   constructor(
     job: Job,
     process: ProbeRun,
     done: Promise<void>,
     timer: ReturnType<typeof setTimeout>,
+    messagesPath?: string,
   ) {
     this.job = job;
+    this.messagesPath = messagesPath;
     this.#process = process;
     this.done = done;
     this.#timer = timer;

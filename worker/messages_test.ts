@@ -40,16 +40,15 @@ async function serveWith(
   };
 }
 
-const ended = (job: Partial<Job>, messagesPath?: string) => {
-  const rec = new JobRecord(
+/** An ended job with no process behind it (and its log, for a leaf). */
+const ended = (job: Partial<Job>, messagesPath?: string) =>
+  new JobRecord(
     emptyJob({ end: true, params: [10_000, 300, 0, 0, 0], ...job }),
     {} as ProbeRun,
     Promise.resolve(),
     setTimeout(() => {}, 0),
+    messagesPath,
   );
-  if (messagesPath) rec.messagesPath = messagesPath;
-  return rec;
-};
 
 const askPart = (id: string, partRequest: PartRequest): Message => ({
   ...FIXTURES.report!,
