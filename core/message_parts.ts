@@ -93,19 +93,19 @@ export function leafPart(
   }
   const [w0, w1] = windowSpan(log.firstSeq, n, window);
   const windowMaxNs = new Int32Array(w1 - w0);
-  const got: number[] = [];
+  const got = new Int32Array(window);
   for (let w = w0; w < w1; w++) {
-    got.length = 0;
+    let k = 0;
     const lo = Math.max(0, w * window - log.firstSeq);
     const hi = Math.min(n, (w + 1) * window - log.firstSeq);
     for (let i = lo; i < hi; i++) {
       const d = log.delaysNs[i]!;
-      if (d !== NOT_RECEIVED) got.push(d);
+      if (d !== NOT_RECEIVED) got[k++] = d;
     }
-    got.sort((a, b) => a - b);
-    windowMaxNs[w - w0] = got.length === 0
+    // A typed array sorts numerically.
+    windowMaxNs[w - w0] = k === 0
       ? NOT_RECEIVED
-      : got[nearestRank(pct, got.length) - 1]!;
+      : got.subarray(0, k).sort()[nearestRank(pct, k) - 1]!;
   }
   return {
     firstSeq: log.firstSeq,
@@ -237,28 +237,51 @@ function _name(into: string[], names: readonly string[]): void {
   }
 }
 
+/** Typed arrays are little-endian on this host (a copy is then the wire form). */
+const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The little-endian bytes of `a` (a fresh copy). */
+function _bytes(a: Int32Array | Uint16Array): Uint8Array {
+  if (LITTLE) return new Uint8Array(a.slice().buffer);
+  const v = new DataView(new ArrayBuffer(a.byteLength));
+  const w = a.BYTES_PER_ELEMENT;
+  a.forEach((x, i) =>
+    w === 4 ? v.setInt32(4 * i, x, true) : v.setUint16(2 * i, x, true)
+  );
+  return new Uint8Array(v.buffer);
+}
+
+/** The `len` entries of little-endian bytes `b` (4 or 2 bytes each), copied. */
+function _read<T extends Int32Array | Uint16Array>(
+  b: Uint8Array,
+  make: (x: ArrayBuffer | number) => T,
+): T {
+  const width = make(0).BYTES_PER_ELEMENT;
+  if (LITTLE) return make(b.slice().buffer); // slice: aligned, owned
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out = make(b.byteLength / width);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = width === 4 ? v.getInt32(4 * i, true) : v.getUint16(2 * i, true);
+  }
+  return out;
+}
+
+const _i32 = (x: ArrayBuffer | number) =>
+  typeof x === "number" ? new Int32Array(x) : new Int32Array(x);
+const _u16 = (x: ArrayBuffer | number) =>
+  typeof x === "number" ? new Uint16Array(x) : new Uint16Array(x);
+
 /** A part as its protobuf message carries it (little-endian arrays in bytes). */
 export function partToWire(p: MessagePart): MessagePartWire {
-  const n = p.worstNs.length;
-  const worst = new DataView(new ArrayBuffer(4 * n));
-  const best = new DataView(new ArrayBuffer(4 * n));
-  const recv = new DataView(new ArrayBuffer(2 * n));
-  for (let i = 0; i < n; i++) {
-    worst.setInt32(4 * i, p.worstNs[i]!, true);
-    best.setInt32(4 * i, p.bestNs[i]!, true);
-    recv.setUint16(2 * i, p.receivers[i]!, true);
-  }
-  const wm = new DataView(new ArrayBuffer(4 * p.windowMaxNs.length));
-  p.windowMaxNs.forEach((v, i) => wm.setInt32(4 * i, v, true));
   return {
     firstSeq: p.firstSeq,
-    count: n,
-    worstNs: new Uint8Array(worst.buffer),
-    bestNs: new Uint8Array(best.buffer),
-    receivers: new Uint8Array(recv.buffer),
+    count: p.worstNs.length,
+    worstNs: _bytes(p.worstNs),
+    bestNs: _bytes(p.bestNs),
+    receivers: _bytes(p.receivers),
     leaves: p.leaves,
     window: p.window,
-    windowMaxNs: new Uint8Array(wm.buffer),
+    windowMaxNs: _bytes(p.windowMaxNs),
     boundNs: p.boundNs,
     missing: p.missing,
     uncorrected: p.uncorrected,
@@ -269,28 +292,14 @@ export function partToWire(p: MessagePart): MessagePartWire {
 
 /** A part from its protobuf message (sizes already checked by the codec). */
 export function partFromWire(w: MessagePartWire): MessagePart {
-  const n = w.count;
-  const i32 = (b: Uint8Array, len: number) => {
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const out = new Int32Array(len);
-    for (let i = 0; i < len; i++) out[i] = v.getInt32(4 * i, true);
-    return out;
-  };
-  const rv = new DataView(
-    w.receivers.buffer,
-    w.receivers.byteOffset,
-    w.receivers.byteLength,
-  );
-  const receivers = new Uint16Array(n);
-  for (let i = 0; i < n; i++) receivers[i] = rv.getUint16(2 * i, true);
   return {
     firstSeq: w.firstSeq,
-    worstNs: i32(w.worstNs, n),
-    bestNs: i32(w.bestNs, n),
-    receivers,
+    worstNs: _read(w.worstNs, _i32),
+    bestNs: _read(w.bestNs, _i32),
+    receivers: _read(w.receivers, _u16),
     leaves: w.leaves,
     window: w.window,
-    windowMaxNs: i32(w.windowMaxNs, w.windowMaxNs.byteLength / 4),
+    windowMaxNs: _read(w.windowMaxNs, _i32),
     boundNs: w.boundNs,
     missing: [...w.missing],
     uncorrected: [...w.uncorrected],

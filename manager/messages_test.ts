@@ -109,6 +109,7 @@ Deno.test("the manager asks part after part from the stream's first to its end, 
   const want = bruteFromReduced(reduced, 3, input);
   assert.equal(want.messages, 180);
   assertFigures(figures, want);
+  assert.deepEqual(JSON.parse(JSON.stringify(figures)), figures);
 });
 
 Deno.test("when the first part fails nothing tells where the stream is: no message judged, the part listed", async () => {
@@ -120,4 +121,6 @@ Deno.test("when the first part fails nothing tells where the stream is: no messa
   assert.deepEqual(figures.failedParts, [0]);
   assert.equal(figures.latency.p50Us, null);
   assert.equal(figures.lostShare, 0);
+  // Plain JSON: no NaN or Infinity anywhere (they would not survive this).
+  assert.deepEqual(JSON.parse(JSON.stringify(figures)), figures);
 });

@@ -104,9 +104,7 @@ const index = (n: Node) => {
 index(root);
 
 /** Leaf `l`'s raw delay of `seq`, ns (its clock minus the root's), or NOT_RECEIVED. */
-const raw = (l: number, seq: number) => RAW[l * COUNT + seq - FIRST]!;
-
-function _raw(l: number, seq: number): number {
+function raw(l: number, seq: number): number {
   let h = Math.imul(l + 1, 0x9e3779b1) ^ Math.imul(seq + 7, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
   h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
@@ -118,10 +116,10 @@ function _raw(l: number, seq: number): number {
   return Math.round(d + leafTrue[l]!);
 }
 
-/** Every leaf's delays, generated once (1,000 x 30,000). */
+/** Every leaf's delays, generated once (1,000 x 30,000), leaf by leaf. */
 const RAW = new Int32Array(1000 * COUNT);
 for (let l = 0; l < 1000; l++) {
-  for (let i = 0; i < COUNT; i++) RAW[l * COUNT + i] = _raw(l, FIRST + i);
+  for (let i = 0; i < COUNT; i++) RAW[l * COUNT + i] = raw(l, FIRST + i);
 }
 
 let largest = 0;
@@ -157,10 +155,8 @@ async function ask(dep: Job, req: PartRequest): Promise<MessagePart> {
     const l = node.leaf;
     const lo = Math.max(req.index * req.size, FIRST);
     const hi = Math.min((req.index + 1) * req.size, FIRST + COUNT);
-    const delaysNs = Int32Array.from(
-      { length: Math.max(0, hi - lo) },
-      (_, i) => raw(l, lo + i),
-    );
+    const at = l * COUNT - FIRST;
+    const delaysNs = RAW.slice(at + lo, at + Math.max(lo, hi));
     return hop(
       leafPart({ firstSeq: lo, delaysNs }, req.window, req.percentile, {
         startSeq: FIRST,
@@ -185,33 +181,38 @@ function reduce(window: number, deafFrom: number): Reduced {
     count: [],
     windowMax: new Map(),
   };
-  const gone = (l: number, seq: number) => deaf.has(l) && seq >= deafFrom;
-  for (let seq = FIRST; seq < FIRST + COUNT; seq++) {
-    let worst = -Infinity, best = Infinity, count = 0;
-    for (let l = 0; l < nextLeaf; l++) {
-      const d = raw(l, seq);
-      if (d === NOT_RECEIVED || gone(l, seq)) continue;
-      const c = d - leafReported[l]!;
-      if (c > worst) worst = c;
-      if (c < best) best = c;
-      count++;
+  // Leaf by leaf (the delays are stored so), each message's worst, best, count.
+  const worst = new Float64Array(COUNT).fill(-Infinity);
+  const best = new Float64Array(COUNT).fill(Infinity);
+  const count = new Int32Array(COUNT);
+  const scratch = new Float64Array(window);
+  for (let l = 0; l < nextLeaf; l++) {
+    const rep = leafReported[l]!;
+    const end = deaf.has(l) ? deafFrom - FIRST : COUNT;
+    for (let i = 0; i < end; i++) {
+      const d = RAW[l * COUNT + i]!;
+      if (d === NOT_RECEIVED) continue;
+      const c = d - rep;
+      if (c > worst[i]!) worst[i] = c;
+      if (c < best[i]!) best[i] = c;
+      count[i]!++;
     }
-    r.worst.push(worst);
-    r.best.push(best);
-    r.count.push(count);
-  }
-  for (let w = FIRST / window; w < (FIRST + COUNT) / window; w++) {
-    let m = -Infinity;
-    for (let l = 0; l < nextLeaf; l++) {
-      const xs: number[] = [];
-      for (let seq = w * window; seq < (w + 1) * window; seq++) {
-        const d = raw(l, seq);
-        if (d !== NOT_RECEIVED && !gone(l, seq)) xs.push(d);
+    // Its percentile per window, in the root's clock.
+    for (let w = 0; w * window < end; w++) {
+      let k = 0;
+      for (let i = w * window; i < (w + 1) * window; i++) {
+        const d = RAW[l * COUNT + i]!;
+        if (d !== NOT_RECEIVED) scratch[k++] = d - rep;
       }
-      if (xs.length) m = Math.max(m, percentileOf(xs, PCT) - leafReported[l]!);
+      if (k === 0) continue;
+      const v = percentileOf([...scratch.subarray(0, k)], PCT);
+      const key = (FIRST + w * window) / window;
+      r.windowMax.set(key, Math.max(r.windowMax.get(key) ?? -Infinity, v));
     }
-    if (m > -Infinity) r.windowMax.set(w, m);
   }
+  r.worst = [...worst];
+  r.best = [...best];
+  r.count = [...count];
   return r;
 }
 
