@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { FigureAccumulator } from "./message_figures.ts";
 import {
+  fromLittle,
   leafPart,
   mergeParts,
   type MessagePart,
   NOT_RECEIVED,
   partFromWire,
   partToWire,
+  toLittle,
 } from "./message_parts.ts";
 import { assertFigures, bruteFigures } from "./_message_testing.ts";
 import { decode, emptyJob, encode } from "../proto/codec.ts";
@@ -216,4 +218,21 @@ Deno.test("the accumulator's state does not grow with the number of messages", (
   feed(long, 10);
   assert.equal(long.figures().messages, 327_000);
   assert.equal(long.stateBytes(), short.stateBytes());
+});
+
+Deno.test("the wire's arrays are little-endian whatever the host: the copying path and the byte-by-byte one agree", () => {
+  const i32 = Int32Array.of(1000, -5, NOT_RECEIVED, 2 ** 31 - 1);
+  const u16 = Uint16Array.of(0, 1, 65535);
+  for (const little of [true, false]) {
+    assert.deepEqual(
+      [...toLittle(i32, little)].slice(0, 8),
+      [0xe8, 0x03, 0, 0, 0xfb, 0xff, 0xff, 0xff],
+    );
+    assert.deepEqual([...toLittle(u16, little)], [0, 0, 1, 0, 0xff, 0xff]);
+    // From an odd offset, as a decoded message's bytes may lie.
+    const odd = new Uint8Array(17);
+    odd.set(toLittle(i32, little), 1);
+    assert.deepEqual(fromLittle(odd.subarray(1), "i32", little), i32);
+    assert.deepEqual(fromLittle(toLittle(u16), "u16", little), u16);
+  }
 });

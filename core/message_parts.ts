@@ -240,9 +240,15 @@ function _name(into: string[], names: readonly string[]): void {
 /** Typed arrays are little-endian on this host (a copy is then the wire form). */
 const LITTLE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
-/** The little-endian bytes of `a` (a fresh copy). */
-function _bytes(a: Int32Array | Uint16Array): Uint8Array {
-  if (LITTLE) return new Uint8Array(a.slice().buffer);
+/**
+ * The little-endian bytes of `a` (a fresh copy); `little`: whether the
+ * host's typed arrays are (a parameter for the tests of the other path).
+ */
+export function toLittle(
+  a: Int32Array | Uint16Array,
+  little = LITTLE,
+): Uint8Array {
+  if (little) return new Uint8Array(a.slice().buffer);
   const v = new DataView(new ArrayBuffer(a.byteLength));
   const w = a.BYTES_PER_ELEMENT;
   a.forEach((x, i) =>
@@ -251,13 +257,19 @@ function _bytes(a: Int32Array | Uint16Array): Uint8Array {
   return new Uint8Array(v.buffer);
 }
 
-/** The `len` entries of little-endian bytes `b` (4 or 2 bytes each), copied. */
-function _read<T extends Int32Array | Uint16Array>(
+/** The entries of little-endian bytes `b`, copied into a typed array of `kind`. */
+export function fromLittle<K extends "i32" | "u16">(
   b: Uint8Array,
-  make: (x: ArrayBuffer | number) => T,
-): T {
-  const width = make(0).BYTES_PER_ELEMENT;
-  if (LITTLE) return make(b.slice().buffer); // slice: aligned, owned
+  kind: K,
+  little = LITTLE,
+): K extends "i32" ? Int32Array : Uint16Array {
+  type T = K extends "i32" ? Int32Array : Uint16Array;
+  const make = (x: ArrayBuffer | number) =>
+    (kind === "i32"
+      ? new Int32Array(x as ArrayBuffer)
+      : new Uint16Array(x as ArrayBuffer)) as T;
+  if (little) return make(b.slice().buffer); // slice: aligned, owned
+  const width = kind === "i32" ? 4 : 2;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const out = make(b.byteLength / width);
   for (let i = 0; i < out.length; i++) {
@@ -266,22 +278,17 @@ function _read<T extends Int32Array | Uint16Array>(
   return out;
 }
 
-const _i32 = (x: ArrayBuffer | number) =>
-  typeof x === "number" ? new Int32Array(x) : new Int32Array(x);
-const _u16 = (x: ArrayBuffer | number) =>
-  typeof x === "number" ? new Uint16Array(x) : new Uint16Array(x);
-
 /** A part as its protobuf message carries it (little-endian arrays in bytes). */
 export function partToWire(p: MessagePart): MessagePartWire {
   return {
     firstSeq: p.firstSeq,
     count: p.worstNs.length,
-    worstNs: _bytes(p.worstNs),
-    bestNs: _bytes(p.bestNs),
-    receivers: _bytes(p.receivers),
+    worstNs: toLittle(p.worstNs),
+    bestNs: toLittle(p.bestNs),
+    receivers: toLittle(p.receivers),
     leaves: p.leaves,
     window: p.window,
-    windowMaxNs: _bytes(p.windowMaxNs),
+    windowMaxNs: toLittle(p.windowMaxNs),
     boundNs: p.boundNs,
     missing: p.missing,
     uncorrected: p.uncorrected,
@@ -294,12 +301,12 @@ export function partToWire(p: MessagePart): MessagePartWire {
 export function partFromWire(w: MessagePartWire): MessagePart {
   return {
     firstSeq: w.firstSeq,
-    worstNs: _read(w.worstNs, _i32),
-    bestNs: _read(w.bestNs, _i32),
-    receivers: _read(w.receivers, _u16),
+    worstNs: fromLittle(w.worstNs, "i32"),
+    bestNs: fromLittle(w.bestNs, "i32"),
+    receivers: fromLittle(w.receivers, "u16"),
     leaves: w.leaves,
     window: w.window,
-    windowMaxNs: _read(w.windowMaxNs, _i32),
+    windowMaxNs: fromLittle(w.windowMaxNs, "i32"),
     boundNs: w.boundNs,
     missing: [...w.missing],
     uncorrected: [...w.uncorrected],
