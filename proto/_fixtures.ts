@@ -13,6 +13,15 @@ import {
 
 const TS = 1715280981565948;
 
+/** Bytes from hex digits (spaces ignored). */
+function _bytes(hex: string): Uint8Array {
+  const h = hex.replace(/\s/g, "");
+  return Uint8Array.from(
+    { length: h.length / 2 },
+    (_, i) => parseInt(h.slice(2 * i, 2 * i + 2), 16),
+  );
+}
+
 /** One message of each kind, with every field that kind uses. */
 export const FIXTURES: Record<string, Message> = {
   connect: {
@@ -178,6 +187,58 @@ export const FIXTURES: Record<string, Message> = {
             samples: 1100,
           }],
         }),
+      },
+    },
+  },
+  report_part: {
+    id: 6,
+    ts: TS + 6000,
+    type: "REPORT",
+    data: {
+      src: "manager@lab",
+      dst: "127.0.0.1:9101",
+      report: {
+        job: emptyJob({ id: "5f3c9a1e04b2.1" }),
+        complete: false,
+        partRequest: {
+          index: 1,
+          size: 32700,
+          correct: true,
+          window: 100,
+          percentile: 97,
+        },
+      },
+    },
+  },
+  report_part_ack: {
+    id: 6,
+    ts: TS + 6100,
+    type: "ACK",
+    data: {
+      src: "127.0.0.1:9101",
+      dst: "manager@lab",
+      report: {
+        job: emptyJob({ id: "5f3c9a1e04b2.1", owner: "127.0.0.1:9101" }),
+        complete: true,
+        // Seqs 4-6, windows of 2 (windows 2 and 3); little-endian arrays.
+        part: {
+          firstSeq: 4,
+          count: 3,
+          // 1000, -5, not received (INT32_MIN)
+          worstNs: _bytes("e8030000 fbffffff 00000080"),
+          // 900, -5, not received
+          bestNs: _bytes("84030000 fbffffff 00000080"),
+          receivers: _bytes("0200 0100 0000"),
+          leaves: 2,
+          window: 2,
+          // 950, -5
+          windowMaxNs: _bytes("b6030000 fbffffff"),
+          boundNs: 12500,
+          missing: ["127.0.0.1:9107"],
+          uncorrected: [],
+          startSeq: 4,
+          endSeq: 7,
+        },
       },
     },
   },

@@ -10,6 +10,19 @@
  */
 import protobuf from "protobufjs";
 import PROTO_TEXT from "./treecast.proto" with { type: "text" };
+import {
+  checkPart,
+  checkPartRequest,
+  type MessagePartWire,
+  type PartRequest,
+} from "./part_check.ts";
+
+export {
+  MAX_PART_NAMES,
+  MAX_PART_SIZE,
+  type MessagePartWire,
+  type PartRequest,
+} from "./part_check.ts";
 
 /** Message types, as named in the schema (TYPE_UNSPECIFIED is never valid). */
 export type MsgType =
@@ -170,6 +183,10 @@ export interface Job {
 export interface Report {
   job: Job;
   complete: boolean;
+  /** Request: a part of the job's per-message figures. */
+  partRequest?: PartRequest;
+  /** Reply: the part asked for. */
+  part?: MessagePartWire;
 }
 
 /** What kind of failure an ERR reports (see `treecast.proto`). */
@@ -275,6 +292,10 @@ export function decode(bytes: Uint8Array): Message {
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);
   }
+  const report = msg.data.report;
+  const fail = (desc: string) => new DecodeError(desc);
+  if (report?.partRequest) checkPartRequest(report.partRequest, fail);
+  if (report?.part) report.part = checkPart(report.part, fail);
   return msg;
 }
 
@@ -309,6 +330,7 @@ function _checkEnums(
 function _dropNulls(obj: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(obj)) {
     if (v === null) delete obj[k];
+    else if (ArrayBuffer.isView(v)) continue; // bytes
     else if (Array.isArray(v)) {
       v.forEach((x) => typeof x === "object" && _dropNulls(x));
     } else if (typeof v === "object") {

@@ -99,6 +99,49 @@ const BAD: [string, Uint8Array, RegExp][] = [
     /missing its hello|carries a command/,
   ],
 ];
+/** The golden part reply with `part` fields replaced. */
+const _badPart = (fields: Record<string, unknown>) => {
+  const report = FIXTURES.report_part_ack!.data.report!;
+  return _raw({
+    type: 1,
+    data: { report: { ...report, part: { ...report.part, ...fields } } },
+  });
+};
+BAD.push(
+  [
+    "a part whose worst array is short of its count",
+    _badPart({ worstNs: new Uint8Array(8) }),
+    /report\.part\.worstNs" holds 8 bytes for 3 messages/,
+  ],
+  [
+    "a part whose receivers array is too long",
+    _badPart({ receivers: new Uint8Array(8) }),
+    /report\.part\.receivers" holds 8 bytes for 3 messages/,
+  ],
+  [
+    "a part whose windows do not match its seqs",
+    _badPart({ window: 1 }),
+    /report\.part\.windowMaxNs" holds 8 bytes for 3 windows/,
+  ],
+  [
+    "a part over the size limit",
+    _badPart({ count: 40_000 }),
+    /report\.part\.count" must be at most 32768/,
+  ],
+  [
+    "a part request with a window that does not divide its size",
+    _raw({
+      type: 4,
+      data: {
+        report: {
+          job: {},
+          partRequest: { size: 100, window: 30, percentile: 97 },
+        },
+      },
+    }),
+    /part_request\.window" must divide size 100, got 30/,
+  ],
+);
 for (const [name, bytes, re] of BAD) {
   Deno.test(`decode rejects ${name} with a typed error`, () => {
     assert.throws(

@@ -32,9 +32,13 @@ import {
   type Report,
 } from "../proto/codec.ts";
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
-import { withPeerOffsets } from "./offsets.ts";
+import { partReport } from "./messages.ts";
+import { jobReport } from "./report.ts";
 import { logsMessages, probeArgs } from "./probe_args.ts";
 import { readKernelClock } from "./kernel_clock.ts";
+import { BadAnswer, RelayError } from "./relay_errors.ts";
+
+export { RelayError };
 import {
   commandIo,
   height,
@@ -362,26 +366,19 @@ export class Worker extends Node {
   /**
    * REPORT: the job's state, with its dependencies' reports gathered from
    * the workers below; complete once the whole subtree has ended. A finished
-   * job's report is kept, so asking again gives the same answer.
+   * job's report is kept, so asking again gives the same answer. A REPORT
+   * with a part request is answered with that per-message part instead
+   * (`messages.ts`).
    */
   async #report(req: Message): Promise<Message> {
-    const rec = this.#job(req, req.data.report!.job.id);
+    const asked = req.data.report!;
+    const rec = this.#job(req, asked.job.id);
     if (!(rec instanceof JobRecord)) return rec;
-    if (rec.finalReport) {
-      return this.reply(req, "ACK", {
-        report: { job: rec.finalReport, complete: true },
-      });
-    }
-    const deps = await Promise.all(rec.job.deps.map((d) => this.#reportDep(d)));
-    const job: Job = {
-      ...rec.job,
-      // Each child's stats carry the clock offset this job measured to it.
-      deps: withPeerOffsets(deps.map((d) => d.job), rec.job.peers),
-      output: [...rec.job.output],
-    };
-    const complete = rec.job.end && deps.every((d) => d.complete);
-    if (complete) rec.finalReport = job;
-    return this.reply(req, "ACK", { report: { job, complete } });
+    const ask = (dep: Job, extra?: Partial<Report>) => this.#ask(dep, extra);
+    const report = asked.partRequest
+      ? await partReport(rec, asked.partRequest, ask, this.name)
+      : await jobReport(rec, ask);
+    return this.reply(req, "ACK", { report });
   }
 
   /**
@@ -405,30 +402,19 @@ export class Worker extends Node {
     });
   }
 
-  async #reportDep(dep: Job): Promise<Report> {
-    if (dep.id === "") return { job: dep, complete: true }; // never started: lost
-    try {
-      const { reply } = await this.request(
-        this.#client(dep.owner),
-        () =>
-          this.message("REPORT", dep.owner, {
-            report: { job: emptyJob({ id: dep.id }), complete: false },
-          }),
-        { timeoutMs: this.#deadline(_layers(dep)) },
-      );
-      const report = reply.data.report;
-      if (!report) throw new Error("answered without a report");
-      return {
-        job: { ...report.job, owner: dep.owner },
-        complete: report.complete,
-      };
-    } catch (e) {
-      // A worker below that is gone ends its part of the subtree: report it.
-      return {
-        job: { ...dep, end: true, error: `Lost: ${(e as Error).message}` },
-        complete: true,
-      };
-    }
+  /** REPORT to the owner of `dep` (its job named), with `ask` added. */
+  async #ask(dep: Job, ask: Partial<Report> = {}): Promise<Report> {
+    const { reply } = await this.request(
+      this.#client(dep.owner),
+      () =>
+        this.message("REPORT", dep.owner, {
+          report: { job: emptyJob({ id: dep.id }), complete: false, ...ask },
+        }),
+      { timeoutMs: this.#deadline(_layers(dep)) },
+    );
+    const report = reply.data.report;
+    if (!report) throw new Error("answered without a report");
+    return report;
   }
 
   /** Serves requests arriving on `server` until the signal aborts. */
@@ -460,25 +446,3 @@ function _host(addr: string): string | undefined {
 
 /** How many recent COMMAND/STOP replies a worker keeps for retries. */
 const REPLY_CACHE = 256;
-
-/** A worker below started its job but answered what cannot be used. */
-class BadAnswer extends Error {
-  override name = "BadAnswer";
-  /** The job it started (to stop). */
-  readonly job: Job;
-  constructor(job: Job, message: string) {
-    super(message);
-    this.job = job;
-  }
-}
-
-/** A relay to the worker at `addr` failed: answered as ERR naming it. */
-export class RelayError extends Error {
-  override name = "RelayError";
-  /** The worker below that failed. */
-  readonly addr: string;
-  constructor(addr: string, message: string) {
-    super(message);
-    this.addr = addr;
-  }
-}
