@@ -65,7 +65,7 @@ export function queueTrees(ctx: StepContext, roots: readonly string[]): void {
 
 const P90 = { name: "P90", weights: { p90: 1 } } as const;
 
-/** What a root probe's mismatches are recorded under (it is no tree). */
+/** Who waits, and what its mismatches are recorded under (it is no tree). */
 const ROOT_PROBE = "root probe";
 
 /**
@@ -75,7 +75,7 @@ const ROOT_PROBE = "root probe";
 async function probeRoots(ctx: StepContext, admitted: string[]): Promise<void> {
   const startedUs = nowUs();
   await probe(ctx, {
-    label: "root probe",
+    label: ROOT_PROBE,
     what: "the root probe",
     stream: ctx.script, // the script's rate, duration and warm-up
     select: 0,
