@@ -11,6 +11,8 @@ import { nowUs } from "../proto/codec.ts";
 import type { EvaluationResult } from "../core/results.ts";
 import { evaluationFromReport } from "./eval_nodes.ts";
 import {
+  type Lost,
+  type Mismatched,
   mismatchesOf,
   type Probe,
   probe,
@@ -46,20 +48,22 @@ export async function mcastStep(
       subtrees: sub.children,
       instr: `${run.spec.name} evaluation ${evalRun}${rebuilt}`,
     }],
-  }, ([p]) => recordEvaluation(ctx, run, collect(ctx, run, evalRun, p!)));
+  }, ([p]) => recordEvaluation(ctx, run, collect(run, evalRun, p!)));
+}
+
+/** What one evaluation found: per-node results, workers lost, its failure. */
+interface Evaluated {
+  evaluation: EvaluationResult;
+  lost: Lost[];
+  mismatches: Mismatched[];
 }
 
 /**
- * The evaluation from the root's report, one result per node; lost
- * workers and mismatched receivers recorded (a mismatched node flagged).
+ * The evaluation from the root's report, one result per node (a node that
+ * measured with another timestamp kind flagged), and who was lost.
  */
-function collect(
-  ctx: StepContext,
-  run: TreeRun,
-  evalRun: number,
-  p: Probed<Probe>,
-): { evaluation: EvaluationResult; error?: string } {
-  const error = rootFailed(ctx, run, p);
+function collect(run: TreeRun, evalRun: number, p: Probed<Probe>): Evaluated {
+  const failed = rootFailure(run, p);
   const evaluation: EvaluationResult = {
     ...evaluationFromReport(p.report, {
       run: evalRun,
@@ -69,45 +73,52 @@ function collect(
       finishedUs: nowUs(),
     }),
     ...(run.round > 0 ? { round: run.round } : {}),
-    ...(error ? { error } : {}),
+    ...(failed ? { error: failed.error } : {}),
   };
-  for (const l of p.lostBelow) {
-    ctx.markLost(l.addr, "evaluation", l.detail, run);
-  }
-  ctx.recordMismatches(mismatchesOf([p]), run.spec.name, "evaluation");
   for (const n of evaluation.nodes) {
     const mismatch = p.mismatches.get(n.addr);
     if (mismatch && !n.error) n.error = mismatch;
   }
-  return { evaluation, ...(error ? { error } : {}) };
+  return {
+    evaluation,
+    lost: [...(failed?.lost ? [failed.lost] : []), ...p.lostBelow],
+    mismatches: mismatchesOf([p]),
+  };
 }
 
 /**
- * Why the evaluation has no report, if it has none: it could not start,
- * or its root was lost (recorded). Anything else is a failure of the run.
+ * Why the evaluation has no report, if it has none: it could not start, or
+ * its root was lost. Anything else is a failure of the run.
  */
-function rootFailed(
-  ctx: StepContext,
+function rootFailure(
   run: TreeRun,
   p: Probed<Probe>,
-): string | undefined {
+): { error: string; lost?: Lost } | undefined {
   const f = p.failure;
   if (!f) return undefined;
-  const rootLost = f.lost?.addr === run.root ? f.lost : undefined;
-  if (p.jobId !== undefined && !rootLost) throw f.cause;
-  if (rootLost) ctx.markLost(run.root, "evaluation", rootLost.detail, run);
-  return p.jobId === undefined
-    ? `The evaluation could not start: ${f.error}`
-    : `The root "${run.root}" was lost: ${f.error}`;
+  const lost = f.lost?.addr === run.root ? f.lost : undefined;
+  if (p.jobId === undefined) {
+    return {
+      error: `The evaluation could not start: ${f.error}`,
+      ...(lost ? { lost } : {}),
+    };
+  }
+  if (!lost) throw f.cause;
+  return { error: `The root "${run.root}" was lost: ${f.error}`, lost };
 }
 
-/** Records an evaluation; queues the next one, a rebuild, or ends the tree. */
+/**
+ * Records an evaluation and who it lost; queues the next one, a rebuild,
+ * or ends the tree.
+ */
 function recordEvaluation(
   ctx: StepContext,
   run: TreeRun,
-  { evaluation, error }: { evaluation: EvaluationResult; error?: string },
+  { evaluation, lost, mismatches }: Evaluated,
 ): void {
-  const evalRun = evaluation.run;
+  const { run: evalRun, error } = evaluation;
+  for (const l of lost) ctx.markLost(l.addr, "evaluation", l.detail, run);
+  ctx.recordMismatches(mismatches, run.spec.name, "evaluation");
   run.result.evaluations.push(evaluation);
   run.result.evaluationMs += (evaluation.finishedUs - evaluation.startedUs) /
     1000;

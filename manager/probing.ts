@@ -127,8 +127,14 @@ export async function probe<P extends Probe>(
   );
 }
 
+/** A receiver whose timestamps are not the run's, and what it reported. */
+export interface Mismatched {
+  addr: string;
+  detail: string;
+}
+
 /** Every receiver, of every probe, whose timestamps are not the run's. */
-export function mismatchesOf(probed: readonly Probed<Probe>[]): Lost[] {
+export function mismatchesOf(probed: readonly Probed<Probe>[]): Mismatched[] {
   return probed.flatMap((p) =>
     [...p.mismatches].map(([addr, detail]) => ({ addr, detail }))
   );
