@@ -1,44 +1,33 @@
 /**
  * The ALLTOALL step: the probing phase of one root's LEMON trees. Every
- * live worker streams to every other (PARENT jobs, as in a stage), in the
- * rounds of `schedule.ts` so that nobody sends to or receives from more
- * than `lemon.limit` peers at once; the children's median one-way delays
- * make the delay matrix, and the packets and time it cost are recorded.
- *
- * Within a round the commands (and later the reports) go out in groups: a
- * worker answers one request at a time and relays to the workers it sends
- * to, so two workers streaming to each other must not be asked at once.
+ * live worker streams to every other (PARENT jobs, through `probing.ts`),
+ * in the rounds of `schedule.ts` so that nobody sends to or receives from
+ * more than `lemon.limit` peers at once; the children's median one-way
+ * delays make the delay matrix, and the packets and time it cost are
+ * recorded. One step runs one round: start the phase (the first), probe
+ * the round's live pairs, record what they measured; the last finishes it.
  *
  * @module
  */
-import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
+import { nowUs } from "../proto/codec.ts";
 import type { AllToAllResult } from "../core/results.ts";
+import type { AllToAllState } from "./alltoall_state.ts";
+import {
+  mismatchesOf,
+  type Probe,
+  probe,
+  type Probed,
+  streamMs,
+} from "./probing.ts";
 import { allToAllRounds, type Transfer } from "./schedule.ts";
 import { corrected } from "./strategy.ts";
-import { type StepContext, workerFailed } from "./step.ts";
+import type { StepContext } from "./step.ts";
 import type { TreeRun } from "./treerun.ts";
 
-/** The phase so far, carried from one round's step to the next. */
-export interface AllToAllState {
-  result: AllToAllResult;
-  rounds: Transfer[][];
-  next: number;
-}
-
-/** Parents of a round in groups none of which streams to another of its group. */
-export function commandGroups(round: readonly Transfer[]): Transfer[][] {
-  const groups: { members: Transfer[]; busy: Set<number> }[] = [];
-  for (const t of round) {
-    const g = groups.find((g) =>
-      !g.busy.has(t.from) &&
-      !t.to.some((x) => g.members.some((m) => m.from === x))
-    );
-    const group = g ?? { members: [], busy: new Set<number>() };
-    if (!g) groups.push(group);
-    group.members.push(t);
-    t.to.forEach((x) => group.busy.add(x));
-  }
-  return groups.map((g) => g.members);
+/** A sender of a round, its receivers, and their indices in the matrix. */
+interface PairsProbe extends Probe {
+  from: number;
+  to: number[];
 }
 
 /** ALLTOALL: run the next round of the phase (the first starts it). */
@@ -47,123 +36,107 @@ export async function allToAllStep(
   runs: TreeRun[],
   state?: AllToAllState,
 ): Promise<void> {
-  const s = ctx.script, lemon = s.lemon, first = runs[0]!;
-  if (!state) {
-    const addrs = [...ctx.alive].sort();
-    const rounds = allToAllRounds(addrs.length, lemon.limit);
-    state = {
-      rounds,
-      next: 0,
-      result: {
-        root: first.root,
-        rootIndex: first.rootIndex,
-        addrs,
-        limit: lemon.limit,
-        rounds: rounds.length,
-        delaysUs: addrs.map(() => addrs.map(() => null)),
-        packets: 0,
-        startedUs: nowUs(),
-        finishedUs: 0,
-      },
-    };
-  }
-  const st = state, r = st.result;
+  const st = state ?? startPhase(ctx, runs[0]!), r = st.result;
   if (st.next >= st.rounds.length) return finish(ctx, runs, r);
-  const round = st.rounds[st.next++]!;
-  const cmd = emptyCommand({
-    flag: "PARENT",
-    layer: 1,
-    select: 0,
-    rate: lemon.rate,
-    dur: Math.round(lemon.duration * 1000),
-    warmup: Math.round(lemon.warmup * 1000),
-    timeout: Math.round(
-      (lemon.warmup + lemon.duration + s.timeouts.jobGrace) * 1000,
-    ),
-    ...ctx.ioMode(),
-  });
-  const expectedMs = cmd.warmup + cmd.dur;
+  const round = st.rounds[st.next++]!, lemon = ctx.script.lemon;
   ctx.emit({
     kind: "alltoall-start",
     root: r.root,
     round: st.next,
     rounds: st.rounds.length,
-    expectedMs,
+    expectedMs: streamMs(lemon),
   });
+  await probe(ctx, {
+    label: "LEMON",
+    what: "the all-to-all phase",
+    stream: lemon,
+    select: 0,
+    probes: roundProbes(ctx, r, round, st.next),
+  }, (probed) => {
+    recordRound(ctx, r, probed, runs[0]!);
+    ctx.save();
+    ctx.next({ action: "ALLTOALL", runs, state: st });
+  });
+}
+
+/** The phase's rounds among the live workers, and its empty matrix. */
+function startPhase(ctx: StepContext, first: TreeRun): AllToAllState {
+  const addrs = [...ctx.alive].sort(), limit = ctx.script.lemon.limit;
+  const rounds = allToAllRounds(addrs.length, limit);
+  return {
+    rounds,
+    next: 0,
+    result: {
+      root: first.root,
+      rootIndex: first.rootIndex,
+      addrs,
+      limit,
+      rounds: rounds.length,
+      delaysUs: addrs.map(() => addrs.map(() => null)),
+      packets: 0,
+      startedUs: nowUs(),
+      finishedUs: 0,
+    },
+  };
+}
+
+/** A round's transfers between workers still live, as probes. */
+function roundProbes(
+  ctx: StepContext,
+  r: AllToAllResult,
+  round: readonly Transfer[],
+  n: number,
+): PairsProbe[] {
+  const live = (x: number) => ctx.alive.has(r.addrs[x]!);
+  return round.filter((t) => live(t.from)).map((t) => {
+    const to = t.to.filter(live), parent = r.addrs[t.from]!;
+    return {
+      from: t.from,
+      to,
+      parent,
+      children: to.map((x) => r.addrs[x]!),
+      instr: `LEMON all-to-all round ${n}: ${parent}`,
+    };
+  }).filter((p) => p.to.length > 0);
+}
+
+/**
+ * A round's measurements into the matrix (row: the receiver; column: the
+ * sender, minus the pair's clock offset with `clocks: correct`); a pair
+ * that measured nothing comparable is a failed pair.
+ */
+function recordRound(
+  ctx: StepContext,
+  r: AllToAllResult,
+  probed: readonly Probed<PairsProbe>[],
+  first: TreeRun,
+): void {
   const fail = (from: number, to: readonly number[], why: string) => {
     for (const t of to) {
       (r.errors ??= {})[`${r.addrs[from]}>${r.addrs[t]}`] = why;
     }
   };
-  const groups = commandGroups(
-    round.map((t) => ({
-      from: t.from,
-      to: t.to.filter((x) => ctx.alive.has(r.addrs[x]!)),
-    })).filter((t) => t.to.length > 0 && ctx.alive.has(r.addrs[t.from]!)),
-  );
-  const jobs: { t: Transfer; id: string; report?: Job; failed?: boolean }[][] =
-    [];
-  for (const group of groups) {
-    const started = await Promise.all(group.map(async (t) => {
-      const parent = r.addrs[t.from]!;
-      try {
-        const job = await ctx.m.command(parent, {
-          ...cmd,
-          instr: `LEMON all-to-all round ${st.next}: ${parent}`,
-          addrs: t.to.map((x) => r.addrs[x]!),
-        }, ctx.signal);
-        return { t, id: job.id };
-      } catch (e) {
-        workerFailed(ctx, parent, e);
-        fail(t.from, t.to, (e as Error).message);
-        return undefined;
+  ctx.recordMismatches(mismatchesOf(probed), first.spec.name, "stage");
+  for (const { probe: p, report, failure, mismatches } of probed) {
+    if (failure?.lost) {
+      ctx.markLost(failure.lost.addr, "stage", failure.lost.detail);
+    }
+    if (failure) fail(p.from, p.to, failure.error);
+    if (!report) continue;
+    if (report.sender) r.packets += report.sender.sent * report.sender.children;
+    for (const d of report.deps) {
+      const to = r.addrs.indexOf(d.owner);
+      if (to < 0) continue;
+      // Another timestamp kind's delay is not comparable: a failed pair.
+      const mismatch = mismatches.get(d.owner);
+      if (d.stats && d.stats.received > 0 && !mismatch) {
+        r.delaysUs[to]![p.from] =
+          corrected(d.stats, ctx.script.clocks.offsets).p50Us;
+      } else {
+        fail(p.from, [to], mismatch || d.error || "nothing received");
       }
-    }));
-    jobs.push(started.filter((j) => j !== undefined));
+    }
   }
-  ctx.awaitReport("LEMON", "the all-to-all phase", expectedMs, async () => {
-    for (const group of jobs) { // group by group, as they were started
-      await Promise.all(
-        group.filter((j) => !j.report).map(async (j) => {
-          const parent = r.addrs[j.t.from]!;
-          try {
-            const rep = await ctx.m.report(parent, j.id, {
-              layers: 1,
-              signal: ctx.signal,
-            });
-            if (rep.complete) j.report = rep.job;
-          } catch (e) {
-            workerFailed(ctx, parent, e);
-            fail(j.t.from, j.t.to, (e as Error).message);
-            j.failed = true;
-          }
-        }),
-      );
-    }
-    return jobs.every((g) => g.every((j) => j.report || j.failed));
-  }, () => {
-    for (const j of jobs.flat()) {
-      const rep = j.report;
-      if (!rep) continue;
-      if (rep.sender) r.packets += rep.sender.sent * rep.sender.children;
-      for (const d of rep.deps) {
-        const to = r.addrs.indexOf(d.owner);
-        if (to < 0) continue;
-        // Another timestamp kind's delay is not comparable: a failed pair.
-        const mismatch = ctx.mismatch(d.owner, d.stats, first, "stage");
-        if (d.stats && d.stats.received > 0 && !mismatch) {
-          // Row: the receiver; column: the sender (minus the pair's clock
-          // offset with clocks: correct).
-          r.delaysUs[to]![j.t.from] =
-            corrected(d.stats, ctx.script.clocks.offsets).p50Us;
-        } else {
-          fail(j.t.from, [to], mismatch || d.error || "nothing received");
-        }
-      }
-    }
-    ctx.save();
-    ctx.next({ action: "ALLTOALL", runs, state: st });
-  });
 }
 
 /** The phase is over: record it, hand the matrix to the root's LEMON trees. */

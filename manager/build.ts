@@ -6,15 +6,21 @@
  *
  * @module
  */
-import { Interrupted } from "../core/cli.ts";
-import { lostForJob, RemoteError } from "../core/node.ts";
-import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
+import { nowUs } from "../proto/codec.ts";
 import type { StageResult } from "../core/results.ts";
 import { offsetDoubt } from "./clock_checks.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
 import { placeTree } from "./lemon.ts";
 import { deriveSeed, Pool } from "./pool.ts";
-import { enough, pendingOf, type StepContext, treeFailed } from "./step.ts";
+import {
+  mismatchesOf,
+  type Probe,
+  probe,
+  type Probed,
+  type ProbeFailure,
+  streamMs,
+} from "./probing.ts";
+import { enough, type StepContext, treeFailed } from "./step.ts";
 import { select } from "./strategy.ts";
 import type { TreeRun } from "./treerun.ts";
 
@@ -27,17 +33,13 @@ const REBUILD_STRATEGY = {
 /** Stage attempts a tree may lose to failed workers before it gives up. */
 const MAX_STAGE_FAILURES = 10;
 
-/** One parent's probing job in a stage. */
-export interface StageJob {
+/** One parent's probe in a stage: tree node `parentIndex`, its candidates. */
+export interface StageProbe extends Probe {
   parentIndex: number;
-  parent: string;
-  candidates: string[];
-  jobId: string;
-  startedUs: number;
-  report?: Job;
-  /** The parent was lost while its job ran. */
-  lost?: boolean;
 }
+
+/** One parent's probing job in a stage, as it ended. */
+export type StageJob = Probed<StageProbe>;
 
 /** ROOT for one tree: place the root, then build (or draw) the rest. */
 export function startTree(ctx: StepContext, run: TreeRun): void {
@@ -138,7 +140,7 @@ export async function parentStep(
     const stages = jobs.map((j) => {
       const { stage, kept } = scoreStage(ctx, run, j);
       if (kept) {
-        run.tree.addChildren(j.parentIndex, kept);
+        run.tree.addChildren(j.probe.parentIndex, kept);
         run.pool.remove(kept);
       }
       return stage;
@@ -163,17 +165,6 @@ export async function startStages(
   retry: () => void,
 ): Promise<void> {
   const s = ctx.script;
-  const cmd = emptyCommand({
-    flag: "PARENT",
-    layer: 1,
-    select: s.fanout,
-    rate: s.rate,
-    dur: Math.round(s.duration * 1000),
-    warmup: Math.round(s.warmup * 1000),
-    timeout: Math.round((s.warmup + s.duration + s.timeouts.jobGrace) * 1000),
-    ...ctx.ioMode(),
-  });
-  const expectedMs = cmd.warmup + cmd.dur;
   const parents = parentIndices.map((i) => run.tree.nodes[i]!);
   ctx.emit({
     kind: "stage-start",
@@ -182,53 +173,28 @@ export async function startStages(
     parents,
     sets,
     candidates: sets[0]?.length ?? 0,
-    expectedMs,
+    expectedMs: streamMs(s),
   });
-  const started = await Promise.all(
-    parentIndices.map(async (i, n): Promise<StageJob | undefined> => {
-      const parent = parents[n]!;
-      const candidates = sets[n]!;
-      try {
-        const job = await ctx.m.command(parent, {
-          ...cmd,
-          instr: `${run.spec.name} stage: parent ${parent}`,
-          addrs: candidates,
-        }, ctx.signal);
-        return {
-          parentIndex: i,
-          parent,
-          candidates,
-          jobId: job.id,
-          startedUs: nowUs(),
-        };
-      } catch (e) {
-        stageFailed(ctx, run, i, e);
-        return undefined;
-      }
-    }),
-  );
-  const jobs = started.filter((j): j is StageJob => j !== undefined);
-  if (jobs.length === 0) return retry();
-  ctx.awaitReport(run.spec.name, "a PARENT stage", expectedMs, async () => {
-    const pending = await Promise.all(
-      jobs.filter((j) => !j.report && !j.lost).map(async (j) => {
-        try {
-          const r = await ctx.m.report(j.parent, j.jobId, {
-            layers: 1,
-            signal: ctx.signal,
-          });
-          if (r.complete) j.report = r.job;
-          else return pendingOf({ ...r.job, owner: j.parent });
-        } catch (e) {
-          stageFailed(ctx, run, j.parentIndex, e);
-          j.lost = true;
-        }
-        return "";
-      }),
-    );
-    return jobs.every((j) => j.report || j.lost) ||
-      pending.filter((p) => p !== "").join("; ");
-  }, () => {
+  await probe(ctx, {
+    label: run.spec.name,
+    what: "a PARENT stage",
+    stream: s, // the script's rate, duration and warm-up
+    select: s.fanout,
+    probes: parentIndices.map((parentIndex, n) => ({
+      parentIndex,
+      parent: parents[n]!,
+      children: sets[n]!,
+      instr: `${run.spec.name} stage: parent ${parents[n]}`,
+    })),
+  }, (jobs) => {
+    for (const j of jobs) {
+      if (j.failure) stageFailed(ctx, run, j.probe.parentIndex, j.failure);
+    }
+    if (jobs.every((j) => j.jobId === undefined)) return retry();
+    for (const l of jobs.flatMap((j) => j.lostBelow)) {
+      ctx.markLost(l.addr, "stage", l.detail, run);
+    }
+    ctx.recordMismatches(mismatchesOf(jobs), run.spec.name, "stage");
     run.batch++;
     finish(jobs.filter((j) => j.report));
   });
@@ -244,23 +210,14 @@ function stageFailed(
   ctx: StepContext,
   run: TreeRun,
   i: number,
-  e: unknown,
+  f: ProbeFailure,
 ): void {
-  if (ctx.signal?.aborted) throw new Interrupted();
-  const parent = run.tree.nodes[i]!;
-  if (lostForJob(e)) {
-    ctx.markLost(parent, "stage", e.message, run);
-    replaceLost(ctx, run, i);
-  } else if (e instanceof RemoteError && e.about) {
-    ctx.markLost(e.about, "stage", e.desc, run);
-  } else {
-    throw e;
-  }
+  if (!f.lost) throw f.cause;
+  ctx.markLost(f.lost.addr, "stage", f.lost.detail, run);
+  if (f.lost.addr === run.tree.nodes[i]) replaceLost(ctx, run, i);
   if (++run.failures > MAX_STAGE_FAILURES) {
     throw new Error(
-      `${run.spec.name}: ${run.failures} stage attempts failed; last: ${
-        (e as Error).message
-      }`,
+      `${run.spec.name}: ${run.failures} stage attempts failed; last: ${f.error}`,
     );
   }
 }
@@ -296,20 +253,14 @@ export function scoreStage(
   j: StageJob,
   eligible: (addr: string) => boolean = (a) => !run.tree.has(a),
 ): { stage: StageResult; kept?: string[] } {
-  const byAddr = new Map(j.report!.deps.map((d) => [d.owner, d]));
-  for (const d of j.report!.deps) {
-    if (d.error.startsWith("Lost:")) {
-      ctx.markLost(d.owner, "stage", d.error, run);
-    }
-  }
-  const cands = j.candidates.map((addr) => ({
+  const report = j.report!;
+  const byAddr = new Map(report.deps.map((d) => [d.owner, d]));
+  const cands = j.probe.children.map((addr) => ({
     addr,
     ...(byAddr.get(addr)?.stats ? { stats: byAddr.get(addr)!.stats! } : {}),
   }));
   // Delays measured with another timestamp kind are not compared.
-  const mismatched = new Map(
-    cands.map((c) => [c.addr, ctx.mismatch(c.addr, c.stats, run, "stage")]),
-  );
+  const mismatched = j.mismatches;
   let kept: string[] | undefined;
   let scores: Record<string, number> = {};
   let error: string | undefined;
@@ -333,8 +284,8 @@ export function scoreStage(
     if (++run.failures > MAX_STAGE_FAILURES) throw e;
   }
   const stage: StageResult = {
-    depth: run.tree.depthOf(j.parentIndex),
-    parent: j.parent,
+    depth: run.tree.depthOf(j.probe.parentIndex),
+    parent: j.probe.parent,
     batch: run.batch,
     candidates: cands.map((c) => {
       const dep = byAddr.get(c.addr);
@@ -348,11 +299,10 @@ export function scoreStage(
           : {}),
       };
     }),
-    ...(j.report!.sender ? { sender: j.report!.sender } : {}),
+    ...(report.sender ? { sender: report.sender } : {}),
     // The probes' own times (the workers' clocks), when they reported them.
-    startedUs: j.report!.started || j.startedUs,
-    finishedUs:
-      Math.max(j.report!.ended, ...j.report!.deps.map((d) => d.ended)) ||
+    startedUs: report.started || j.startedUs,
+    finishedUs: Math.max(report.ended, ...report.deps.map((d) => d.ended)) ||
       nowUs(),
     ...(run.round > 0 ? { round: run.round } : {}),
     ...(error ? { error } : {}),

@@ -8,8 +8,9 @@
  * lost workers, the results document, the REPORT step's polling); each kind
  * of step has its own module behind it: choosing roots (`roots.ts`),
  * building a tree by stages (`build.ts`), the LEMON all-to-all phase
- * (`alltoall.ts`), evaluation (`evaluate.ts`) and rebuild (`rebuild.ts`).
- * The step type and the context they run against are in `step.ts`.
+ * (`alltoall.ts`), evaluation (`mcast.ts`) and rebuild (`rebuild.ts`), all
+ * probing through `probing.ts`. The step type and the context they run
+ * against are in `step.ts`.
  *
  * @module
  */
@@ -19,10 +20,11 @@ import { type Clock, realClock } from "./time_source.ts";
 import { nowUs } from "../proto/codec.ts";
 import { allToAllStep } from "./alltoall.ts";
 import { parentStep, startTree } from "./build.ts";
-import { mcastStep } from "./evaluate.ts";
+import { mcastStep } from "./mcast.ts";
 import type {
   ConnectResult,
   LostWorker,
+  Mismatch,
   TestbedInfo,
 } from "../core/results.ts";
 import { summarize } from "../core/summary.ts";
@@ -35,9 +37,7 @@ import {
   type IoMode,
   IoModeError,
   offers,
-  statsMismatch,
 } from "./iomode.ts";
-import type { ProbeStats } from "../proto/codec.ts";
 import type { Script } from "./script.ts";
 import type {
   ExperimentEvent,
@@ -195,22 +195,14 @@ export class Experiment implements StepContext {
     return this.#mode;
   }
 
-  mismatch(
-    addr: string,
-    stats: ProbeStats | undefined,
-    run: TreeRun,
-    during: "stage" | "evaluation",
-  ): string | undefined {
-    const detail = statsMismatch(stats, this.ioMode());
-    if (detail) {
-      (this.results.mismatches ??= []).push({
-        addr,
-        tree: run.spec.name,
-        during,
-        detail,
-      });
-    }
-    return detail;
+  recordMismatches(
+    found: readonly { addr: string; detail: string }[],
+    tree: string,
+    during: Mismatch["during"],
+  ): void {
+    (this.results.mismatches ??= []).push(
+      ...found.map(({ addr, detail }) => ({ addr, tree, during, detail })),
+    );
   }
 
   awaitReport(

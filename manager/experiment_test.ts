@@ -163,3 +163,37 @@ Deno.test("a worker emulating delay or loss is a straggler; one whose only emula
   assert.equal(slowedBy(""), false);
   assert.equal(slowedBy(undefined), false);
 });
+
+for (const when of ["before", "after"] as const) {
+  Deno.test(`a root lost ${when} its MCAST command starts: the evaluation fails its tree, the root is recorded lost, the next tree from it fails`, async () => {
+    const { exp, workers } = setup(
+      "trees: [{ type: BEST, strategy: P90 }, { type: RANDOM }]",
+    );
+    const origCommand = workers.command.bind(workers);
+    let victim = "";
+    workers.command = async (addr, cmd) => {
+      if (cmd.flag !== "MCAST" || victim) return origCommand(addr, cmd);
+      victim = addr;
+      if (when === "before") workers.dead.add(addr);
+      const job = await origCommand(addr, cmd);
+      workers.dead.add(addr);
+      return job;
+    };
+    const r = await exp.run().catch(() => exp.results);
+    const [best, random] = r.trees;
+    assert.equal(best!.status, "failed");
+    assert.match(
+      best!.error ?? "",
+      when === "before"
+        ? /^The evaluation could not start: /
+        : new RegExp(`^The root "${victim}" was lost: `),
+    );
+    assert.equal(best!.evaluations[0]!.error, best!.error);
+    assert.deepEqual(r.lost.map((l) => [l.addr, l.during, l.tree]), [
+      [victim, "evaluation", best!.name],
+    ]);
+    // The next tree has the same root: it fails at its start.
+    assert.equal(random!.status, "failed");
+    assert.match(random!.error ?? "", /was lost/);
+  });
+}

@@ -8,11 +8,12 @@
  *
  * @module
  */
-import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
+import { nowUs } from "../proto/codec.ts";
 import type { StageResult } from "../core/results.ts";
-import { commandGroups } from "./alltoall.ts";
 import { deriveSeed, Pool } from "./pool.ts";
-import { type Step, type StepContext, workerFailed } from "./step.ts";
+import { mismatchesOf, type Probe, probe, type Probed } from "./probing.ts";
+import type { Script } from "./script.ts";
+import type { Step, StepContext } from "./step.ts";
 import { score } from "./strategy.ts";
 import { nodeCount } from "./tree.ts";
 import { newTreeRun } from "./treerun.ts";
@@ -64,142 +65,108 @@ export function queueTrees(ctx: StepContext, roots: readonly string[]): void {
 
 const P90 = { name: "P90", weights: { p90: 1 } } as const;
 
+/** Who waits, and what its mismatches are recorded under (it is no tree). */
+const ROOT_PROBE = "root probe";
+
 /**
- * `root: probe`: each of R candidates streams to S others drawn at random
- * (PARENT jobs, in groups none of which streams to another of its group);
+ * `root: probe`: each of R candidates streams to S others drawn at random;
  * the `roots` candidates with the lowest mean p90 become the roots.
  */
 async function probeRoots(ctx: StepContext, admitted: string[]): Promise<void> {
-  const s = ctx.script, rp = s.rootProbe!;
-  const addrs = [...admitted].sort();
+  const startedUs = nowUs();
+  await probe(ctx, {
+    label: ROOT_PROBE,
+    what: "the root probe",
+    stream: ctx.script, // the script's rate, duration and warm-up
+    select: 0,
+    probes: rootSamples(ctx.script, admitted),
+  }, (probed) => {
+    for (const p of probed) {
+      const lost = p.failure?.lost;
+      if (lost) ctx.markLost(lost.addr, "stage", lost.detail);
+    }
+    ctx.recordMismatches(mismatchesOf(probed), ROOT_PROBE, "stage");
+    const stages = probed.map((p) => rootStage(ctx, p));
+    const scores = rootScores(ctx, stages);
+    const roots = scores.filter((c) => Number.isFinite(c.p90Us))
+      .slice(0, ctx.script.roots).map((c) => c.addr);
+    if (roots.length === 0) {
+      throw new Error("root probe: no candidate root reported");
+    }
+    ctx.results.rootProbe = {
+      stages,
+      scores: Object.fromEntries(
+        scores.map((c) => [c.addr, Number.isFinite(c.p90Us) ? c.p90Us : null]),
+      ),
+      chosen: roots,
+      startedUs,
+      finishedUs: nowUs(),
+    };
+    ctx.save();
+    queueTrees(ctx, roots);
+  });
+}
+
+/** R candidates drawn at random (seeded), each with S others to stream to. */
+function rootSamples(s: Script, admitted: readonly string[]): Probe[] {
+  const rp = s.rootProbe!, addrs = [...admitted].sort();
   const pool = new Pool(addrs, { seed: deriveSeed(s.seed, "root-probe") });
-  const cands = pool.draw(Math.min(rp.candidates, addrs.length));
-  const transfers = cands.map((c) => {
-    const others = new Pool(addrs.filter((a) => a !== c), {
-      seed: deriveSeed(s.seed, "root-probe", c),
+  return pool.draw(Math.min(rp.candidates, addrs.length)).map((parent) => {
+    const others = new Pool(addrs.filter((a) => a !== parent), {
+      seed: deriveSeed(s.seed, "root-probe", parent),
     });
     return {
-      from: addrs.indexOf(c),
-      to: others.draw(Math.min(rp.sample, others.size)).map((a) =>
-        addrs.indexOf(a)
-      ),
+      parent,
+      children: others.draw(Math.min(rp.sample, others.size)),
+      instr: `root probe: ${parent}`,
     };
   });
-  const cmd = emptyCommand({
-    flag: "PARENT",
-    layer: 1,
-    select: 0,
-    rate: s.rate,
-    dur: Math.round(s.duration * 1000),
-    warmup: Math.round(s.warmup * 1000),
-    timeout: Math.round((s.warmup + s.duration + s.timeouts.jobGrace) * 1000),
-  });
-  const startedUs = nowUs();
-  const jobs: {
-    parent: string;
-    to: string[];
-    id?: string;
-    report?: Job;
-    error?: string;
-  }[][] = [];
-  for (const group of commandGroups(transfers)) {
-    jobs.push(
-      await Promise.all(group.map(async (t) => {
-        const parent = addrs[t.from]!, to = t.to.map((x) => addrs[x]!);
-        try {
-          const job = await ctx.m.command(parent, {
-            ...cmd,
-            instr: `root probe: ${parent}`,
-            addrs: to,
-          }, ctx.signal);
-          return { parent, to, id: job.id };
-        } catch (e) {
-          return { parent, to, error: workerFailed(ctx, parent, e) };
-        }
-      })),
-    );
-  }
-  ctx.awaitReport(
-    "root probe",
-    "the root probe",
-    cmd.warmup + cmd.dur,
-    async () => {
-      for (const group of jobs) {
-        await Promise.all(
-          group.filter((j) => j.id && !j.report && !j.error).map(
-            async (j) => {
-              try {
-                const r = await ctx.m.report(j.parent, j.id!, {
-                  layers: 1,
-                  signal: ctx.signal,
-                });
-                if (r.complete) j.report = r.job;
-              } catch (e) {
-                j.error = workerFailed(ctx, j.parent, e);
-              }
-            },
-          ),
-        );
-      }
-      return jobs.every((g) => g.every((j) => j.report || j.error));
-    },
-    () => {
-      const stages: StageResult[] = jobs.flat().map((j) => {
-        const byAddr = new Map((j.report?.deps ?? []).map((d) => [d.owner, d]));
-        return {
-          depth: 0,
-          parent: j.parent,
-          batch: 1,
-          candidates: j.to.map((addr) => {
-            const d = byAddr.get(addr);
-            const sc = score(d?.stats, P90, ctx.script.clocks.offsets);
-            return {
-              addr,
-              ...(d?.stats ? { stats: d.stats } : {}),
-              ...(Number.isFinite(sc) ? { score: sc } : {}),
-              kept: false,
-              ...(d?.error ? { error: d.error } : {}),
-            };
-          }),
-          ...(j.report?.sender ? { sender: j.report.sender } : {}),
-          startedUs: j.report?.started || startedUs,
-          finishedUs: j.report?.ended || nowUs(),
-          ...(j.error ? { error: j.error } : {}),
-        };
-      });
-      // A candidate's score: the mean p90 of its sample (Infinity if any failed).
-      const scored = stages.filter((st) => ctx.alive.has(st.parent)).map((
-        st,
-      ) => ({
-        addr: st.parent,
-        p90Us: st.candidates.every((c) => c.score !== undefined)
-          ? st.candidates.reduce((x, c) => x + c.score!, 0) /
-            st.candidates.length
-          : Infinity,
-      })).sort((a, b) => a.p90Us - b.p90Us || (a.addr < b.addr ? -1 : 1));
-      const roots = scored.filter((c) => Number.isFinite(c.p90Us)).slice(
-        0,
-        s.roots,
-      )
-        .map((c) => c.addr);
-      if (roots.length === 0) {
-        throw new Error(
-          "root probe: no candidate root reported",
-        );
-      }
-      ctx.results.rootProbe = {
-        stages,
-        scores: Object.fromEntries(
-          scored.map((
-            c,
-          ) => [c.addr, Number.isFinite(c.p90Us) ? c.p90Us : null]),
-        ),
-        chosen: roots,
-        startedUs,
-        finishedUs: nowUs(),
+}
+
+/**
+ * A candidate's stage: its sample's statistics and p90s (none for a
+ * receiver that measured with another timestamp kind, or failed).
+ */
+function rootStage(ctx: StepContext, p: Probed<Probe>): StageResult {
+  const report = p.report;
+  const byAddr = new Map((report?.deps ?? []).map((d) => [d.owner, d]));
+  return {
+    depth: 0,
+    parent: p.probe.parent,
+    batch: 1,
+    candidates: p.probe.children.map((addr) => {
+      const d = byAddr.get(addr), mismatch = p.mismatches.get(addr);
+      const sc = mismatch
+        ? NaN
+        : score(d?.stats, P90, ctx.script.clocks.offsets);
+      const error = d?.error || mismatch;
+      return {
+        addr,
+        ...(d?.stats ? { stats: d.stats } : {}),
+        ...(Number.isFinite(sc) ? { score: sc } : {}),
+        kept: false,
+        ...(error ? { error } : {}),
       };
-      ctx.save();
-      queueTrees(ctx, roots);
-    },
-  );
+    }),
+    ...(report?.sender ? { sender: report.sender } : {}),
+    startedUs: report?.started || p.startedUs,
+    finishedUs: report?.ended || nowUs(),
+    ...(p.failure ? { error: p.failure.error } : {}),
+  };
+}
+
+/**
+ * Each live candidate's score, best first: the mean p90 of its sample
+ * (Infinity if any stream failed).
+ */
+function rootScores(
+  ctx: StepContext,
+  stages: readonly StageResult[],
+): { addr: string; p90Us: number }[] {
+  return stages.filter((st) => ctx.alive.has(st.parent)).map((st) => ({
+    addr: st.parent,
+    p90Us: st.candidates.every((c) => c.score !== undefined)
+      ? st.candidates.reduce((x, c) => x + c.score!, 0) / st.candidates.length
+      : Infinity,
+  })).sort((a, b) => a.p90Us - b.p90Us || (a.addr < b.addr ? -1 : 1));
 }

@@ -2,20 +2,21 @@
  * What every kind of step shares: the step type of the one queue, the
  * experiment's events, and the context a step module runs against (the
  * queue, the live and lost workers, the results document). Each kind of step
- * lives in its own module (`build.ts`, `evaluate.ts`, `alltoall.ts`,
- * `rebuild.ts`, `roots.ts`); `experiment.ts` pops the queue and dispatches.
+ * lives in its own module (`build.ts`, `mcast.ts`, `alltoall.ts`,
+ * `rebuild.ts`, `roots.ts`), each probing through `probing.ts`;
+ * `experiment.ts` pops the queue and dispatches.
  *
  * @module
  */
-import { lostForJob, RemoteError } from "../core/node.ts";
-import type { AllToAllState } from "./alltoall.ts";
+import type { AllToAllState } from "./alltoall_state.ts";
 import type { IoMode } from "./iomode.ts";
-import type { Job, ProbeStats } from "../proto/codec.ts";
+import type { Job } from "../proto/codec.ts";
 import type { Clock } from "./time_source.ts";
 import type {
   ConnectResult,
   EvaluationResult,
   LostWorker,
+  Mismatch,
   Results,
   StageResult,
   TreeResult,
@@ -146,15 +147,15 @@ export interface StepContext {
    */
   ioMode(): IoMode;
   /**
-   * Why a receiver's statistics do not fit the run's mode (recorded in the
-   * results' `mismatches`), or undefined when they do.
+   * Records receivers whose statistics do not fit the run's mode (the
+   * results' `mismatches`), found by `probing.ts` in `tree` (or a phase's
+   * name) `during` a stage or an evaluation.
    */
-  mismatch(
-    addr: string,
-    stats: ProbeStats | undefined,
-    run: TreeRun,
-    during: "stage" | "evaluation",
-  ): string | undefined;
+  recordMismatches(
+    found: readonly { addr: string; detail: string }[],
+    tree: string,
+    during: Mismatch["during"],
+  ): void;
 }
 
 /** Throws a clear error when the pool cannot supply `k` workers. */
@@ -190,25 +191,4 @@ export function treeDone(ctx: StepContext, run: TreeRun): void {
     index: run.index,
     total: run.total,
   });
-}
-
-/**
- * A request to `addr` failed outside a tree's stages: a worker that did not
- * answer (or a relay that could not reach one) is lost; anything else is
- * fatal. Returns the message, for the record.
- */
-export function workerFailed(
-  ctx: StepContext,
-  addr: string,
-  e: unknown,
-): string {
-  ctx.checkAborted();
-  if (lostForJob(e)) {
-    ctx.markLost(addr, "stage", e.message);
-  } else if (e instanceof RemoteError) {
-    if (e.about) ctx.markLost(e.about, "stage", e.desc);
-  } else {
-    throw e;
-  }
-  return (e as Error).message;
 }

@@ -6,8 +6,6 @@ import assert from "node:assert/strict";
 import { assertResultsSchema } from "../tests/helpers/schema.ts";
 import { leafDelays } from "../core/results.ts";
 import { A, setup } from "./_testing.ts";
-import { commandGroups } from "./alltoall.ts";
-import { allToAllRounds } from "./schedule.ts";
 
 Deno.test("ALLTOALL: every pair probed within the limit, straggler rows stand out, LEMON places no straggler", async () => {
   const slow = [A[3]!, A[7]!, A[10]!];
@@ -51,22 +49,6 @@ Deno.test("ALLTOALL: every pair probed within the limit, straggler rows stand ou
   assertResultsSchema(JSON.parse(JSON.stringify(r)));
   assert.deepEqual(r.summary!.rows.map((x) => x.kind), ["LEMON", "RANDOM"]);
   assert.equal(r.summary!.rows[0]!.probing.packets, phase.packets);
-});
-
-Deno.test("ALLTOALL: commands go out in groups in which nobody streams to another member", () => {
-  for (const [n, limit] of [[12, 3], [25, 4], [5, 1], [4, 3]] as const) {
-    for (const round of allToAllRounds(n, limit)) {
-      const groups = commandGroups(round);
-      assert.equal(groups.flat().length, n);
-      for (const g of groups) {
-        const from = new Set(g.map((t) => t.from));
-        assert.ok(
-          g.every((t) => t.to.every((x) => !from.has(x))),
-          JSON.stringify(g),
-        );
-      }
-    }
-  }
 });
 
 Deno.test("REBUILD: one round swaps the straggler leaf out of a RANDOM tree and evaluates it again", async () => {

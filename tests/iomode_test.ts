@@ -8,7 +8,11 @@ import { assertResultsSchema } from "./helpers/schema.ts";
 import { startTestbed } from "./helpers/testbed.ts";
 import { ioSupport } from "../probes/io.ts";
 
-/** Runs one BEST tree of depth 1 (K = 2, F = 1) on workers started with `args`. */
+/**
+ * Runs every kind of probe on workers started with `args`: the root probe
+ * (`root: probe`), LEMON's all-to-all, and a BEST tree's stage, then the
+ * evaluations of both trees (depth 1, K = 2, F = 1).
+ */
 async function run(args: string[][]): Promise<Results> {
   const bed = await startTestbed(args.length, { perWorker: args });
   const m = new Manager({ timeoutMs: 3000, retries: 1 });
@@ -23,8 +27,10 @@ rate: 500
 duration: 300ms
 warmup: 100ms
 evaluation: { rate: 500, duration: 300ms, warmup: 100ms, runs: 1 }
-root: "${bed.addrs[0]}"
-trees: [{ type: BEST, strategy: P90 }]
+root: probe
+root_probe: { candidates: 2, sample: 2 }
+lemon: { rate: 500, duration: 300ms, warmup: 100ms }
+trees: [{ type: BEST, strategy: P90 }, { type: LEMON }]
 `,
       "iomode.yaml",
     );
@@ -39,10 +45,38 @@ trees: [{ type: BEST, strategy: P90 }]
 
 /** Every receiver's statistics in a results document. */
 function allStats(r: Results) {
-  return r.trees.flatMap((t) => [
-    ...t.stages.flatMap((s) => s.candidates.map((c) => c.stats)),
-    ...t.evaluations.flatMap((e) => e.nodes.map((n) => n.stats)),
-  ]).filter((s) => s !== undefined);
+  const stages = [
+    ...(r.rootProbe?.stages ?? []),
+    ...r.trees.flatMap((t) => t.stages),
+  ];
+  return [
+    ...stages.flatMap((s) => s.candidates.map((c) => c.stats)),
+    ...r.trees.flatMap((t) =>
+      t.evaluations.flatMap((e) => e.nodes.map((n) => n.stats))
+    ),
+  ].filter((s) => s !== undefined);
+}
+
+/** The all-to-all delays measured (every pair but a worker with itself). */
+function measuredPairs(r: Results): number {
+  return (r.allToAll ?? []).flatMap((p) => p.delaysUs.flat())
+    .filter((d) => d !== null).length;
+}
+
+/** Every kind of probe measured, every receiver with `timestamps`. */
+function assertEveryProbe(r: Results, timestamps: "USER" | "KERNEL") {
+  const stats = allStats(r);
+  // Both root candidates' samples (2 each), the BEST stage's 2 candidates,
+  // and the two evaluated leaves.
+  assert.ok(stats.length >= 8, `${stats.length} receivers`);
+  assert.equal(r.rootProbe?.chosen.length, 1);
+  assert.deepEqual(
+    new Set(stats.map((s) => s.timestamps)),
+    new Set([timestamps]),
+  );
+  // LEMON's all-to-all: each of the 3 workers measured from the 2 others.
+  assert.equal(measuredPairs(r), 6);
+  assert.deepEqual(r.mismatches, []);
 }
 
 Deno.test("one worker started with --io deno puts every probe on deno I/O with user timestamps, recorded", async () => {
@@ -55,11 +89,7 @@ Deno.test("one worker started with --io deno puts every probe on deno I/O with u
     r.workers[1]!.hello!.capabilities.filter((c) => c.includes(":")),
     ["io:deno", "ts:user"],
   );
-  const stats = allStats(r);
-  // At least the kept candidate and the evaluated leaf measured.
-  assert.ok(stats.length >= 2, `${stats.length} receivers`);
-  assert.deepEqual(new Set(stats.map((s) => s.timestamps)), new Set(["USER"]));
-  assert.deepEqual(r.mismatches, []);
+  assertEveryProbe(r, "USER");
 });
 
 const host = ioSupport();
@@ -74,14 +104,7 @@ Deno.test({
     assert.equal(r.status, "complete", r.error ?? "");
     assert.equal(r.io, "NATIVE");
     assert.equal(r.timestamps, "KERNEL");
-    const stats = allStats(r);
-    // At least the kept candidate and the evaluated leaf measured.
-    assert.ok(stats.length >= 2, `${stats.length} receivers`);
-    assert.deepEqual(
-      new Set(stats.map((s) => s.timestamps)),
-      new Set(["KERNEL"]),
-    );
-    assert.deepEqual(r.mismatches, []);
+    assertEveryProbe(r, "KERNEL");
   },
 });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { emptyJob, type Job, type ProbeStats } from "../proto/codec.ts";
 import { leafDelays } from "../core/results.ts";
 import { stats as fakeStats } from "./_testing.ts";
-import { evaluationFromReport } from "./evaluation.ts";
+import { evaluationFromReport } from "./eval_nodes.ts";
 
 function stats(received: number, p90Us: number): ProbeStats {
   return {
