@@ -20,6 +20,10 @@
  * the echoes its own children send arrive on the same socket, are never
  * forwarded, and give each child's clock offset (`peers`, `echo.ts`).
  *
+ * With `from` it forwards only what its parent sends (`sources.ts`, as a
+ * child does): any other datagram but its children's echoes is foreign,
+ * counted, never forwarded, never ending the stream.
+ *
  * @module
  */
 import { type HostPort, joinHostPort } from "../core/cli.ts";
@@ -50,6 +54,7 @@ import { ProxyCore } from "./receive.ts";
 import type { RecordReport } from "./recorder.ts";
 import type { RunContext } from "./child.ts";
 import { PeerIndex, type PeerOffset } from "./echo.ts";
+import { SourceFilter } from "./sources.ts";
 import { isEchoDatagram } from "./wire.ts";
 
 /** What a proxy is told to do. */
@@ -69,6 +74,8 @@ export interface ProxyOptions {
   io?: IoMode;
   /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
   timestamps?: TimestampMode;
+  /** The senders it takes the stream from (`--from`; port 0: pinned); none: any. */
+  from?: readonly HostPort[];
 }
 
 /** A proxy's result line (without `event` and `probe`); the record fields only with `record`. */
@@ -87,6 +94,8 @@ export interface ProxyResult extends Partial<RecordReport> {
   /** Datagrams dropped by the emulated loss. */
   dropped: number;
   malformed: number;
+  /** Datagrams from a sender `from` does not admit, dropped (a child's echo is not one). */
+  foreign: number;
   send_errors: number;
   end_seen: boolean;
   /** Most hops seen on an arriving datagram. */
@@ -107,15 +116,24 @@ export async function runProxy(
   ctx: RunContext = {},
 ): Promise<ProxyResult> {
   const targets = await resolveTargets(opts.to);
+  const src = await SourceFilter.of(opts.from);
   if (resolveIo(opts.io) === "native") {
     const at = nativeAddrs(opts.io, [
       ...await resolveTargets([opts.bind]),
       ...targets,
+      ...src?.entries ?? [],
     ]);
     if (at !== null) {
       const [bind, ...to] = at;
+      // The Worker gets the senders resolved.
+      const o = src !== null ? { ...opts, from: src.entries } : opts;
       return await runNative(
-        { role: "proxy", opts, bind: bind!, targets: to },
+        {
+          role: "proxy",
+          opts: o,
+          bind: bind!,
+          targets: to.slice(0, targets.length),
+        },
         ctx,
       );
     }
@@ -173,6 +191,12 @@ export async function runProxy(
       if (isEchoDatagram(view, data.length)) {
         const from = got[1] as Deno.NetAddr;
         core.book.take(view, peers.of(from.hostname, from.port), now);
+        continue;
+      }
+      if (
+        src !== null && !src.admits(got[1] as Deno.NetAddr, view, data.length)
+      ) {
+        core.foreign++;
         continue;
       }
       const h = core.take(view, data.length, now);

@@ -53,6 +53,8 @@ export class ChildCore {
   #emu: Emulator | null;
   malformed = 0;
   dropped = 0;
+  /** Datagrams from a source `--from` does not admit (counted by the backend, `sources.ts`). */
+  foreign = 0;
 
   /**
    * A core stopping through `timer`, emulating `emulate` when given, keeping
@@ -121,6 +123,7 @@ export class ChildCore {
       ...this.rec.report(),
       ...(messages !== null ? { messages } : {}),
       malformed: this.malformed,
+      foreign: this.foreign,
       dropped: this.dropped,
       echoes: this.echo.count,
       emulated: this.emulated,
@@ -150,6 +153,8 @@ export class ProxyCore {
   forwarded = 0;
   dropped = 0;
   malformed = 0;
+  /** Datagrams from a source `--from` does not admit (counted by the backend, `sources.ts`). */
+  foreign = 0;
   sendErrors = 0;
   hops = 0;
   endSeen = false;
@@ -253,6 +258,7 @@ export class ProxyCore {
       forwarded: this.forwarded,
       dropped: this.dropped,
       malformed: this.malformed,
+      foreign: this.foreign,
       send_errors: this.sendErrors,
       ...(this.rec !== null ? this.rec.report() : {}),
       echoes: this.echo.count,
