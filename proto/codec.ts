@@ -70,6 +70,8 @@ export interface Command {
   subtrees: Subtree[];
   io: Io;
   timestamps: Timestamps;
+  /** Hosts the stream of a CHILD/PROXY comes from (each an IP or a name; checked by decode). */
+  senders: string[];
 }
 
 /** One point of a receiver's per-second series. */
@@ -275,7 +277,22 @@ export function decode(bytes: Uint8Array): Message {
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);
   }
+  msg.data.command?.senders.forEach((h, i) => {
+    // It becomes a probe flag's value: a host, nothing else.
+    if (!_isHost(h)) {
+      throw new DecodeError(
+        `${msg.type} message: command.senders[${i}] "${h}" is not a host`,
+      );
+    }
+  });
   return msg;
+}
+
+/** An IP address or a DNS name, at most 253 characters. */
+function _isHost(text: string): boolean {
+  return text.length <= 253 &&
+    (/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(text) ||
+      /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(text));
 }
 
 function _checkEnums(
@@ -365,6 +382,7 @@ export function emptyCommand(fields: Partial<Command> = {}): Command {
     subtrees: [],
     io: "AUTO",
     timestamps: "TIMESTAMPS_UNSPECIFIED",
+    senders: [],
     ...fields,
   };
 }

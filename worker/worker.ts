@@ -33,7 +33,7 @@ import {
 } from "../proto/codec.ts";
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { withPeerOffsets } from "./offsets.ts";
-import { logsMessages, probeArgs } from "./probe_args.ts";
+import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
 import { readKernelClock } from "./kernel_clock.ts";
 import {
   commandIo,
@@ -209,7 +209,8 @@ export class Worker extends Node {
     validateCommand(cmd);
     const io = commandIo(cmd, this.#io);
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
-    const deps = cmd.layer > 0 ? await this.#relay(cmd) : [];
+    const sender = streamSource(this.#bindHost, advertise);
+    const deps = cmd.layer > 0 ? await this.#relay(cmd, sender) : [];
     const kind: ProbeKind = cmd.flag === "CHILD"
       ? "child"
       : cmd.flag === "PROXY"
@@ -228,6 +229,7 @@ export class Worker extends Node {
       timeoutMs,
       ...io,
       messagesPath,
+      from: cmd.senders,
     });
     const rec = await this.jobs.start({
       flag: cmd.flag,
@@ -260,8 +262,11 @@ export class Worker extends Node {
     });
   }
 
-  /** Relays `cmd` one layer down; resolves to the started jobs, in addrs order. */
-  async #relay(cmd: Command): Promise<Job[]> {
+  /**
+   * Relays `cmd` one layer down, its stream to come from host `sender`;
+   * resolves to the started jobs, in addrs order.
+   */
+  async #relay(cmd: Command, sender: string): Promise<Job[]> {
     const settled = await Promise.allSettled(cmd.addrs.map(async (addr, i) => {
       const sub = cmd.subtrees[i] ?? { addr, children: [] };
       const h = height(sub);
@@ -271,6 +276,7 @@ export class Worker extends Node {
         layer: h,
         addrs: sub.children.map((c) => c.addr),
         subtrees: h > 0 ? sub.children : [],
+        senders: [sender],
       };
       const { reply } = await this.request(
         this.#client(addr),
