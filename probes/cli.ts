@@ -112,7 +112,7 @@ const childSpec = {
   name: "child",
   summary: "Receive a probe stream and measure its one-way delays",
   synopsis:
-    "child --bind HOST:PORT --duration S [--from HOST[:PORT],...] [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE] [--messages PATH [--messages-max N] [--rate PPS] [--warmup S]]",
+    "child --bind HOST:PORT --duration S [--from HOST[:PORT][,...]] [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE] [--messages PATH [--messages-max N] [--rate PPS] [--warmup S]]",
   description:
     `${FROM_HELP}\n\n${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${MESSAGES}\n\n${OUTPUT}`,
   flags: {
@@ -166,7 +166,7 @@ const proxySpec = {
   summary:
     "Forward a probe stream to children (hops + 1), optionally measuring it",
   synopsis:
-    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--from HOST[:PORT],...] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
+    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--from HOST[:PORT][,...]] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
   description:
     `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${FROM_HELP}\nA child's echo is never foreign.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${OUTPUT}`,
   flags: {

@@ -28,10 +28,11 @@ import { isProbeDatagram } from "./wire.ts";
 
 /** The help of `--from`, for the receivers' help pages. */
 export const FROM_HELP =
-  `--from HOST[:PORT][,...] takes datagrams only from these senders: a bare HOST
-is pinned to the source port of the first datagram of the probe format from it.
-Any other datagram is dropped and counted ("foreign"), never recorded, never
-forwarded, never ending the stream. Without --from every source is taken.`;
+  `--from HOST[:PORT][,...] takes datagrams only from these senders (a worker
+passes the host of the job's parent): a bare HOST is pinned to the source port
+of the first datagram of the probe format from it. Any other datagram is
+dropped and counted ("foreign" in the result), never recorded, forwarded or
+echoed, never ending the stream. Without --from every source is taken.`;
 
 /** The `--from` flag of the receivers. */
 export const FROM_FLAG = {
