@@ -119,7 +119,7 @@ export class ChildCore {
       failure ??= (e as Error).message;
     }
     return {
-      ..._head({ ...o, failure }),
+      ..._head({ ...o, failure }, this.foreign),
       ...this.rec.report(),
       ...(messages !== null ? { messages } : {}),
       malformed: this.malformed,
@@ -252,7 +252,7 @@ export class ProxyCore {
   /** The result line. */
   result(o: ReceiveOutcome): ProxyResult {
     return {
-      ..._head(o),
+      ..._head(o, this.foreign),
       children: this.children,
       datagrams: this.datagrams,
       forwarded: this.forwarded,
@@ -272,12 +272,18 @@ export class ProxyCore {
   }
 }
 
-/** The first fields of a receiver's result line. */
-function _head(o: ReceiveOutcome) {
+/**
+ * The first fields of a receiver's result line; a stream that never came
+ * while `foreign` datagrams were dropped says so (a `--from` naming the
+ * wrong sender).
+ */
+function _head(o: ReceiveOutcome, foreign: number) {
   return {
     bind: o.bind,
     stop: o.stop,
-    error: o.failure,
+    error: o.stop === "no_stream" && foreign > 0 && o.failure !== null
+      ? `${o.failure}; ${foreign} datagrams from other senders were dropped (--from)`
+      : o.failure,
     io: o.io,
     timestamps: o.timestamps,
   };

@@ -166,6 +166,24 @@ ioTest(
   },
 );
 
+ioTest(
+  "a child whose --from names another sender fails saying how many datagrams it dropped",
+  async (io) => {
+    const { addr, result } = await startChild(io, {
+      from: [{ hostname: "127.0.0.2", port: 0 }],
+      timeout: 0.5,
+    });
+    await sendCrafted(addr, range(0, 4).map((seq) => ({ seq })));
+    const r = await result;
+    assert.deepEqual([r.stop, r.received, r.foreign], ["no_stream", 0, 4]);
+    assert.equal(
+      r.error,
+      `No stream arrived at "${addr}" within 0.5 s; ` +
+        "4 datagrams from other senders were dropped (--from)",
+    );
+  },
+);
+
 Deno.test("--from takes HOST:PORT and bare hosts (IPv6 bracketed or not); anything else is a usage error", () => {
   assert.deepEqual(
     parseSources("from", "10.0.0.1:5000, 10.0.0.2,[fd00::1]:7,fd00::2,[::1]"),
