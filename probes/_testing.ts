@@ -256,7 +256,8 @@ export type Crafted =
   | Uint8Array;
 
 /**
- * Sends hand-made datagrams to `to` from a fresh socket, in order, pausing
+ * Sends hand-made datagrams to `to` from a fresh socket (or from `o.via`,
+ * left open), in order, pausing
  * 1 ms every 25 datagrams so that an in-process receiver can drain its
  * socket (a Linux socket holds ~256 small datagrams by default; with a
  * pause every 100, a loaded CI machine dropped some, which a test then
@@ -265,13 +266,14 @@ export type Crafted =
 export async function sendCrafted(
   to: string,
   items: readonly Crafted[],
+  o: { via?: Deno.DatagramConn } = {},
 ): Promise<void> {
   const [hostname, port] = [
     to.slice(0, to.lastIndexOf(":")),
     Number(to.slice(to.lastIndexOf(":") + 1)),
   ];
   const addr: Deno.NetAddr = { transport: "udp", hostname, port };
-  const conn = Deno.listenDatagram({
+  const conn = o.via ?? Deno.listenDatagram({
     transport: "udp",
     hostname: "127.0.0.1",
     port: 0,
@@ -295,18 +297,20 @@ export async function sendCrafted(
     }
     await new Promise((r) => setTimeout(r, 1));
   } finally {
-    conn.close();
+    if (o.via === undefined) conn.close();
   }
 }
 
-/** Binds a plain UDP socket on 127.0.0.1:0 that a test reads itself. */
-export function rawSocket(): { conn: Deno.DatagramConn; addr: string } {
+/** Binds a plain UDP socket on `host`:0 (default 127.0.0.1) that a test reads or sends from itself. */
+export function rawSocket(
+  host = "127.0.0.1",
+): { conn: Deno.DatagramConn; addr: string } {
   const conn = Deno.listenDatagram({
     transport: "udp",
-    hostname: "127.0.0.1",
+    hostname: host,
     port: 0,
   });
-  return { conn, addr: `127.0.0.1:${(conn.addr as Deno.NetAddr).port}` };
+  return { conn, addr: `${host}:${(conn.addr as Deno.NetAddr).port}` };
 }
 
 /** Reads datagrams from `conn` until none came for `quietMs`, then closes it; returns copies. */

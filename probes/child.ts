@@ -16,6 +16,10 @@
  * kernel timestamps (`native/recv.ts`). Both hand every datagram to the
  * same {@link ChildCore}.
  *
+ * With `from` it takes datagrams only from those senders (`sources.ts`:
+ * a bare host pins the first port it sends from); the rest are foreign,
+ * counted and otherwise ignored, before any other look at them.
+ *
  * With `messages` it also keeps the delay of every measured message by seq
  * and writes it to a file at the end (`messages.ts`), however the stream
  * ended; the file is created (emptied) before binding, so a path it cannot
@@ -37,17 +41,24 @@ import {
 import { messageBook, prepareMessageLog } from "./messages.ts";
 import { ChildCore } from "./receive.ts";
 import type { ChildOptions, ChildResult, RunContext } from "./roles.ts";
+import { SourceFilter } from "./sources.ts";
 
-/** Runs a child until its stream ends; see the module doc. Throws only when it cannot bind. */
+/** Runs a child until its stream ends; see the module doc. Throws only when it cannot resolve or bind. */
 export async function runChild(
   opts: ChildOptions,
   ctx: RunContext = {},
 ): Promise<ChildResult> {
   if (opts.messages) prepareMessageLog(opts.messages.path);
+  const src = await SourceFilter.of(opts.from);
   if (resolveIo(opts.io) === "native") {
-    const at = nativeAddrs(opts.io, await resolveTargets([opts.bind]));
+    const at = nativeAddrs(opts.io, [
+      ...await resolveTargets([opts.bind]),
+      ...src?.entries ?? [],
+    ]);
     if (at !== null) {
-      return await runNative({ role: "child", opts, bind: at[0]! }, ctx);
+      // The Worker gets the senders resolved.
+      const o = src !== null ? { ...opts, from: src.entries } : opts;
+      return await runNative({ role: "child", opts: o, bind: at[0]! }, ctx);
     }
   }
   if (opts.timestamps === "kernel") {
@@ -77,6 +88,12 @@ export async function runChild(
           failure = `Cannot receive on "${bind}": ${(e as Error).message}`;
         }
         break;
+      }
+      if (
+        src !== null && !src.admits(got[1] as Deno.NetAddr, view, got[0].length)
+      ) {
+        core.foreign++;
+        continue;
       }
       const end = core.take(view, got[0].length, performance.now());
       if (core.echoReady) {

@@ -48,6 +48,7 @@ import type { MessageLogSpec } from "./messages.ts";
 import type { StopReason } from "./net.ts";
 import { runParent } from "./parent.ts";
 import { runProxy } from "./proxy.ts";
+import { FROM_FLAG, FROM_HELP, parseSources } from "./sources.ts";
 import { HEADER_BYTES } from "./wire.ts";
 
 /** The largest `--messages-max` (400 MB of entries). */
@@ -111,9 +112,9 @@ const childSpec = {
   name: "child",
   summary: "Receive a probe stream and measure its one-way delays",
   synopsis:
-    "child --bind HOST:PORT --duration S [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE] [--messages PATH [--messages-max N] [--rate PPS] [--warmup S]]",
+    "child --bind HOST:PORT --duration S [--from HOST[:PORT][,...]] [--timeout S] [--emulate SPEC] [--io MODE] [--timestamps MODE] [--messages PATH [--messages-max N] [--rate PPS] [--warmup S]]",
   description:
-    `${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${MESSAGES}\n\n${OUTPUT}`,
+    `${FROM_HELP}\n\n${TIMEOUTS}\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${MESSAGES}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -121,6 +122,7 @@ const childSpec = {
       help: "Address to receive on (port 0: any free port)",
     },
     duration: { type: "string", arg: "S", help: "Expected stream duration" },
+    from: FROM_FLAG,
     timeout: {
       type: "string",
       arg: "S",
@@ -164,9 +166,9 @@ const proxySpec = {
   summary:
     "Forward a probe stream to children (hops + 1), optionally measuring it",
   synopsis:
-    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
+    "proxy --bind HOST:PORT --to HOST:PORT[,...] [--from HOST[:PORT][,...]] [--duration S] [--timeout S] [--record] [--emulate SPEC] [--io MODE] [--timestamps MODE]",
   description:
-    `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${OUTPUT}`,
+    `Forwards every datagram of the probe format to all children, END too, then exits.\n\n${FROM_HELP}\nA child's echo is never foreign.\n\n${TIMEOUTS}\nWithout --duration there is no deadline.\n\n${EMULATE}\n\n${IO}\n${TS}\n\n${OUTPUT}`,
   flags: {
     bind: {
       type: "string",
@@ -178,6 +180,7 @@ const proxySpec = {
       arg: "HOST:PORT[,...]",
       help: "Children to forward to",
     },
+    from: FROM_FLAG,
     duration: { type: "string", arg: "S", help: "Expected stream duration" },
     timeout: {
       type: "string",
@@ -252,6 +255,7 @@ export function createChildCommand(io: Io = stdio): Command {
           ...(v.messages !== undefined
             ? { messages: _messages(v.messages, v) }
             : {}),
+          ..._from(v.from),
         };
         const result = await _withSignals((signal) =>
           runChild(opts, {
@@ -283,6 +287,7 @@ export function createProxyCommand(io: Io = stdio): Command {
           record: v.record,
           emulate: v.emulate !== undefined ? parseEmulation(v.emulate) : null,
           ..._receiveIo(v.io, v.timestamps),
+          ..._from(v.from),
         };
         const result = await _withSignals((signal) =>
           runProxy(opts, {
@@ -365,6 +370,11 @@ function _messages(path: string, v: Record<string, unknown>): MessageLogSpec {
       : {}),
     ...(warmup !== undefined ? { warmup: parseSeconds("warmup", warmup) } : {}),
   };
+}
+
+/** A receiver's `--from`, when given. */
+function _from(text: string | undefined) {
+  return text !== undefined ? { from: parseSources("from", text) } : {};
 }
 
 /** The `--io` value, checked now (a backend that cannot run here is an error before any bind). */

@@ -20,6 +20,10 @@
  * the echoes its own children send arrive on the same socket, are never
  * forwarded, and give each child's clock offset (`peers`, `echo.ts`).
  *
+ * With `from` it forwards only what its parent sends (`sources.ts`, as a
+ * child does): any other datagram but its children's echoes is foreign,
+ * counted, never forwarded, never ending the stream.
+ *
  * @module
  */
 import { joinHostPort } from "../core/cli.ts";
@@ -42,6 +46,7 @@ import {
 import { ProxyCore } from "./receive.ts";
 import type { ProxyOptions, ProxyResult, RunContext } from "./roles.ts";
 import { PeerIndex } from "./echo.ts";
+import { SourceFilter } from "./sources.ts";
 import { isEchoDatagram } from "./wire.ts";
 
 /** Runs a proxy until its stream ends; see the module doc. Throws only when it cannot resolve or bind. */
@@ -50,15 +55,24 @@ export async function runProxy(
   ctx: RunContext = {},
 ): Promise<ProxyResult> {
   const targets = await resolveTargets(opts.to);
+  const src = await SourceFilter.of(opts.from);
   if (resolveIo(opts.io) === "native") {
     const at = nativeAddrs(opts.io, [
       ...await resolveTargets([opts.bind]),
       ...targets,
+      ...src?.entries ?? [],
     ]);
     if (at !== null) {
       const [bind, ...to] = at;
+      // The Worker gets the senders resolved.
+      const o = src !== null ? { ...opts, from: src.entries } : opts;
       return await runNative(
-        { role: "proxy", opts, bind: bind!, targets: to },
+        {
+          role: "proxy",
+          opts: o,
+          bind: bind!,
+          targets: to.slice(0, targets.length),
+        },
         ctx,
       );
     }
@@ -116,6 +130,12 @@ export async function runProxy(
       if (isEchoDatagram(view, data.length)) {
         const from = got[1] as Deno.NetAddr;
         core.book.take(view, peers.of(from.hostname, from.port), now);
+        continue;
+      }
+      if (
+        src !== null && !src.admits(got[1] as Deno.NetAddr, view, data.length)
+      ) {
+        core.foreign++;
         continue;
       }
       const h = core.take(view, data.length, now);

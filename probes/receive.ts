@@ -52,6 +52,8 @@ export class ChildCore {
   #emu: Emulator | null;
   malformed = 0;
   dropped = 0;
+  /** Datagrams from a source `--from` does not admit (counted by the backend, `sources.ts`). */
+  foreign = 0;
 
   /**
    * A core stopping through `timer`, emulating `emulate` when given, keeping
@@ -116,10 +118,11 @@ export class ChildCore {
       failure ??= (e as Error).message;
     }
     return {
-      ..._head({ ...o, failure }),
+      ..._head({ ...o, failure }, this.foreign),
       ...this.rec.report(),
       ...(messages !== null ? { messages } : {}),
       malformed: this.malformed,
+      foreign: this.foreign,
       dropped: this.dropped,
       echoes: this.echo.count,
       emulated: this.emulated,
@@ -149,6 +152,8 @@ export class ProxyCore {
   forwarded = 0;
   dropped = 0;
   malformed = 0;
+  /** Datagrams from a source `--from` does not admit (counted by the backend, `sources.ts`). */
+  foreign = 0;
   sendErrors = 0;
   hops = 0;
   endSeen = false;
@@ -246,12 +251,13 @@ export class ProxyCore {
   /** The result line. */
   result(o: ReceiveOutcome): ProxyResult {
     return {
-      ..._head(o),
+      ..._head(o, this.foreign),
       children: this.children,
       datagrams: this.datagrams,
       forwarded: this.forwarded,
       dropped: this.dropped,
       malformed: this.malformed,
+      foreign: this.foreign,
       send_errors: this.sendErrors,
       ...(this.rec !== null ? this.rec.report() : {}),
       echoes: this.echo.count,
@@ -265,12 +271,18 @@ export class ProxyCore {
   }
 }
 
-/** The first fields of a receiver's result line. */
-function _head(o: ReceiveOutcome) {
+/**
+ * The first fields of a receiver's result line; a stream that never came
+ * while `foreign` datagrams were dropped says so (a `--from` naming the
+ * wrong sender).
+ */
+function _head(o: ReceiveOutcome, foreign: number) {
   return {
     bind: o.bind,
     stop: o.stop,
-    error: o.failure,
+    error: o.stop === "no_stream" && foreign > 0 && o.failure !== null
+      ? `${o.failure}; ${foreign} datagrams from other senders were dropped (--from)`
+      : o.failure,
     io: o.io,
     timestamps: o.timestamps,
   };

@@ -31,6 +31,8 @@ export interface ChildOptions {
   timestamps?: TimestampMode;
   /** Keep the per-message log and write it there at the end (`--messages`). */
   messages?: MessageLogSpec;
+  /** The senders it takes datagrams from (`--from`; port 0: pinned); none: any. */
+  from?: readonly HostPort[];
 }
 
 /** How a child runs: cancellation and the readiness callback. */
@@ -51,6 +53,8 @@ export interface ChildResult extends RecordReport {
   timestamps: TimestampKind;
   /** Datagrams not of the format. */
   malformed: number;
+  /** Datagrams from a sender `from` does not admit, dropped. */
+  foreign: number;
   /** Datagrams dropped by the emulated loss. */
   dropped: number;
   /** Echoes sent back to the sender (one datagram in `ECHO_EVERY`, `probes/WIRE.md`). */
@@ -79,6 +83,8 @@ export interface ProxyOptions {
   io?: IoMode;
   /** Receive timestamps (default auto: the kernel's where native I/O gives them). */
   timestamps?: TimestampMode;
+  /** The senders it takes the stream from (`--from`; port 0: pinned); none: any. */
+  from?: readonly HostPort[];
 }
 
 /** A proxy's result line (without `event` and `probe`); the record fields only with `record`. */
@@ -97,6 +103,8 @@ export interface ProxyResult extends Partial<RecordReport> {
   /** Datagrams dropped by the emulated loss. */
   dropped: number;
   malformed: number;
+  /** Datagrams from a sender `from` does not admit, dropped (a child's echo is not one). */
+  foreign: number;
   send_errors: number;
   end_seen: boolean;
   /** Most hops seen on an arriving datagram. */

@@ -83,6 +83,8 @@ export interface Command {
   subtrees: Subtree[];
   io: Io;
   timestamps: Timestamps;
+  /** Hosts the stream of a CHILD/PROXY comes from (each an IP or a name; checked by decode). */
+  senders: string[];
 }
 
 /** One point of a receiver's per-second series. */
@@ -296,7 +298,22 @@ export function decode(bytes: Uint8Array): Message {
   const fail = (desc: string) => new DecodeError(desc);
   if (report?.partRequest) checkPartRequest(report.partRequest, fail);
   if (report?.part) report.part = checkPart(report.part, fail);
+  msg.data.command?.senders.forEach((h, i) => {
+    // It becomes a probe flag's value: a host, nothing else.
+    if (!_isHost(h)) {
+      throw new DecodeError(
+        `${msg.type} message: command.senders[${i}] "${h}" is not a host`,
+      );
+    }
+  });
   return msg;
+}
+
+/** An IP address or a DNS name, at most 253 characters. */
+function _isHost(text: string): boolean {
+  return text.length <= 253 &&
+    (/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(text) ||
+      /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(text));
 }
 
 function _checkEnums(
@@ -387,6 +404,7 @@ export function emptyCommand(fields: Partial<Command> = {}): Command {
     subtrees: [],
     io: "AUTO",
     timestamps: "TIMESTAMPS_UNSPECIFIED",
+    senders: [],
     ...fields,
   };
 }

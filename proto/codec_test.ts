@@ -93,6 +93,13 @@ const BAD: [string, Uint8Array, RegExp][] = [
     /report\.job/,
   ],
   ["ERR without error", _raw({ type: 5, data: {} }), /missing its error/],
+  ...["-x", "a b", "$(reboot)", "10.0.0.1:5000:x/", ""].map((
+    h,
+  ): [string, Uint8Array, RegExp] => [
+    `a COMMAND whose sender is "${h}", not a host`,
+    _raw({ type: 3, data: { command: { senders: ["h", h] } } }),
+    /command\.senders\[1\] .* is not a host/,
+  ]),
   [
     "CONNECT carrying a command",
     _raw({ type: 2, data: { command: { rate: 1 } } }),

@@ -108,6 +108,13 @@ timeouts: { request: 10, retries: 1, job_grace: 10 }
       ...t.evaluations.flatMap((e) => e.nodes.map((n) => n.addr)),
     ];
     assert.equal(t.evaluations[0]!.nodes.length, 3);
+    // Each receiver took its stream from its parent's host only (--from).
+    const leaf = t.evaluations[0]!.nodes.find((n) => n.role === "leaf");
+    assert.ok(
+      leaf?.stats && leaf.stats.received > 0,
+      "the leaf got the stream",
+    );
+    assert.deepEqual(t.evaluations[0]!.silent ?? [], []);
     for (const a of named) assert.ok(a && inNet(a), `${a} in ${net.subnet}`);
     assertNoHostAddr(JSON.stringify(results), "results");
 
@@ -126,6 +133,10 @@ timeouts: { request: 10, retries: 1, job_grace: 10 }
         kinds.add(kind!);
         const flag = (f: string) => args[args.indexOf(f) + 1]!;
         assert.equal(flag("--bind"), `${h.addr}:0`, `${kind} on w${i}`);
+        if (kind !== "parent") {
+          const from = flag("--from");
+          assert.ok(inNet(from) && from !== h.addr, `${kind} from ${from}`);
+        }
         if (kind !== "child") {
           for (const to of flag("--to").split(",")) {
             assert.ok(inNet(to) && !to.startsWith(`${h.addr}:`), to);

@@ -26,6 +26,22 @@ export interface ProbeArgOptions {
    * {@link logsMessages}): a path in the worker's own private directory.
    */
   messagesPath?: string | undefined;
+  /**
+   * The hosts a receiver's stream comes from (the command's `senders`):
+   * its only sources (`--from`); empty or none: any.
+   */
+  from?: readonly string[];
+}
+
+/**
+ * The host this worker's probes send from, as the probes below see it
+ * (a relayed command's `senders`): the probe host, or, when the probes
+ * bind a wildcard, the host the worker is advertised at (where the
+ * streams leave from unless the VM has several addresses: then give the
+ * worker `--probe-host`).
+ */
+export function streamSource(bindHost: string, advertise: string): string {
+  return _wildcard(bindHost) ? advertise : bindHost;
 }
 
 /**
@@ -49,7 +65,12 @@ export function probeArgs(
   const s = (ms: number) => String(ms / 1000);
   const emulate = o.emulate ? ["--emulate", o.emulate] : [];
   const io = ["--io", o.io];
-  const rx = [...io, "--timestamps", o.timestamps];
+  const rx = [
+    ...io,
+    "--timestamps",
+    o.timestamps,
+    ...(o.from?.length ? ["--from", o.from.join(",")] : []),
+  ];
   const bind = joinHostPort({ hostname: o.bindHost, port: 0 });
   switch (kind) {
     case "parent":

@@ -34,7 +34,7 @@ import {
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { partReport } from "./messages.ts";
 import { jobReport } from "./report.ts";
-import { logsMessages, probeArgs } from "./probe_args.ts";
+import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
 import { readKernelClock } from "./kernel_clock.ts";
 import { BadAnswer, RelayError } from "./relay_errors.ts";
 
@@ -213,7 +213,8 @@ export class Worker extends Node {
     validateCommand(cmd);
     const io = commandIo(cmd, this.#io);
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
-    const deps = cmd.layer > 0 ? await this.#relay(cmd) : [];
+    const sender = streamSource(this.#bindHost, advertise);
+    const deps = cmd.layer > 0 ? await this.#relay(cmd, sender) : [];
     const kind: ProbeKind = cmd.flag === "CHILD"
       ? "child"
       : cmd.flag === "PROXY"
@@ -232,6 +233,7 @@ export class Worker extends Node {
       timeoutMs,
       ...io,
       messagesPath,
+      from: cmd.senders,
     });
     const rec = await this.jobs.start({
       flag: cmd.flag,
@@ -264,8 +266,11 @@ export class Worker extends Node {
     });
   }
 
-  /** Relays `cmd` one layer down; resolves to the started jobs, in addrs order. */
-  async #relay(cmd: Command): Promise<Job[]> {
+  /**
+   * Relays `cmd` one layer down, its stream to come from host `sender`;
+   * resolves to the started jobs, in addrs order.
+   */
+  async #relay(cmd: Command, sender: string): Promise<Job[]> {
     const settled = await Promise.allSettled(cmd.addrs.map(async (addr, i) => {
       const sub = cmd.subtrees[i] ?? { addr, children: [] };
       const h = height(sub);
@@ -275,6 +280,7 @@ export class Worker extends Node {
         layer: h,
         addrs: sub.children.map((c) => c.addr),
         subtrees: h > 0 ? sub.children : [],
+        senders: [sender],
       };
       const { reply } = await this.request(
         this.#client(addr),

@@ -3,6 +3,7 @@ import { decodeMessageLog, NOT_RECEIVED } from "../core/message_log.ts";
 import { RepServer, ReqClient } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import {
+  type Command,
   decode,
   emptyCommand,
   emptyJob,
@@ -445,4 +446,103 @@ Deno.test("only a recording CHILD keeps a message log; its flags name the path a
     args.slice(0, 4).join(" "),
     "--bind 127.0.0.1:0 --duration 2.25",
   );
+});
+
+/** `w`'s jobs never start; each start's kind and probe flags are recorded. */
+function refuseStarts(w: Worker): { kind: string; args: string[] }[] {
+  const started: { kind: string; args: string[] }[] = [];
+  w.jobs.start = (s) => {
+    started.push({ kind: s.kind, args: s.args });
+    return Promise.reject(new Error("not started in this test"));
+  };
+  return started;
+}
+
+Deno.test("a relayed CHILD or PROXY command names the relaying worker's probe host as its stream's sender", async () => {
+  const below = await fakeBelow("127.0.0.1:40001");
+  const mcast = (addr: string): Message => {
+    const m = parentCommand(addr);
+    const sub = { addr, children: [{ addr: "127.0.0.1:9", children: [] }] };
+    return {
+      ...m,
+      id: 2,
+      data: {
+        ...m.data,
+        command: {
+          ...m.data.command!,
+          flag: "MCAST",
+          layer: 2,
+          subtrees: [sub],
+        },
+      },
+    };
+  };
+  const workers = [
+    new Worker({ name: "127.0.0.1:9101", relayTimeoutMs: 2000 }),
+    // Probes on a wildcard: the host the worker is advertised at.
+    new Worker({
+      name: "198.18.0.9:9101",
+      bindHost: "0.0.0.0",
+      advertise: "198.18.0.9",
+      relayTimeoutMs: 2000,
+    }),
+  ];
+  try {
+    for (
+      const [w, host] of [[workers[0]!, "127.0.0.1"], [
+        workers[1]!,
+        "198.18.0.9",
+      ]] as const
+    ) {
+      refuseStarts(w);
+      below.seen.length = 0;
+      await w.handle(encode(parentCommand(below.addr))); // a stage
+      await w.handle(encode(mcast(below.addr))); // an evaluation
+      const relayed = below.seen.filter((m) => m.type === "COMMAND")
+        .map((m) => [m.data.command!.flag, m.data.command!.senders]);
+      assert.deepEqual(relayed, [["CHILD", [host]], ["PROXY", [host]]]);
+    }
+  } finally {
+    for (const w of workers) await w.close();
+    await below.close();
+  }
+});
+
+Deno.test("a CHILD or PROXY job's probe takes its stream only from the command's senders (--from)", async () => {
+  const below = await fakeBelow("127.0.0.1:40001");
+  const w = new Worker({ name: "127.0.0.1:9101", relayTimeoutMs: 2000 });
+  const started = refuseStarts(w);
+  const command = (id: number, fields: Partial<Command>): Message => ({
+    id,
+    ts: 1,
+    type: "COMMAND",
+    data: {
+      src: "127.0.0.1:9100",
+      dst: "127.0.0.1:9101",
+      command: emptyCommand({ rate: 1000, dur: 1000, ...fields }),
+    },
+  });
+  try {
+    const senders = ["198.18.0.1", "fd00::1"];
+    await w.handle(encode(command(1, { flag: "CHILD", senders })));
+    await w.handle(encode(command(2, {
+      flag: "PROXY",
+      layer: 1,
+      addrs: [below.addr],
+      senders,
+    })));
+    await w.handle(encode(command(3, { flag: "CHILD" }))); // no sender: any
+    const from = started.map((s) => {
+      const i = s.args.indexOf("--from");
+      return [s.kind, i < 0 ? null : s.args[i + 1]];
+    });
+    assert.deepEqual(from, [
+      ["child", "198.18.0.1,fd00::1"],
+      ["proxy", "198.18.0.1,fd00::1"],
+      ["child", null],
+    ]);
+  } finally {
+    await w.close();
+    await below.close();
+  }
 });

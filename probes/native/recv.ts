@@ -13,6 +13,10 @@
  * A child's per-message log (`--messages`) lives in the Worker: one store
  * per datagram, the file written by the Worker at the end.
  *
+ * With `--from` each datagram's source (`msg_name`, read as a u32 and a
+ * port: no allocation) goes through the shared `../sources.ts` filter
+ * first; a foreign one is counted and skipped.
+ *
  * Both echo one datagram in `ECHO_EVERY` to its source with one `sendto`
  * from the receiving socket (`../echo.ts`); a proxy takes its children's
  * echoes out of its batches (never forwarded), after the batch's sends.
@@ -39,6 +43,7 @@ import { ChildCore, ProxyCore, type ReceiveOutcome } from "../receive.ts";
 import { streamOutcome, StreamTimer } from "../watch.ts";
 import { joinHostPort } from "../../core/cli.ts";
 import { PeerIndex } from "../echo.ts";
+import { SourceFilter } from "../sources.ts";
 import { ECHO_BYTES, FLAG_END, isEchoDatagram, OFF_FLAGS } from "../wire.ts";
 import { type Ip4Addr, type NativeUdp, RecvRing, SendList } from "./socket.ts";
 
@@ -54,6 +59,7 @@ export function childLoop(
   const core = new ChildCore(timer, opts.emulate ?? null, messageBook(opts));
   const ring = new RecvRing(sock, NATIVE_CHILD_BATCH, CHILD_BUFFER_BYTES);
   const views = ring.views;
+  const src = SourceFilter.resolved(opts.from);
   const end = _receive(
     sock,
     ring,
@@ -61,6 +67,10 @@ export function childLoop(
     { bind, opts, stop, running },
     (n, now) => {
       for (let i = 0; i < n; i++) {
+        if (src !== null && !_admits(src, ring, i)) {
+          core.foreign++;
+          continue;
+        }
         ring.stamp(i);
         const end = core.take(
           views[i]!,
@@ -105,6 +115,7 @@ export function proxyLoop(
   const views = ring.views;
   const out = new SendList(sock, targets, views, NATIVE_PROXY_BATCH * k);
   const hops = new Int32Array(NATIVE_PROXY_BATCH);
+  const src = SourceFilter.resolved(opts.from);
   let rot = 0;
   const end = _receive(
     sock,
@@ -117,6 +128,11 @@ export function proxyLoop(
         const len = ring.length(i);
         if (isEchoDatagram(views[i]!, len)) {
           hops[i] = ECHO; // a child's: taken after the sends
+          continue;
+        }
+        if (src !== null && !_admits(src, ring, i)) {
+          core.foreign++;
+          hops[i] = -1;
           continue;
         }
         const h = hops[i] = core.take(views[i]!, len, now);
@@ -159,6 +175,17 @@ export function proxyLoop(
     },
   );
   return core.result(end);
+}
+
+/** Whether `src` admits slot `i` of `ring` (allocation-free). */
+function _admits(src: SourceFilter, ring: RecvRing, i: number): boolean {
+  const v = ring.views[i]!;
+  return src.admitsIp4(
+    ring.sourceIp4(i),
+    ring.sourcePort(i),
+    v,
+    ring.length(i),
+  );
 }
 
 /** A proxy's mark, in its batch's hops, of an echo from one of its children. */

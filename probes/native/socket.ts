@@ -233,6 +233,20 @@ export class RecvRing {
     return readSockaddrIn(new DataView(n.buffer, n.byteOffset, n.length), 0);
   }
 
+  /** Slot `i`'s source IPv4 address as a u32 (no allocation: for every datagram). */
+  sourceIp4(i: number): number {
+    return this.#mv.getUint32(this.#nameAt(i) + 4, false);
+  }
+
+  /** Slot `i`'s source port (no allocation). */
+  sourcePort(i: number): number {
+    return this.#mv.getUint16(this.#nameAt(i) + 2, false);
+  }
+
+  #nameAt(i: number): number {
+    return this.#nameOff + i * this.#sock.libc.abi.SIZEOF_SOCKADDR_IN;
+  }
+
   /** Sends the first `len` bytes of `data` to slot `i`'s source from this socket; false when it failed. */
   reply(i: number, data: Uint8Array, len: number): boolean {
     const { fn } = this.#sock.libc;
