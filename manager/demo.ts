@@ -19,6 +19,7 @@ import {
   stdio,
   UsageError,
 } from "../core/cli.ts";
+import { writeFileDurably } from "../core/durable_file.ts";
 import { runScript } from "./cli.ts";
 import { requireNetnsSupport } from "./netns.ts";
 import { Pool } from "./pool.ts";
@@ -230,7 +231,7 @@ export const demoCommand: Command = {
           });
         await Deno.mkdir(out, { recursive: true });
         const file = `${out}/${thesis ? "thesis" : "demo"}.yaml`;
-        await Deno.writeTextFile(file, text);
+        writeFileDurably(file, text);
         stdio.err(
           `demo: stragglers (${straggle}) ${
             info.stragglers.map((s) => s.addr).join(", ")
