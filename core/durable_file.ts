@@ -74,8 +74,13 @@ function syncFolder(dir: string): void {
  * description). Throws {@link WriteFailed}, leaving `path` as it was and no
  * temp file behind.
  */
-export function writeFileDurably(path: string, data: string | Uint8Array): void {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+export function writeFileDurably(
+  path: string,
+  data: string | Uint8Array,
+): void {
+  const bytes = typeof data === "string"
+    ? new TextEncoder().encode(data)
+    : data;
   let tmp: string | undefined;
   let file: Deno.FsFile | undefined;
   try {

@@ -20,7 +20,10 @@ Deno.test("writeFileDurably replaces a file whole: an open reader keeps the old 
       // had it open, and the path names the new one only.
       const buf = new Uint8Array(64);
       const n = await reader.read(buf);
-      assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "old content\n");
+      assert.equal(
+        new TextDecoder().decode(buf.subarray(0, n!)),
+        "old content\n",
+      );
     } finally {
       reader.close();
     }
@@ -39,7 +42,8 @@ Deno.test("writeFileDurably removes its temp file when the rename fails", async 
     await Deno.writeTextFile(`${dir}/leaves.csv/keep`, "x");
     assert.throws(
       () => writeFileDurably(`${dir}/leaves.csv`, "a,b\n"),
-      (e) => e instanceof WriteFailed && e.path === `${dir}/leaves.csv` &&
+      (e) =>
+        e instanceof WriteFailed && e.path === `${dir}/leaves.csv` &&
         e.message.startsWith(`Cannot write ${dir}/leaves.csv: `),
     );
     assert.deepEqual(names(dir), ["leaves.csv"], "no temp file left");
@@ -49,7 +53,8 @@ Deno.test("writeFileDurably removes its temp file when the rename fails", async 
 });
 
 Deno.test({
-  name: "writeFileDurably on a full disk: ENOSPC named, the old file kept, no temp file left",
+  name:
+    "writeFileDurably on a full disk: ENOSPC named, the old file kept, no temp file left",
   ignore: noRoot !== undefined,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "treecast-durable-" });

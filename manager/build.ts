@@ -10,7 +10,7 @@ import { Interrupted } from "../core/cli.ts";
 import { lostForJob, RemoteError } from "../core/node.ts";
 import { emptyCommand, type Job, nowUs } from "../proto/codec.ts";
 import type { StageResult } from "../core/results.ts";
-import { offsetDoubt } from "./clock_checks.ts";
+import { offsetDoubt, sameClock } from "./clock_checks.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
 import { placeTree } from "./lemon.ts";
 import { deriveSeed, Pool } from "./pool.ts";
@@ -362,6 +362,7 @@ export function scoreStage(
       stage.candidates,
       run.spec.type === "WORST" ? "WORST" : "BEST",
       run.spec.strategy ?? REBUILD_STRATEGY,
+      (addr) => sameClock(ctx.results.workers, j.parent, addr),
     );
   if (doubt) stage.offsetDoubt = doubt;
   return { stage, ...(kept ? { kept } : {}) };

@@ -102,12 +102,12 @@ export function leafCsvPathFor(resultsPath: string): string {
 
 /**
  * Writes {@link leafCsv} beside `resultsPath` (`core/durable_file.ts`) and
- * resolves to the CSV's path.
+ * returns the CSV's path.
  */
-export async function writeLeafCsv(
+export function writeLeafCsv(
   results: Results,
   resultsPath: string,
-): Promise<string> {
+): string {
   const path = leafCsvPathFor(resultsPath);
   writeFileDurably(path, leafCsv(results));
   return path;

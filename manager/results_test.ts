@@ -35,7 +35,8 @@ function firstTree(): Results {
 }
 
 Deno.test({
-  name: "ResultsWriter on a full disk: the last results written stay, marked failed with ENOSPC; no temp file",
+  name:
+    "ResultsWriter on a full disk: the last results written stay, marked failed with ENOSPC; no temp file",
   ignore: noRoot !== undefined,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "treecast-results-" });

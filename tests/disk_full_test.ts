@@ -24,7 +24,8 @@ function filesBelow(dir: string, prefix = ""): string[] {
 }
 
 Deno.test({
-  name: "a demo whose --out fills up exits 1 naming ENOSPC; results.json stays valid and says failed, no temp file",
+  name:
+    "a demo whose --out fills up exits 1 naming ENOSPC; results.json stays valid and says failed, no temp file",
   ignore: noRoot !== undefined,
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "treecast-full-" });
@@ -42,10 +43,14 @@ Deno.test({
       const m = errors[0]!.match(
         /^error: Cannot write (\/\S+\/results\.json): ENOSPC: /,
       );
-      assert.ok(m, errors[0]);
-      assert.ok(m[1]!.startsWith(`${out}/`), m[1]);
+      assert.ok(m, errors[0]!);
+      assert.ok(m[1]!.startsWith(`${out}/`), m[1]!);
       const files = filesBelow(out);
-      assert.deepEqual(files.filter((f) => f.endsWith(".tmp")), [], "temp files");
+      assert.deepEqual(
+        files.filter((f) => f.endsWith(".tmp")),
+        [],
+        "temp files",
+      );
       const results = JSON.parse(await Deno.readTextFile(m[1]!));
       assertResultsSchema(results);
       assert.equal(results.status, "failed");

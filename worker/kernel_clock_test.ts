@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { parseTimex, readKernelClock, STA_UNSYNC } from "./kernel_clock.ts";
+import {
+  parseBootId,
+  parseTimex,
+  readKernelClock,
+  STA_UNSYNC,
+} from "./kernel_clock.ts";
 
 function timex(status: number, maxerror: number, esterror: number) {
   const buf = new Uint8Array(256);
@@ -30,4 +35,12 @@ Deno.test("the kernel is asked read only: on Linux a view with error estimates, 
   assert.ok(Number.isInteger(c.maxerrorUs) && c.maxerrorUs >= 0);
   assert.ok(Number.isInteger(c.esterrorUs) && c.esterrorUs >= 0);
   console.log(`this host's kernel clock: ${JSON.stringify(c)}`);
+});
+
+Deno.test("a boot id is taken from its file's text only when a hello can carry it", () => {
+  const id = "3d9a6f0e-7b21-4c58-a4e3-91f0c2b86d17";
+  assert.equal(parseBootId(`${id}\n`), id);
+  assert.equal(parseBootId(""), "");
+  assert.equal(parseBootId("x".repeat(65)), "", "longer than 64");
+  assert.equal(parseBootId("two words"), "", "not one printable token");
 });
