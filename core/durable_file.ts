@@ -71,8 +71,9 @@ function syncFolder(dir: string): void {
 
 /**
  * Replaces `path` with `data` durably and atomically (see the module's
- * description). Throws {@link WriteFailed}, leaving `path` as it was and no
- * temp file behind.
+ * description). Throws {@link WriteFailed}, leaving no temp file behind
+ * and `path` as it was (unless only the folder's fsync, after the rename,
+ * failed: then `path` has the new content, not yet known durable).
  */
 export function writeFileDurably(
   path: string,

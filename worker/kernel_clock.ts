@@ -94,6 +94,15 @@ export function readBootId(): string {
   return _bootId;
 }
 
+/**
+ * The boot id a worker's CONNECT hello carries: this host's, or "" when its
+ * `--emulate` spec (validated already) fakes a clock offset: its probes then
+ * read a clock of their own, not the host's.
+ */
+export function helloBootId(emulate: string): string {
+  return /(^|,)\s*offset\s*=/.test(emulate) ? "" : readBootId();
+}
+
 /** The boot id in a boot_id file's text, or "" when it is not one a hello can carry. */
 export function parseBootId(text: string): string {
   const id = text.trim();

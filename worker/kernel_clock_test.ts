@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  helloBootId,
   parseBootId,
   parseTimex,
+  readBootId,
   readKernelClock,
   STA_UNSYNC,
 } from "./kernel_clock.ts";
@@ -43,4 +45,11 @@ Deno.test("a boot id is taken from its file's text only when a hello can carry i
   assert.equal(parseBootId(""), "");
   assert.equal(parseBootId("x".repeat(65)), "", "longer than 64");
   assert.equal(parseBootId("two words"), "", "not one printable token");
+});
+
+Deno.test("a worker faking a clock offset sends no boot id: its probes read a clock of their own", () => {
+  assert.equal(helloBootId("delay=2ms,jitter=100us"), readBootId());
+  assert.equal(helloBootId(""), readBootId());
+  assert.equal(helloBootId("offset=300us"), "");
+  assert.equal(helloBootId("delay=2ms, offset=-1ms"), "");
 });

@@ -34,7 +34,7 @@ import {
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { withPeerOffsets } from "./offsets.ts";
 import { logsMessages, probeArgs } from "./probe_args.ts";
-import { readBootId, readKernelClock } from "./kernel_clock.ts";
+import { helloBootId, readKernelClock } from "./kernel_clock.ts";
 import {
   commandIo,
   height,
@@ -175,7 +175,7 @@ export class Worker extends Node {
         emulate: this.#emulate,
         incarnation: this.jobs.incarnation,
         clock: this.#clock ?? readKernelClock(),
-        bootId: readBootId(),
+        bootId: helloBootId(this.#emulate),
       },
     });
   }

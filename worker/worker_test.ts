@@ -223,7 +223,7 @@ Deno.test("every worker process has its own random incarnation, in its CONNECT h
   assert.equal(ia, a.jobs.incarnation);
 });
 
-Deno.test("a worker's CONNECT hello carries its host's boot id", async () => {
+Deno.test("a worker's CONNECT hello carries its host's boot id, none when it fakes a clock offset", async () => {
   const w = new Worker({ name: "w" });
   const hello = decode(await w.handle(encode(connect()))).data.hello!;
   assert.equal(hello.bootId, readBootId());
@@ -231,6 +231,13 @@ Deno.test("a worker's CONNECT hello carries its host's boot id", async () => {
     assert.equal(hello.bootId, Deno.readTextFileSync(BOOT_ID_FILE).trim());
     assert.match(hello.bootId!, /^[0-9a-f-]{36}$/);
   }
+  const skewed = new Worker({ name: "w", emulate: "offset=300us" });
+  const other = decode(await skewed.handle(encode(connect()))).data.hello!;
+  assert.equal(
+    other.bootId,
+    "",
+    "a faked clock offset is not the host's clock",
+  );
 });
 
 Deno.test("REPORT and STOP for a job of another incarnation get a typed ERR: the worker restarted", async () => {
