@@ -106,6 +106,7 @@ const FULL: Full<Results> = {
         esterrorUs: 10,
         emulated: false,
       },
+      bootId: "8c1f3e52-0a4b-4c1e-9d0f-3b7a6e2d1c90",
     },
     error: "",
   }],

@@ -20,6 +20,7 @@ import {
   stdio,
   UsageError,
 } from "../core/cli.ts";
+import { writeFileDurably } from "../core/durable_file.ts";
 import { runScript } from "../manager/cli.ts";
 import { Pool } from "../manager/pool.ts";
 import { parseScript, type Script } from "../manager/script.ts";
@@ -299,7 +300,7 @@ async function writeDemoScript(plan: DemoPlan, bed: Testbed): Promise<Script> {
     });
   await Deno.mkdir(plan.out, { recursive: true });
   const file = `${plan.out}/${plan.thesis ? "thesis" : "demo"}.yaml`;
-  await Deno.writeTextFile(file, text);
+  writeFileDurably(file, text);
   stdio.err(
     `demo: stragglers (${plan.straggle}) ${
       info.stragglers.map((s) => s.addr).join(", ")

@@ -8,7 +8,7 @@
  */
 import { nowUs } from "../proto/codec.ts";
 import type { StageResult } from "../core/results.ts";
-import { offsetDoubt } from "./clock_checks.ts";
+import { offsetDoubt, sameClock } from "./clock_checks.ts";
 import { STRATEGY_WEIGHTS } from "./defaults.ts";
 import { placeTree } from "./lemon.ts";
 import { deriveSeed, Pool } from "./pool.ts";
@@ -312,6 +312,7 @@ export function scoreStage(
       stage.candidates,
       run.spec.type === "WORST" ? "WORST" : "BEST",
       run.spec.strategy ?? REBUILD_STRATEGY,
+      (addr) => sameClock(ctx.results.workers, j.probe.parent, addr),
     );
   if (doubt) stage.offsetDoubt = doubt;
   return { stage, ...(kept ? { kept } : {}) };

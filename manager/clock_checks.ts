@@ -53,17 +53,36 @@ export function kernelClockText(r: ConnectResult): string {
 }
 
 /**
+ * Whether workers `a` and `b` read one clock: their CONNECT hellos carry the
+ * same boot id (one running kernel: namespaces or containers of one host).
+ * Their offset is then zero, not an estimate with a bound.
+ */
+export function sameClock(
+  workers: readonly ConnectResult[],
+  a: string,
+  b: string,
+): boolean {
+  const boot = (addr: string) =>
+    workers.find((w) => w.addr === addr)?.hello?.bootId;
+  const x = boot(a);
+  return !!x && x === boot(b);
+}
+
+/**
  * Why a stage's choice may be the clocks' rather than the delays': the
  * offset bounds of the last kept and the first dropped candidate (in the
- * strategy's order), as they can move the two scores (bound x the weight of
- * the delay figures an offset shifts), against the gap between the scores.
- * Undefined when the gap is wider, when no offset was measured there, or
- * when the strategy weighs no shifted figure (e.g. stddev alone).
+ * strategy's order), as they can move the two scores (their combined bound x
+ * the weight of the delay figures an offset shifts), against the measured
+ * difference between the scores. A candidate that reads the parent's own
+ * clock (`sharesParentClock`: same boot id) has no offset to doubt.
+ * Undefined when the difference is wider, when no offset was measured there,
+ * or when the strategy weighs no shifted figure (e.g. stddev alone).
  */
 export function offsetDoubt(
   cands: readonly CandidateResult[],
   type: SelectType,
   strategy: Strategy,
+  sharesParentClock: (addr: string) => boolean = () => false,
 ): string | undefined {
   const w = SHIFTED_STATS.reduce(
     (sum, s) => sum + Math.abs(strategy.weights[s] ?? 0),
@@ -73,20 +92,29 @@ export function offsetDoubt(
   const sign = type === "BEST" ? 1 : -1;
   const order = (a: CandidateResult, b: CandidateResult) =>
     sign * (a.score! - b.score!);
-  const lastKept = scored.filter((c) => c.kept).sort(order).at(-1);
-  const firstDropped = scored.filter((c) => !c.kept).sort(order)[0];
-  if (w === 0 || !lastKept || !firstDropped) return undefined;
-  const a = lastKept.stats?.offsetBoundUs,
-    b = firstDropped.stats?.offsetBoundUs;
-  if (a === undefined && b === undefined) return undefined;
-  const moves = ((a ?? 0) + (b ?? 0)) * w;
-  const gap = Math.abs(firstDropped.score! - lastKept.score!);
+  const kept = scored.filter((c) => c.kept).sort(order).at(-1);
+  const dropped = scored.filter((c) => !c.kept).sort(order)[0];
+  if (w === 0 || !kept || !dropped) return undefined;
+  const bound = (c: CandidateResult) =>
+    sharesParentClock(c.addr) ? 0 : c.stats?.offsetBoundUs;
+  const a = bound(kept), b = bound(dropped);
+  if (!a && !b) return undefined;
+  const combined = (a ?? 0) + (b ?? 0);
+  const moves = combined * w;
+  const gap = Math.abs(dropped.score! - kept.score!);
   if (moves <= gap) return undefined;
   const f = (x: number) => Math.round(x * 10) / 10;
-  return `the clock offsets' bounds of "${lastKept.addr}" (kept, ` +
-    `+-${a ?? "?"} us) and "${firstDropped.addr}" (dropped, +-${
-      b ?? "?"
-    } us) ` +
-    `can move their scores by ${f(moves)}, more than the ${f(gap)} between ` +
-    `them: the choice may be the clocks'`;
+  const one = (c: CandidateResult, x: number | undefined) =>
+    `"${c.addr}" ${
+      sharesParentClock(c.addr)
+        ? "on the parent's clock"
+        : x === undefined
+        ? "unmeasured"
+        : `+-${f(x)} us`
+    }`;
+  return `kept "${kept.addr}" over "${dropped.addr}" by ${f(gap)} in score, ` +
+    `but their clock offsets' combined bound (+-${f(combined)} us: ` +
+    `${one(kept, a)}, ${one(dropped, b)}) can move the scores by ${f(moves)}` +
+    (w === 1 ? "" : ` (x ${f(w)}, the weight of the shifted figures)`) +
+    `: the choice may be the clocks'`;
 }

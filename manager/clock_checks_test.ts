@@ -6,6 +6,7 @@ import {
   applyClockPolicy,
   kernelClockProblem,
   offsetDoubt,
+  sameClock,
 } from "./clock_checks.ts";
 import { clockWarnings } from "./format.ts";
 
@@ -101,9 +102,13 @@ Deno.test("offsetDoubt: a cut closer than the offsets' bounds can move the score
     cand("c", 115, false, 4),
     cand("d", 200, false, 50),
   ];
-  const why = offsetDoubt(close, "BEST", P90)!;
-  assert.match(why, /"b" \(kept, \+-3 us\) and "c" \(dropped, \+-4 us\)/);
-  assert.match(why, /by 7, more than the 5 between them/);
+  // The warning names both candidates, the difference and the combined bound.
+  assert.equal(
+    offsetDoubt(close, "BEST", P90),
+    `kept "b" over "c" by 5 in score, but their clock offsets' combined ` +
+      `bound (+-7 us: "b" +-3 us, "c" +-4 us) can move the scores by 7: ` +
+      `the choice may be the clocks'`,
+  );
   // Bounds of 2 + 2 < 5: the choice stands.
   assert.equal(
     offsetDoubt(
@@ -126,21 +131,24 @@ Deno.test("offsetDoubt: a cut closer than the offsets' bounds can move the score
       "WORST",
       P90,
     )!,
-    /"x" \(kept/,
+    /^kept "x" over "y" by 10 in score/,
   );
   // Weighted: only the p90 share of the score moves (0.3 x 20 = 6 > 5).
   const W: Strategy = {
     name: "WEIGHTED",
     weights: { p90: 0.3, stddev: 0.7 },
   };
-  assert.ok(offsetDoubt(
-    close.slice(1, 3).map((c) => ({
-      ...c,
-      stats: st(10),
-    })),
-    "BEST",
-    W,
-  ));
+  assert.match(
+    offsetDoubt(
+      close.slice(1, 3).map((c) => ({
+        ...c,
+        stats: st(10),
+      })),
+      "BEST",
+      W,
+    )!,
+    /by 5 in score, .*bound \(\+-20 us: .*\) can move the scores by 6 \(x 0\.3, /,
+  );
   // stddev alone is not moved by an offset; nor is anything without offsets.
   assert.equal(
     offsetDoubt(close, "BEST", { name: "CUSTOM", weights: { stddev: 1 } }),
@@ -149,5 +157,75 @@ Deno.test("offsetDoubt: a cut closer than the offsets' bounds can move the score
   assert.equal(
     offsetDoubt([cand("b", 110, true), cand("c", 111, false)], "BEST", P90),
     undefined,
+  );
+});
+
+Deno.test("workers with one boot id read one clock: no offset doubt between them", () => {
+  const booted = (addr: string, bootId: string): ConnectResult => ({
+    ...worker(addr, {}),
+    hello: { ...worker(addr, {}).hello!, bootId },
+  });
+  const hostA = "6f1c2a9e-52d4-4f7b-8a1e-0c3b9d7e4a21";
+  const hostB = "0b9e4d7c-13a8-4c62-9f05-7e2a1b6c8d34";
+  const workers = [
+    booted("p", hostA),
+    booted("b", hostA),
+    booted("c", hostA),
+    booted("d", hostB),
+    booted("e", ""), // off Linux: unknown
+    worker("f", {}), // an older worker: no boot id at all
+  ];
+  const same = (a: string, b: string) => sameClock(workers, a, b);
+  assert.equal(same("p", "b"), true);
+  assert.equal(same("p", "d"), false);
+  assert.equal(same("e", "e"), false, "an unknown boot id proves nothing");
+  assert.equal(same("f", "f"), false);
+  assert.equal(same("p", "nobody"), false);
+
+  const cand = (addr: string, score: number, kept: boolean) =>
+    ({
+      addr,
+      score,
+      kept,
+      stats: { offsetUs: 1, offsetBoundUs: 40, offsetSamples: 20 },
+    }) as CandidateResult;
+  const P90: Strategy = { name: "P90", weights: { p90: 1 } };
+  const onParent = (addr: string) => same("p", addr);
+  // Parent and both candidates on host A: their coarse bounds (40 us each)
+  // are no doubt, however close the scores.
+  assert.equal(
+    offsetDoubt(
+      [cand("b", 100, true), cand("c", 101, false)],
+      "BEST",
+      P90,
+      onParent,
+    ),
+    undefined,
+  );
+  // Without the boot ids the same stage is in doubt.
+  assert.ok(
+    offsetDoubt([cand("b", 100, true), cand("c", 101, false)], "BEST", P90),
+  );
+  // A candidate on another host keeps its own bound, alone.
+  assert.equal(
+    offsetDoubt(
+      [cand("b", 100, true), cand("d", 130, false)],
+      "BEST",
+      P90,
+      onParent,
+    ),
+    `kept "b" over "d" by 30 in score, but their clock offsets' combined ` +
+      `bound (+-40 us: "b" on the parent's clock, "d" +-40 us) can move the ` +
+      `scores by 40: the choice may be the clocks'`,
+  );
+  assert.equal(
+    offsetDoubt(
+      [cand("b", 100, true), cand("d", 150, false)],
+      "BEST",
+      P90,
+      onParent,
+    ),
+    undefined,
+    "50 apart: more than one bound of 40 can move",
   );
 });

@@ -28,7 +28,12 @@ import type {
   TestbedInfo,
 } from "../core/results.ts";
 import { summarize } from "../core/summary.ts";
-import { newResults, type Results, type ResultsWriter } from "./results.ts";
+import {
+  markEnded,
+  newResults,
+  type Results,
+  type ResultsWriter,
+} from "./results.ts";
 import { rebuildStep } from "./rebuild.ts";
 import { expandRoots } from "./roots.ts";
 import {
@@ -120,14 +125,11 @@ export class Experiment implements StepContext {
       return this.results;
     } catch (e) {
       const stopped = e instanceof Interrupted || this.signal?.aborted;
-      this.results.status = stopped ? "interrupted" : "failed";
-      this.results.error = stopped ? "Interrupted" : (e as Error).message;
-      for (const t of this.results.trees) {
-        if (t.status === "building" || t.status === "evaluating") {
-          t.status = "failed";
-          t.error = this.results.error;
-        }
-      }
+      markEnded(
+        this.results,
+        stopped ? "interrupted" : "failed",
+        stopped ? "Interrupted" : (e as Error).message,
+      );
       throw stopped && !(e instanceof Interrupted) ? new Interrupted() : e;
     } finally {
       this.results.finishedUs = nowUs();

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { writeFileDurably } from "../core/durable_file.ts";
 import type { ProbeStats } from "../proto/codec.ts";
 import type { Results } from "./results.ts";
 
@@ -100,16 +101,14 @@ export function leafCsvPathFor(resultsPath: string): string {
 }
 
 /**
- * Writes {@link leafCsv} beside `resultsPath` (temp file, then rename) and
- * resolves to the CSV's path.
+ * Writes {@link leafCsv} beside `resultsPath` (`core/durable_file.ts`) and
+ * returns the CSV's path.
  */
-export async function writeLeafCsv(
+export function writeLeafCsv(
   results: Results,
   resultsPath: string,
-): Promise<string> {
+): string {
   const path = leafCsvPathFor(resultsPath);
-  const tmp = `${path}.tmp`;
-  await Deno.writeTextFile(tmp, leafCsv(results));
-  await Deno.rename(tmp, path);
+  writeFileDurably(path, leafCsv(results));
   return path;
 }

@@ -1,7 +1,9 @@
 /**
  * The results file: `results/<name>-<UTC time>/results.json`, rewritten
- * (atomically: temp file, then rename) every time a tree, stage or
- * evaluation finishes, so an interrupted experiment keeps what it completed.
+ * (durably and atomically: `core/durable_file.ts`) every time a tree, stage
+ * or evaluation finishes, so an interrupted experiment keeps what it
+ * completed. A write that fails (a full disk) ends the run: the file keeps
+ * the last results written, marked failed with the error.
  * Its types are `core/results.ts`'s, documented by `core/results.schema.json`.
  *
  * @module
@@ -11,7 +13,9 @@ import {
   PROTOCOL_VERSION,
   RESULTS_VERSION,
 } from "../core/version.ts";
+import { WriteFailed, writeFileDurably } from "../core/durable_file.ts";
 import type { Results } from "../core/results.ts";
+import { nowUs } from "../proto/codec.ts";
 import type { Script } from "./script_types.ts";
 
 export type * from "../core/results.ts";
@@ -48,12 +52,38 @@ export function runFolderName(name: string, at: Date): string {
   return `${name}-${t}`;
 }
 
-/** Writes a results document atomically, every time it is asked to. */
+/**
+ * Marks `results` as ended: `failed` or `interrupted`, with the error, and
+ * every tree still building or evaluating failed with it.
+ */
+export function markEnded(
+  results: Results,
+  status: "failed" | "interrupted",
+  error: string,
+): void {
+  results.status = status;
+  results.error = error;
+  for (const t of results.trees) {
+    if (t.status === "building" || t.status === "evaluating") {
+      t.status = "failed";
+      t.error = error;
+    }
+  }
+}
+
+/**
+ * Writes a results document durably, every time it is asked to. After a
+ * failed write it writes no more: every later call throws the same error.
+ */
 export class ResultsWriter {
   /** The folder of this run. */
   readonly dir: string;
   /** The results.json path. */
   readonly path: string;
+  /** The text last written (undefined before the first write). */
+  #last: string | undefined;
+  /** Why writing stopped, once a write failed. */
+  #failed: Error | undefined;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -61,10 +91,38 @@ export class ResultsWriter {
     Deno.mkdirSync(dir, { recursive: true });
   }
 
-  /** Writes `results` to results.json (temp file + rename). */
+  /**
+   * Writes `results` to results.json. On a failure (the temp file already
+   * removed), rewrites the last results written, or these when none were,
+   * compactly, marked failed with the error (the room the failed temp file
+   * held is enough on a disk the run filled), and throws a
+   * {@link WriteFailed} saying what results.json now holds.
+   */
   write(results: Results): void {
-    const tmp = `${this.path}.tmp`;
-    Deno.writeTextFileSync(tmp, JSON.stringify(results, null, 1) + "\n");
-    Deno.renameSync(tmp, this.path);
+    if (this.#failed) throw this.#failed;
+    const text = JSON.stringify(results, null, 1) + "\n";
+    try {
+      writeFileDurably(this.path, text);
+      this.#last = text;
+    } catch (e) {
+      const last: Results = this.#last === undefined
+        ? structuredClone(results)
+        : JSON.parse(this.#last);
+      markEnded(last, "failed", (e as Error).message);
+      last.finishedUs = nowUs();
+      let kept: string;
+      try {
+        writeFileDurably(this.path, JSON.stringify(last) + "\n");
+        kept = "it keeps the last results written, marked failed";
+      } catch {
+        kept = this.#last === undefined
+          ? "nothing was written"
+          : `it keeps the last results written, still marked ${
+            JSON.parse(this.#last).status
+          }`;
+      }
+      const cause = e instanceof WriteFailed ? e.cause : e;
+      throw this.#failed = new WriteFailed(this.path, cause, kept);
+    }
   }
 }

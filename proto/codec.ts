@@ -50,6 +50,20 @@ export interface Hello {
   incarnation: string;
   /** The worker kernel's view of its clock (absent from a manager). */
   clock?: KernelClock;
+  /**
+   * The worker's boot id ("" when unknown, absent from older peers): workers
+   * with the same one read one clock. At most {@link BOOT_ID_MAX} printable
+   * ASCII characters.
+   */
+  bootId?: string;
+}
+
+/** The longest boot id a hello may carry (Linux's is 36 characters). */
+export const BOOT_ID_MAX = 64;
+
+/** Whether `s` can be a hello's boot id: "" or up to {@link BOOT_ID_MAX} printable ASCII characters. */
+export function validBootId(s: string): boolean {
+  return s.length <= BOOT_ID_MAX && /^[\x21-\x7e]*$/.test(s);
 }
 
 /** What a worker's kernel says of its clock (see `treecast.proto`). */
@@ -290,6 +304,13 @@ export function decode(bytes: Uint8Array): Message {
   );
   if (stray) {
     throw new DecodeError(`${msg.type} message carries a ${stray} payload`);
+  }
+  const boot = msg.data.hello?.bootId ?? "";
+  if (!validBootId(boot)) {
+    throw new DecodeError(
+      `hello.bootId is not up to ${BOOT_ID_MAX} printable ASCII characters ` +
+        `(${boot.length} characters)`,
+    );
   }
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);

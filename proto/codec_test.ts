@@ -101,6 +101,16 @@ const BAD: [string, Uint8Array, RegExp][] = [
     /command\.senders\[1\] .* is not a host/,
   ]),
   [
+    "a hello's boot id of 65 characters",
+    _raw({ type: 2, data: { hello: { bootId: "a".repeat(65) } } }),
+    /hello\.bootId is not up to 64 printable ASCII characters \(65 characters\)/,
+  ],
+  [
+    "a hello's boot id with a newline",
+    _raw({ type: 1, data: { hello: { bootId: "3d9a\n6f0e" } } }),
+    /hello\.bootId is not up to 64 printable ASCII/,
+  ],
+  [
     "CONNECT carrying a command",
     _raw({ type: 2, data: { command: { rate: 1 } } }),
     /missing its hello|carries a command/,

@@ -13,6 +13,7 @@ import {
   stdio,
   UsageError,
 } from "../core/cli.ts";
+import { WriteFailed } from "../core/durable_file.ts";
 import type { Results } from "../core/results.ts";
 import { resultsSchemaErrors } from "../core/results_schema.ts";
 import { writeReport } from "./report.ts";
@@ -104,7 +105,8 @@ export function runReportCommand(
     const results = await loadResults(input);
     try {
       await writeReport(results, out);
-    } catch (e) {
+    } catch (x) {
+      const e = x instanceof WriteFailed ? x.cause : x;
       if (e instanceof Deno.errors.NotFound) {
         throw new Error(
           `Cannot write report "${out}": its folder does not exist`,
@@ -113,7 +115,7 @@ export function runReportCommand(
       if (e instanceof Deno.errors.PermissionDenied) {
         throw new Error(`Cannot write report "${out}": permission denied`);
       }
-      throw e;
+      throw x;
     }
     io.out(`Report: ${out}\n`);
     return 0;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { writeFileDurably } from "../core/durable_file.ts";
 import type { Results } from "../core/results.ts";
 import {
   leafCdfSpec,
@@ -79,12 +80,12 @@ export async function renderReport(results: Results): Promise<string> {
   return page({ title: `treecast report: ${results.name}`, body });
 }
 
-/** Renders the report of `results` to `path`. */
+/** Renders the report of `results` to `path` (`core/durable_file.ts`). */
 export async function writeReport(
   results: Results,
   path: string,
 ): Promise<void> {
-  await Deno.writeTextFile(path, await renderReport(results));
+  writeFileDurably(path, await renderReport(results));
 }
 
 function _header(

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { KernelClock } from "../proto/codec.ts";
+import { type KernelClock, validBootId } from "../proto/codec.ts";
 
 /** `struct timex` status bit: the clock is not synchronised. */
 export const STA_UNSYNC = 0x40;
@@ -71,4 +71,40 @@ export function readKernelClock(): KernelClock {
   const buf = new Uint8Array(TIMEX_BYTES); // modes = 0: change nothing
   if (_adjtimex(buf) < 0) return { ...UNKNOWN };
   return parseTimex(buf);
+}
+
+/** Where Linux says which boot of the kernel this is (a random UUID). */
+export const BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id";
+
+let _bootId: string | undefined;
+
+/**
+ * This host's boot id: the same for every process under one running kernel
+ * (namespaces and containers included), so workers that share it read one
+ * clock. "" where there is none (off Linux) or it cannot be read.
+ */
+export function readBootId(): string {
+  if (_bootId === undefined) {
+    try {
+      _bootId = parseBootId(Deno.readTextFileSync(BOOT_ID_FILE));
+    } catch {
+      _bootId = "";
+    }
+  }
+  return _bootId;
+}
+
+/**
+ * The boot id a worker's CONNECT hello carries: this host's, or "" when its
+ * `--emulate` spec (validated already) fakes a clock offset: its probes then
+ * read a clock of their own, not the host's.
+ */
+export function helloBootId(emulate: string): string {
+  return /(^|,)\s*offset\s*=/.test(emulate) ? "" : readBootId();
+}
+
+/** The boot id in a boot_id file's text, or "" when it is not one a hello can carry. */
+export function parseBootId(text: string): string {
+  const id = text.trim();
+  return validBootId(id) ? id : "";
 }

@@ -35,7 +35,7 @@ import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { partReport } from "./messages.ts";
 import { jobReport } from "./report.ts";
 import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
-import { readKernelClock } from "./kernel_clock.ts";
+import { helloBootId, readKernelClock } from "./kernel_clock.ts";
 import { BadAnswer, RelayError } from "./relay_errors.ts";
 
 export { RelayError };
@@ -179,6 +179,7 @@ export class Worker extends Node {
         emulate: this.#emulate,
         incarnation: this.jobs.incarnation,
         clock: this.#clock ?? readKernelClock(),
+        bootId: helloBootId(this.#emulate),
       },
     });
   }

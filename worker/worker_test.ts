@@ -15,6 +15,7 @@ import { fuzzInputs } from "../tests/helpers/fuzz.ts";
 import { sendCrafted } from "../probes/_testing.ts";
 import { FLAG_END, FLAG_WARMUP } from "../probes/wire.ts";
 import { logsMessages, probeArgs } from "./probe_args.ts";
+import { BOOT_ID_FILE, readBootId } from "./kernel_clock.ts";
 import { Worker } from "./worker.ts";
 
 const connect = (protocol = PROTOCOL_VERSION): Message => ({
@@ -221,6 +222,23 @@ Deno.test("every worker process has its own random incarnation, in its CONNECT h
   assert.match(ia, /^[0-9a-f]{12}$/);
   assert.notEqual(ia, ib);
   assert.equal(ia, a.jobs.incarnation);
+});
+
+Deno.test("a worker's CONNECT hello carries its host's boot id, none when it fakes a clock offset", async () => {
+  const w = new Worker({ name: "w" });
+  const hello = decode(await w.handle(encode(connect()))).data.hello!;
+  assert.equal(hello.bootId, readBootId());
+  if (Deno.build.os === "linux") {
+    assert.equal(hello.bootId, Deno.readTextFileSync(BOOT_ID_FILE).trim());
+    assert.match(hello.bootId!, /^[0-9a-f-]{36}$/);
+  }
+  const skewed = new Worker({ name: "w", emulate: "offset=300us" });
+  const other = decode(await skewed.handle(encode(connect()))).data.hello!;
+  assert.equal(
+    other.bootId,
+    "",
+    "a faked clock offset is not the host's clock",
+  );
 });
 
 Deno.test("REPORT and STOP for a job of another incarnation get a typed ERR: the worker restarted", async () => {

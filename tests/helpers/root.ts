@@ -5,8 +5,11 @@
  * @module
  */
 
-/** Why root-only tests cannot run here, or undefined when they can. */
-export function rootMissing(file: string): string | undefined {
+/** Why root-only tests (that need root for `need`) cannot run here, or undefined when they can. */
+export function rootMissing(
+  file: string,
+  need = "network namespaces and cgroups",
+): string | undefined {
   const why = Deno.build.os !== "linux"
     ? `not Linux (${Deno.build.os})`
     : Deno.uid() !== 0
@@ -14,7 +17,7 @@ export function rootMissing(file: string): string | undefined {
     : undefined;
   if (why) {
     console.error(
-      `${file}: ignored: needs root on Linux for network namespaces and cgroups, and this is ${why}`,
+      `${file}: ignored: needs root on Linux for ${need}, and this is ${why}`,
     );
   }
   return why;
