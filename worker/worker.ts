@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type Budget, budgetExcess, DEFAULT_BUDGET } from "../core/budget.ts";
 import { splitHostPort } from "../core/cli.ts";
 import {
   CAPABILITIES,
@@ -40,6 +41,7 @@ import {
   height,
   type IoOffer,
   probeAddrProblem,
+  type ProbeIo,
   validateCommand,
 } from "./validate.ts";
 
@@ -61,6 +63,8 @@ export interface WorkerOptions {
   curve?: CurveClientKeys;
   /** Probe I/O backends and timestamp kinds it offers (default: deno, user). */
   io?: IoOffer;
+  /** The most work it takes on (default `DEFAULT_BUDGET`, `core/budget.ts`). */
+  budget?: Budget;
   /** Keep a warm probe process per kind (see `JobTable`); default off. */
   standby?: boolean;
   log?: MessageLog;
@@ -76,6 +80,9 @@ export class Worker extends Node {
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
   #io: IoOffer;
+  #budget: Budget;
+  /** Packets per second and jobs of COMMANDs being started (not yet in the job table). */
+  #starting = { pps: 0, jobs: 0 };
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
@@ -90,6 +97,7 @@ export class Worker extends Node {
     this.#clock = opts.clock;
     this.#curve = opts.curve;
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
+    this.#budget = opts.budget ?? DEFAULT_BUDGET;
     this.jobs = new JobTable({ standby: opts.standby ?? false });
   }
 
@@ -208,6 +216,48 @@ export class Worker extends Node {
     const cmd = req.data.command!;
     validateCommand(cmd);
     const io = commandIo(cmd, this.#io);
+    const load = this.#admit(cmd);
+    try {
+      return await this.#run(req, cmd, io);
+    } finally {
+      this.#starting.pps -= load.pps;
+      this.#starting.jobs -= 1;
+    }
+  }
+
+  /**
+   * Checks `cmd` against the budget, counting the running jobs and those
+   * being started, and reserves its share until it started (or failed).
+   * Throws, naming the limit and the value, when it does not fit.
+   */
+  #admit(cmd: Command): { pps: number } {
+    const dests = cmd.flag === "CHILD" ? 0 : cmd.addrs.length;
+    const running = this.jobs.running();
+    const excess = budgetExcess(
+      {
+        rate: cmd.rate,
+        dests,
+        size: cmd.size,
+        durationMs: cmd.warmup + cmd.dur,
+      },
+      this.#budget,
+      {
+        pps: this.#starting.pps + running.reduce(
+          (sum, r) => sum + (r.job.params[0] ?? 0) * r.job.deps.length,
+          0,
+        ),
+        jobs: this.#starting.jobs + running.length,
+      },
+    );
+    if (excess) throw new Error(excess.message);
+    const pps = cmd.rate * dests;
+    this.#starting.pps += pps;
+    this.#starting.jobs += 1;
+    return { pps };
+  }
+
+  /** Relays a validated and admitted COMMAND, then starts its probe. */
+  async #run(req: Message, cmd: Command, io: ProbeIo): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const deps = cmd.layer > 0 ? await this.#relay(cmd) : [];
     const kind: ProbeKind = cmd.flag === "CHILD"
