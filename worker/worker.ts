@@ -9,9 +9,9 @@ import { splitHostPort } from "../core/cli.ts";
 import {
   CAPABILITIES,
   PROBE_START_MS,
-  RELAY_RETRIES,
   RELAY_TIMEOUT_MS,
   relayedDeadlineMs,
+  relayRetries,
 } from "../core/defaults.ts";
 import { MessageLog, Node } from "../core/node.ts";
 import {
@@ -195,15 +195,18 @@ export class Worker extends Node {
     return relayedDeadlineMs(this.#relayTimeoutMs, layers, startMs);
   }
 
-  #client(addr: string): ReqClient {
-    let c = this.#clients.get(addr);
+  /** The REQ socket to the worker at `addr`, with `layers` layers below it. */
+  #client(addr: string, layers: number): ReqClient {
+    const retries = relayRetries(layers);
+    const key = `${retries}/${addr}`;
+    let c = this.#clients.get(key);
     if (!c) {
       c = new ReqClient(addr, {
         timeoutMs: this.#relayTimeoutMs,
-        retries: RELAY_RETRIES,
+        retries,
         ...(this.#curve ? { curve: this.#curve } : {}),
       });
-      this.#clients.set(addr, c);
+      this.#clients.set(key, c);
     }
     return c;
   }
@@ -214,7 +217,7 @@ export class Worker extends Node {
    */
   async #command(req: Message): Promise<Message> {
     const cmd = req.data.command!;
-    validateCommand(cmd);
+    validateCommand(cmd, this.name);
     const io = commandIo(cmd, this.#io);
     const load = this.#admit(cmd);
     try {
@@ -318,7 +321,7 @@ export class Worker extends Node {
         subtrees: h > 0 ? sub.children : [],
       };
       const { reply } = await this.request(
-        this.#client(addr),
+        this.#client(addr, h),
         () => this.message("COMMAND", addr, { command }),
         { timeoutMs: this.#deadline(h, PROBE_START_MS) },
       );
@@ -393,7 +396,7 @@ export class Worker extends Node {
     await Promise.allSettled(
       deps.filter((d) => d.id !== "" && !d.end).map((d) =>
         this.request(
-          this.#client(d.owner),
+          this.#client(d.owner, _layers(d)),
           () =>
             this.message("STOP", d.owner, {
               report: { job: emptyJob({ id: d.id }), complete: false },
@@ -454,7 +457,7 @@ export class Worker extends Node {
     if (dep.id === "") return { job: dep, complete: true }; // never started: lost
     try {
       const { reply } = await this.request(
-        this.#client(dep.owner),
+        this.#client(dep.owner, _layers(dep)),
         () =>
           this.message("REPORT", dep.owner, {
             report: { job: emptyJob({ id: dep.id }), complete: false },

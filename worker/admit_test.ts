@@ -159,3 +159,38 @@ Deno.test("packets per second add up over a worker's running jobs", async () => 
     await w.close();
   }
 });
+
+Deno.test("a subtree naming the worker itself, or one worker twice, gets ERR at once and starts nothing", async () => {
+  const w = await served({ ...SMALL, dests: 4, pps: 100_000 });
+  const client = new ReqClient(w.addr, { timeoutMs: 2000, retries: 0 });
+  const mcast = (deep: string) =>
+    emptyCommand({
+      flag: "MCAST",
+      layer: 2,
+      rate: 100,
+      dur: 1000,
+      addrs: NOWHERE.slice(0, 2),
+      subtrees: [
+        { addr: NOWHERE[0]!, children: [{ addr: deep, children: [] }] },
+        { addr: NOWHERE[1]!, children: [] },
+      ],
+    });
+  try {
+    const self = await w.ask("COMMAND", mcast(w.addr), client);
+    assert.equal(self.type, "ERR");
+    assert.match(
+      self.data.error!.desc,
+      /^Field "subtrees\[0\]\.children\[0\]\.addr" names ".*" again: it is this worker's own address/,
+    );
+    const twice = await w.ask("COMMAND", mcast(NOWHERE[1]!), client);
+    assert.equal(twice.type, "ERR");
+    assert.match(
+      twice.data.error!.desc,
+      /^Field "subtrees\[1\]\.addr" names "198\.51\.100\.8:9" again: it is subtrees\[0\]\.children\[0\]\.addr/,
+    );
+    assert.equal(w.worker.jobs.running().length, 0);
+  } finally {
+    client.close();
+    await w.close();
+  }
+});
