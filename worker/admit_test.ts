@@ -9,6 +9,7 @@ import {
   type Message,
 } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
+import { Admission } from "./admit.ts";
 import { Worker } from "./worker.ts";
 
 /** A worker served on a real REP socket, with a small budget. */
@@ -193,4 +194,26 @@ Deno.test("a subtree naming the worker itself, or one worker twice, gets ERR at 
     client.close();
     await w.close();
   }
+});
+
+Deno.test("COMMANDs being started count against the budget until released", () => {
+  const a = new Admission({ ...SMALL, dests: 4, jobs: 2 });
+  const release = a.admit(parent({ rate: 300 }), []); // 600 pps, starting
+  assert.throws(
+    () => a.admit(parent({ rate: 250 }), []),
+    /^Error: budget: rate x destinations 500 pps \+ running jobs' 600 pps = 1100 pps/,
+  );
+  const child = emptyCommand({ flag: "CHILD", rate: 100, dur: 1000 });
+  const releaseChild = a.admit(child, []);
+  assert.throws(
+    () => a.admit(child, []),
+    /jobs at once 3 exceeds --max-jobs 2/,
+  );
+  release();
+  release(); // twice: once only
+  releaseChild();
+  const again = a.admit(parent({ rate: 300 }), []);
+  assert.throws(() => a.admit(parent({ rate: 250 }), []), /1100 pps/);
+  again();
+  a.admit(parent({ rate: 500 }), [])(); // the whole budget, once free
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Budget, budgetExcess, DEFAULT_BUDGET } from "../core/budget.ts";
+import type { Budget } from "../core/budget.ts";
 import { splitHostPort } from "../core/cli.ts";
 import {
   CAPABILITIES,
@@ -32,6 +32,7 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
+import { Admission } from "./admit.ts";
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { withPeerOffsets } from "./offsets.ts";
 import { probeArgs } from "./probe_args.ts";
@@ -80,9 +81,7 @@ export class Worker extends Node {
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
   #io: IoOffer;
-  #budget: Budget;
-  /** Packets per second and jobs of COMMANDs being started (not yet in the job table). */
-  #starting = { pps: 0, jobs: 0 };
+  #admission: Admission;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
@@ -97,7 +96,7 @@ export class Worker extends Node {
     this.#clock = opts.clock;
     this.#curve = opts.curve;
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
-    this.#budget = opts.budget ?? DEFAULT_BUDGET;
+    this.#admission = new Admission(opts.budget);
     this.jobs = new JobTable({ standby: opts.standby ?? false });
   }
 
@@ -219,44 +218,12 @@ export class Worker extends Node {
     const cmd = req.data.command!;
     validateCommand(cmd, this.name);
     const io = commandIo(cmd, this.#io);
-    const load = this.#admit(cmd);
+    const release = this.#admission.admit(cmd, this.jobs.running());
     try {
       return await this.#run(req, cmd, io);
     } finally {
-      this.#starting.pps -= load.pps;
-      this.#starting.jobs -= 1;
+      release(); // started (now in the job table) or failed
     }
-  }
-
-  /**
-   * Checks `cmd` against the budget, counting the running jobs and those
-   * being started, and reserves its share until it started (or failed).
-   * Throws, naming the limit and the value, when it does not fit.
-   */
-  #admit(cmd: Command): { pps: number } {
-    const dests = cmd.flag === "CHILD" ? 0 : cmd.addrs.length;
-    const running = this.jobs.running();
-    const excess = budgetExcess(
-      {
-        rate: cmd.rate,
-        dests,
-        size: cmd.size,
-        durationMs: cmd.warmup + cmd.dur,
-      },
-      this.#budget,
-      {
-        pps: this.#starting.pps + running.reduce(
-          (sum, r) => sum + (r.job.params[0] ?? 0) * r.job.deps.length,
-          0,
-        ),
-        jobs: this.#starting.jobs + running.length,
-      },
-    );
-    if (excess) throw new Error(excess.message);
-    const pps = cmd.rate * dests;
-    this.#starting.pps += pps;
-    this.#starting.jobs += 1;
-    return { pps };
   }
 
   /** Relays a validated and admitted COMMAND, then starts its probe. */
