@@ -44,16 +44,43 @@ export function z85Encode(bytes: Uint8Array): string {
 const _KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 
 /**
- * Writes `BASE.key` (secret and public key, mode 0600) and `BASE.pub`
- * (public key only, to hand to the other side).
+ * Writes `BASE.key` (secret and public key, mode 0600, also when it replaces
+ * an older file: written aside and renamed over it) and `BASE.pub` (public
+ * key only, to hand to the other side).
  */
 export async function writeKeyPair(base: string, kp: KeyPair): Promise<void> {
+  const aside = `${base}.key.${crypto.randomUUID()}`;
   await Deno.writeTextFile(
-    `${base}.key`,
+    aside,
     `# treecast CURVE key pair: keep secret\npublic ${kp.publicKey}\nsecret ${kp.secretKey}\n`,
-    { mode: 0o600 },
+    { mode: 0o600, createNew: true },
   );
+  if (Deno.build.os !== "windows") await Deno.chmod(aside, 0o600); // any umask
+  await Deno.rename(aside, `${base}.key`);
   await Deno.writeTextFile(`${base}.pub`, `${kp.publicKey}\n`);
+}
+
+/**
+ * Throws a usage error when the secret key file `path` can be read or
+ * written by its group or others (as ssh refuses an unprotected private
+ * key): anyone who reads it can pose as its owner.
+ */
+function _private(flag: string, path: string): void {
+  let mode: number | null;
+  try {
+    mode = Deno.statSync(path).mode;
+  } catch (e) {
+    throw new UsageError(
+      `Flag "--${flag}": cannot read "${path}": ${(e as Error).message}`,
+    );
+  }
+  if (mode === null || (mode & 0o077) === 0) return; // no modes here, or private
+  const octal = (mode & 0o777).toString(8).padStart(4, "0");
+  throw new UsageError(
+    `Flag "--${flag}": unprotected secret key file "${path}": mode ${octal} ` +
+      `lets group or others read it; a secret key must be readable by its ` +
+      `owner only (chmod 600 "${path}")`,
+  );
 }
 
 function _read(flag: string, path: string): string {
@@ -66,7 +93,10 @@ function _read(flag: string, path: string): string {
   }
 }
 
-/** Reads a `.key` file written by {@link writeKeyPair}. */
+/**
+ * Reads a `.key` file written by {@link writeKeyPair}; refuses one that
+ * group or others may read or write (exit 2).
+ */
 export function readKeyPair(flag: string, path: string): KeyPair {
   const text = _read(flag, path);
   const pub = text.match(/^public (\S+)$/m)?.[1];
@@ -76,6 +106,7 @@ export function readKeyPair(flag: string, path: string): KeyPair {
       `Flag "--${flag}": "${path}" is not a treecast .key file`,
     );
   }
+  _private(flag, path);
   return { publicKey: pub, secretKey: sec };
 }
 

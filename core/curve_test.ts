@@ -7,6 +7,7 @@ import {
   z85Encode,
   ZapHandler,
 } from "./curve.ts";
+import { UsageError } from "./cli.ts";
 import { RepServer, ReqClient, WorkerUnreachable } from "./transport.ts";
 
 Deno.test("Z85 encodes the specification's test vector", () => {
@@ -38,6 +39,38 @@ Deno.test("keygen files round-trip and bad files are named", async () => {
     () => readKeyPair("curve-key", `${dir}/bad.key`),
     /"--curve-key": ".*bad.key" is not a treecast .key file/,
   );
+});
+
+Deno.test("a secret key file that group or others may read is refused, naming it and the fix; keygen writes 0600 even over an open file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const kp = generateKeyPair();
+    await Deno.writeTextFile(`${dir}/w.key`, "open to all\n", { mode: 0o644 });
+    await Deno.chmod(`${dir}/w.key`, 0o644);
+    await writeKeyPair(`${dir}/w`, kp); // replaces it
+    assert.equal((await Deno.stat(`${dir}/w.key`)).mode! & 0o777, 0o600);
+    assert.deepEqual(readKeyPair("curve-key", `${dir}/w.key`), kp);
+    for (const mode of [0o640, 0o604, 0o620]) {
+      await Deno.chmod(`${dir}/w.key`, mode);
+      assert.throws(
+        () => readKeyPair("relay-key", `${dir}/w.key`),
+        (e) =>
+          e instanceof UsageError &&
+          e.message.includes(
+            `Flag "--relay-key": unprotected secret key file "${dir}/w.key": mode 0${
+              mode.toString(8)
+            }`,
+          ) && e.message.includes(`chmod 600 "${dir}/w.key"`),
+      );
+    }
+    // A public key may be read by anyone.
+    await Deno.chmod(`${dir}/w.pub`, 0o644);
+    assert.deepEqual(readPublicKeys("curve-allow", [`${dir}/w.pub`]), [
+      kp.publicKey,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("CURVE: the allowed manager is answered; another key, or a wrong server key, is not", async () => {

@@ -68,7 +68,7 @@ export const CONNECT_TIMEOUT = REQUEST_TIMEOUT_MS / 1000;
 /**
  * Deadline of any other control request attempt, s. A request relayed L
  * layers deep gets more (`relayedDeadlineMs` in `core/defaults.ts`: 3 times
- * this for one layer, 7 for two); a worker is declared lost after
+ * this for one layer, 4 for two, one more per layer); a worker is declared lost after
  * 1 + RETRIES attempts.
  */
 export const REQUEST_TIMEOUT = 2;

@@ -3,7 +3,10 @@
  * tree, evaluation run and leaf, for spreadsheets and notebooks. Delays are
  * microseconds, as in the results file; fields are quoted as RFC 4180 asks
  * (a field holding a comma, quote or line break is double-quoted, its
- * quotes doubled). Lines end with `\n`.
+ * quotes doubled). A text field beginning with `=`, `+`, `-`, `@`, a tab or
+ * a carriage return (a tree name or an error text a spreadsheet would run
+ * as a formula) gets a leading `'`, as OWASP's CSV-injection advice asks;
+ * numbers, negative delays too, stay numbers. Lines end with `\n`.
  *
  * @module
  */
@@ -54,10 +57,15 @@ const STAT_FIELDS: readonly (keyof ProbeStats)[] = [
   "hops",
 ];
 
-/** One CSV field, quoted when it must be. */
+/**
+ * One CSV field: text that a spreadsheet would take for a formula defused
+ * with a leading `'` (never a number), then quoted when it must be.
+ */
 export function csvField(v: string | number | boolean | undefined): string {
   if (v === undefined) return "";
-  const s = String(v);
+  const s = typeof v === "string" && /^[=+\-@\t\r]/.test(v)
+    ? `'${v}`
+    : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

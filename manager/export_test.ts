@@ -39,6 +39,40 @@ Deno.test("csvField quotes commas, quotes and line breaks only", () => {
   assert.equal(csvField("cr\r"), '"cr\r"');
 });
 
+Deno.test("csvField defuses text a spreadsheet would run as a formula; numbers, negative ones too, stay numbers", () => {
+  assert.equal(
+    csvField('=HYPERLINK("http://x")'),
+    '"\'=HYPERLINK(""http://x"")"',
+  );
+  assert.equal(csvField("+1+cmd|' /C calc'!A0"), "'+1+cmd|' /C calc'!A0");
+  assert.equal(csvField("-2+3"), "'-2+3");
+  assert.equal(csvField("@SUM(A1)"), "'@SUM(A1)");
+  assert.equal(csvField("\t=1"), "'\t=1");
+  assert.equal(csvField("\r=1"), '"\'\r=1"');
+  assert.equal(csvField(-35), "-35");
+  assert.equal(csvField(-0.5), "-0.5");
+  assert.equal(csvField("delay=2ms"), "delay=2ms");
+});
+
+Deno.test("leafCsv: a formula in a tree name goes out as text, a negative delay as a number", () => {
+  const r = demoResults();
+  const t = r.trees[0]!;
+  t.name = "=1+1";
+  const leaf = t.evaluations[0]!.nodes.find((n) =>
+    n.role === "leaf" && n.stats
+  )!;
+  leaf.stats!.minUs = -42;
+  const rows = parseCsv(leafCsv(r));
+  const col = (name: (typeof LEAF_COLUMNS)[number]) =>
+    LEAF_COLUMNS.indexOf(name);
+  const row = rows.find((x) =>
+    x[col("leaf")] === leaf.addr &&
+    x[col("run")] === `${t.evaluations[0]!.run}` && x[col("tree")] === "'=1+1"
+  )!;
+  assert.ok(row, "the tree's rows carry its name as text");
+  assert.equal(row[col("min_us")], "-42");
+});
+
 Deno.test("leafCsv: a row per tree, run and leaf, with every column", () => {
   const r = demoResults();
   const rows = parseCsv(leafCsv(r));

@@ -34,6 +34,7 @@ import type { Scalar } from "yaml";
 import { UsageError } from "../core/cli.ts";
 import { LIMITS } from "../core/limits.ts";
 import { normAddr } from "./addrs_file.ts";
+import { overBudget } from "./script_budget.ts";
 import { scriptKeys, treeSpec } from "./script_keys.ts";
 import {
   type Action,
@@ -142,6 +143,7 @@ function _build(
   const root = _root(c, top, addrs, problems);
   _stepsImplemented(top, implemented, problems);
   _jobTimeouts(top, problems);
+  _budget(top, hyperparameter, addrs.length, problems);
   problems.throwFirst();
   return _withDefaults(c, top, { text, addrs, depth, hyperparameter, root });
 }
@@ -421,4 +423,17 @@ function _lemon(v: Top["v"], rate: number, warmup: number): Script["lemon"] {
     tolerance: l.tolerance ?? D.FAQ_TOLERANCE,
     restarts: l.restarts ?? D.FAQ_RESTARTS,
   };
+}
+
+/** Each kind of job the script makes, within a worker's default budget. */
+function _budget(
+  top: Top,
+  hyperparameter: Hyperparameter,
+  n: number,
+  problems: _Problems,
+): void {
+  const fanout = top.v.fanout ?? D.FANOUT;
+  for (const b of overBudget(top, hyperparameter, n, fanout)) {
+    problems.add(b.at, b.why, b.field);
+  }
 }

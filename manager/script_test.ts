@@ -446,19 +446,19 @@ const ROWS: Row[] = [
   ],
   [
     "a job's timeout past the worker's limit",
-    `${OK}duration: 60m\nwarmup: 10m\ntimeouts: {job_grace: 3100}\n`,
+    `${OK}duration: 5m\nwarmup: 5m\ntimeouts: {job_grace: 6700}\n`,
     "5:23",
     "timeouts.job_grace",
-    "makes a job's timeout (warm-up 600 s + duration 3600 s + job_grace " +
-    "3100 s = 7300 s) longer than a worker's limit of 7200 s",
+    "makes a job's timeout (warm-up 300 s + duration 300 s + job_grace " +
+    "6700 s = 7300 s) longer than a worker's limit of 7200 s",
   ],
   [
     "a LEMON job's timeout past the worker's limit",
-    `${OK}lemon: {duration: 60m, warmup: 600}\n` +
-    `timeouts: {job_grace: 3001}\n`,
+    `${OK}lemon: {duration: 5m, warmup: 300}\n` +
+    `timeouts: {job_grace: 6601}\n`,
     "4:23",
     "timeouts.job_grace",
-    "job_grace 3001 s = 7201 s) longer than a worker's limit of 7200 s",
+    "job_grace 6601 s = 7201 s) longer than a worker's limit of 7200 s",
   ],
   [
     "job_grace over the worker's timeout limit",

@@ -184,3 +184,54 @@ Deno.test("a worker bound beyond loopback without CURVE warns that anyone can st
     /warning: Worker bound to "0\.0\.0\.0:\d+" without CURVE: anyone who can reach/,
   );
 });
+
+Deno.test("a worker or manager given a secret key file open to group or others exits 2 naming it, like ssh's unprotected private key", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const name of ["workers", "manager", "relay"]) {
+      const r = await runTreecast(["keygen", `${dir}/${name}`]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await Deno.chmod(`${dir}/relay.key`, 0o644);
+    const worker = await runTreecast([
+      "worker",
+      "--bind",
+      "127.0.0.1:0",
+      "--curve-key",
+      `${dir}/workers.key`,
+      "--curve-allow",
+      `${dir}/manager.pub`,
+      "--relay-key",
+      `${dir}/relay.key`,
+    ]);
+    assert.equal(worker.code, 2, worker.stderr);
+    assert.deepEqual(
+      worker.stderr.split("\n").filter((l) => l.startsWith("error:")),
+      [
+        `error: Flag "--relay-key": unprotected secret key file "${dir}/relay.key": ` +
+        "mode 0644 lets group or others read it; a secret key must be readable " +
+        `by its owner only (chmod 600 "${dir}/relay.key")`,
+      ],
+    );
+    await Deno.chmod(`${dir}/manager.key`, 0o640);
+    await Deno.writeTextFile(
+      `${dir}/s.yaml`,
+      'name: K\naddrs: ["127.0.0.1:9"]\nsteps: [{ action: CONNECT }]\n',
+    );
+    const manager = await runTreecast([
+      "manager",
+      `${dir}/s.yaml`,
+      "--curve-key",
+      `${dir}/manager.key`,
+      "--curve-server",
+      `${dir}/workers.pub`,
+    ]);
+    assert.equal(manager.code, 2, manager.stderr);
+    assert.match(
+      manager.stderr,
+      /^error: Flag "--curve-key": unprotected secret key file ".*manager\.key": mode 0640/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -3,12 +3,15 @@
  *
  * @module
  */
+import { type Budget, DEFAULT_BUDGET } from "../core/budget.ts";
+import { LIMITS } from "../core/limits.ts";
 import {
   type Command,
   type CommandSpec,
   joinHostPort,
   parseHost,
   parseHostPort,
+  parseNumber,
   parseSeconds,
   required,
   runCommand,
@@ -108,6 +111,37 @@ const spec = {
         "Deadline of a request relayed to a worker below, per layer under it",
       defaultText: "2s",
     },
+    "max-pps": {
+      type: "string",
+      arg: "N",
+      help:
+        "Budget: packets per second sent over all running jobs (rate x destinations of each)",
+      defaultText: `${DEFAULT_BUDGET.pps}`,
+    },
+    "max-dests": {
+      type: "string",
+      arg: "N",
+      help: "Budget: destinations of one job",
+      defaultText: `${DEFAULT_BUDGET.dests}`,
+    },
+    "max-size": {
+      type: "string",
+      arg: "BYTES",
+      help: "Budget: datagram size",
+      defaultText: `${DEFAULT_BUDGET.size}`,
+    },
+    "max-duration": {
+      type: "string",
+      arg: "SECONDS",
+      help: "Budget: length of one job, warm-up + duration",
+      defaultText: `${DEFAULT_BUDGET.durationMs / 1000}s`,
+    },
+    "max-jobs": {
+      type: "string",
+      arg: "N",
+      help: "Budget: jobs running at once (each a probe process)",
+      defaultText: `${DEFAULT_BUDGET.jobs}`,
+    },
     ...LOG_FLAGS,
   },
 } as const satisfies CommandSpec;
@@ -137,6 +171,39 @@ export function ioOffer(
         `Flag "--io" must be auto, native or deno, got "${flag}"`,
       );
   }
+}
+
+/**
+ * The budget of the `--max-*` flags (each left out: its default); a COMMAND
+ * beyond it gets ERR naming the limit (`core/budget.ts`).
+ */
+export function budgetFromFlags(values: {
+  "max-pps"?: string | undefined;
+  "max-dests"?: string | undefined;
+  "max-size"?: string | undefined;
+  "max-duration"?: string | undefined;
+  "max-jobs"?: string | undefined;
+}): Budget {
+  const whole = (flag: keyof typeof values, min: number, max: number) => {
+    const text = values[flag];
+    return text === undefined
+      ? undefined
+      : parseNumber(flag, text, { integer: true, min, max });
+  };
+  const d = DEFAULT_BUDGET;
+  const duration = values["max-duration"];
+  return {
+    pps: whole("max-pps", 1, LIMITS.rate[1] * LIMITS.addrs[1]) ?? d.pps,
+    dests: whole("max-dests", 1, LIMITS.addrs[1]) ?? d.dests,
+    size: whole("max-size", 24, LIMITS.size[1]) ?? d.size,
+    durationMs: duration === undefined ? d.durationMs : Math.round(
+      parseSeconds("max-duration", duration, {
+        min: 0.001,
+        max: (LIMITS.dur[1] + LIMITS.warmup[1]) / 1000,
+      }) * 1000,
+    ),
+    jobs: whole("max-jobs", 1, 1024) ?? d.jobs,
+  };
 }
 
 function _loopback(host: string): boolean {
@@ -280,6 +347,7 @@ export const workerCommand: Command = {
         : _splitClock(values.emulate);
       if (emu?.probes) parseEmulation(emu.probes);
       const io = ioOffer(values.io);
+      const budget = budgetFromFlags(values);
       const keys = _curveKeys(values);
       const curve = keys?.server;
       const zap = keys ? await ZapHandler.start(keys.clients) : undefined;
@@ -302,6 +370,7 @@ export const workerCommand: Command = {
           ? bind.hostname
           : parseHost("probe-host", values["probe-host"]),
         io,
+        budget,
         standby: !values["cold-probes"],
         ...(values["relay-timeout"] !== undefined
           ? {

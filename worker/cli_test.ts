@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../core/cli.ts";
-import { nameHost } from "./cli.ts";
+import { DEFAULT_BUDGET } from "../core/budget.ts";
+import { budgetFromFlags, nameHost } from "./cli.ts";
 
 const v4 = (address: string) => ({ family: "IPv4", address });
 const v6 = (address: string) => ({ family: "IPv6", address });
@@ -56,6 +57,34 @@ Deno.test("a wildcard bind on a host of several or no addresses, or a wildcard -
       () => nameHost(bind, advertise, addrs),
       (e) => e instanceof UsageError && message.test(e.message),
       `${bind} ${advertise}`,
+    );
+  }
+});
+
+Deno.test("the --max-* flags set the budget, each left out at its default; a bad value is a usage error naming the flag", () => {
+  assert.deepEqual(budgetFromFlags({}), DEFAULT_BUDGET);
+  assert.deepEqual(
+    budgetFromFlags({
+      "max-pps": "5000",
+      "max-dests": "8",
+      "max-size": "512",
+      "max-duration": "90s",
+      "max-jobs": "3",
+    }),
+    { pps: 5000, dests: 8, size: 512, durationMs: 90_000, jobs: 3 },
+  );
+  for (
+    const [flag, bad] of [
+      ["max-pps", "0"],
+      ["max-dests", "2.5"],
+      ["max-size", "10"],
+      ["max-duration", "forever"],
+      ["max-jobs", "x"],
+    ] as const
+  ) {
+    assert.throws(
+      () => budgetFromFlags({ [flag]: bad }),
+      (e) => e instanceof UsageError && e.message.includes(`"--${flag}"`),
     );
   }
 });

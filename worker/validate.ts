@@ -74,8 +74,53 @@ export function probeAddrProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** Throws {@link CommandError} unless `cmd` is a job this product runs. */
-export function validateCommand(cmd: Command): void {
+/** An address as a key: host (lower case) and port, or the text as given. */
+function _key(text: string): string {
+  try {
+    const { hostname, port } = splitHostPort(text);
+    return `${hostname.toLowerCase()}:${port}`;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Throws {@link CommandError} unless every worker address of `cmd` (its
+ * addrs and every node of its subtrees) is named once and none is `self`:
+ * a worker relaying to itself, or to one worker twice, would wait on
+ * itself (it answers one request at a time).
+ */
+function _distinct(cmd: Command, self: string | undefined): void {
+  const seen = new Map<string, string>();
+  if (self !== undefined) seen.set(_key(self), "this worker's own address");
+  const see = (addr: string, path: string) => {
+    const k = _key(addr);
+    const before = seen.get(k);
+    if (before !== undefined) {
+      throw new CommandError(
+        path,
+        `names "${addr}" again: it is ${before}; a worker takes one place ` +
+          "in a command's tree",
+      );
+    }
+    seen.set(k, path);
+  };
+  if (cmd.subtrees.length === 0) {
+    cmd.addrs.forEach((a, i) => see(a, `addrs[${i}]`));
+    return;
+  }
+  const visit = (n: Subtree, path: string): void => {
+    see(n.addr, `${path}.addr`);
+    n.children.forEach((c, j) => visit(c, `${path}.children[${j}]`));
+  };
+  cmd.subtrees.forEach((t, i) => visit(t, `subtrees[${i}]`));
+}
+
+/**
+ * Throws {@link CommandError} unless `cmd` is a job this product runs on
+ * the worker named `self` (its advertised address; none: not checked).
+ */
+export function validateCommand(cmd: Command, self?: string): void {
   if (!["PARENT", "CHILD", "PROXY", "MCAST"].includes(cmd.flag)) {
     throw new CommandError(
       "flag",
@@ -135,7 +180,7 @@ export function validateCommand(cmd: Command): void {
       `must list at least one address for ${cmd.flag}`,
     );
   }
-  if (cmd.subtrees.length === 0) return;
+  if (cmd.subtrees.length === 0) return _distinct(cmd, self);
   if (cmd.subtrees.length !== cmd.addrs.length) {
     throw new CommandError(
       "subtrees",
@@ -160,6 +205,7 @@ export function validateCommand(cmd: Command): void {
       );
     }
   });
+  _distinct(cmd, self);
 }
 
 /** The probe I/O backends and timestamp kinds a worker offers. */

@@ -80,6 +80,29 @@ const BAD: [string, Partial<Command>, string][] = [
       { addr: "127.0.0.1:9102", children: [] },
     ],
   }, "subtrees[0].children[0].addr"],
+  ["an address repeated across subtrees", {
+    layer: 3,
+    subtrees: [
+      {
+        addr: "127.0.0.1:9101",
+        children: [{
+          addr: "127.0.0.1:9103",
+          children: [{ addr: "127.0.0.1:9102", children: [] }],
+        }],
+      },
+      { addr: "127.0.0.1:9102", children: [] },
+    ],
+  }, "subtrees[1].addr"],
+  ["an address repeated below itself", {
+    layer: 2,
+    subtrees: [
+      {
+        addr: "127.0.0.1:9101",
+        children: [{ addr: "127.0.0.1:9101", children: [] }],
+      },
+      { addr: "127.0.0.1:9102", children: [] },
+    ],
+  }, "subtrees[0].children[0].addr"],
 ];
 
 for (const [name, fields, field] of BAD) {
@@ -92,6 +115,29 @@ for (const [name, fields, field] of BAD) {
     );
   });
 }
+
+Deno.test("a command naming the worker itself, in addrs or deep in a subtree, is refused naming the field", () => {
+  const self = "127.0.0.1:9100";
+  const cases: [Partial<Command>, string][] = [
+    [{ addrs: ["127.0.0.1:9101", self] }, "addrs[1]"],
+    [{
+      layer: 2,
+      subtrees: [
+        { addr: "127.0.0.1:9101", children: [{ addr: self, children: [] }] },
+        { addr: "127.0.0.1:9102", children: [] },
+      ],
+    }, "subtrees[0].children[0].addr"],
+  ];
+  for (const [fields, field] of cases) {
+    assert.throws(
+      () => validateCommand(ok(fields), self),
+      (e) =>
+        e instanceof CommandError && e.field === field &&
+        /this worker's own address/.test(e.message),
+    );
+  }
+  validateCommand(ok(), self); // others only: fine
+});
 
 Deno.test("the probe's I/O backend: the command's, or the worker's best for AUTO", () => {
   const both = {

@@ -11,7 +11,11 @@
  * @module
  */
 import { selfCommand } from "../core/self.ts";
-import { STANDBY_FLAG, type StandbyRole } from "../probes/standby.ts";
+import {
+  lineReader,
+  STANDBY_FLAG,
+  type StandbyRole,
+} from "../probes/standby.ts";
 
 /** The roles a probe process plays (those a warm probe serves). */
 export type ProbeKind = StandbyRole;
@@ -45,21 +49,21 @@ export interface ProbeRun {
   kill(signal: Deno.Signal): void;
 }
 
-/** Reads `stream` line by line into `onLine`; resolves at its end. */
+/**
+ * How long a job waits for a warm probe that is still starting, ms; then it
+ * gets a probe process of its own (the warm probe serves later jobs once it
+ * waits). A job's COMMAND is answered only once its probe is ready, so this
+ * wait is bounded like every other.
+ */
+export const WARM_START_MS = 1000;
+
+/** Reads `stream` line by line, whole lines of any length, into `onLine`. */
 export async function readLines(
   stream: ReadableStream<Uint8Array>,
   onLine: (l: string) => void,
 ): Promise<void> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      onLine(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-  }
-  if (buf) onLine(buf);
+  const next = lineReader(stream, Infinity);
+  for (let l = await next(); l !== undefined; l = await next()) onLine(l.text);
 }
 
 /** `treecast KIND ARGS`, spawned for one job. */
@@ -89,10 +93,15 @@ export function spawnProbe(kind: ProbeKind, probeArgs: string[]): ProbeRun {
 
 /** The job a warm probe runs now. */
 interface Current {
+  /** Its id in the standby protocol (on every line about it). */
+  id: number;
   onOut: (line: string) => void;
   onErr: (line: string) => void;
   end: (code: number) => void;
 }
+
+/** Job ids of the standby protocol, unique in this worker process. */
+let _jobs = 0;
 
 /** One warm probe process: waits, runs a job, waits again. */
 class Warm {
@@ -112,8 +121,8 @@ class Warm {
   #current: Current | undefined;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
 
-  constructor() {
-    const { cmd, args } = selfCommand(["child", STANDBY_FLAG]);
+  constructor(command: { cmd: string; args: string[] }) {
+    const { cmd, args } = command;
     const p = new Deno.Command(cmd, {
       args,
       stdin: "piped",
@@ -139,26 +148,37 @@ class Warm {
   }
 
   #line(line: string, onStarted: () => void): void {
-    // The standby's own lines; any other is the job's (theirs are parsed there).
-    let own: { event?: unknown; code?: unknown; text?: unknown } = {};
-    if (/^\{"event":"(standby|exit|stderr)"/.test(line)) {
-      try {
-        own = JSON.parse(line);
-      } catch { /* a job's line */ }
+    // Every line is the standby's, in JSON; a job's lines carry its id.
+    let msg: {
+      job?: unknown;
+      event?: unknown;
+      code?: unknown;
+      text?: unknown;
+      out?: unknown;
+    };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return; // not the protocol (nothing else writes to this pipe)
     }
+    if (msg === null || typeof msg !== "object") return;
     const cur = this.#current;
-    if (own.event === "standby") {
+    if (msg.event === "standby" && msg.job === undefined) {
       this.hasWaited = true;
       if (!cur && this.state !== "reserved") this.state = "idle";
       onStarted();
-    } else if (own.event === "exit" && cur) {
+      return;
+    }
+    // A line of another job (one that ended already) is never this job's.
+    if (!cur || msg.job !== cur.id) return;
+    if (msg.event === "exit") {
       this.#current = undefined;
-      cur.end(Number(own.code));
-    } else if (own.event === "stderr" && cur) {
-      const text = String(own.text);
+      cur.end(Number(msg.code));
+    } else if (msg.event === "stderr") {
+      const text = String(msg.text);
       for (const l of text.replace(/\n$/, "").split("\n")) cur.onErr(l);
-    } else {
-      cur?.onOut(line);
+    } else if (typeof msg.out === "string") {
+      cur.onOut(msg.out);
     }
   }
 
@@ -172,7 +192,9 @@ class Warm {
     let onErr: (l: string) => void = (l) => early.push([true, l]);
     let end: (code: number) => void = () => {};
     const ended = new Promise<number>((r) => (end = r));
+    const id = ++_jobs;
     this.#current = {
+      id,
       onOut: (l) => onOut(l),
       onErr: (l) => onErr(l),
       end,
@@ -180,7 +202,7 @@ class Warm {
     try {
       await this.#writer.write(
         new TextEncoder().encode(
-          JSON.stringify({ probe: kind, args }) + "\n",
+          JSON.stringify({ job: id, probe: kind, args }) + "\n",
         ),
       );
     } catch {
@@ -221,6 +243,19 @@ class Warm {
 export class WarmProbes {
   #all: Warm[] = [];
   #closed = false;
+  #command: { cmd: string; args: string[] };
+  #startMs: number;
+
+  /**
+   * `command`: what a warm probe runs (default `treecast child --standby`);
+   * `startMs`: how long a job waits for one still starting.
+   */
+  constructor(
+    opts: { command?: { cmd: string; args: string[] }; startMs?: number } = {},
+  ) {
+    this.#command = opts.command ?? selfCommand(["child", STANDBY_FLAG]);
+    this.#startMs = opts.startMs ?? WARM_START_MS;
+  }
 
   /**
    * Starts the warm probes, one after the other so that their start-ups do
@@ -234,9 +269,14 @@ export class WarmProbes {
     }
   }
 
+  /** How many warm probes wait for a job now. */
+  get waiting(): number {
+    return this.#all.filter((w) => w.state === "idle").length;
+  }
+
   /** Starts one more warm probe. */
   #add(): Warm {
-    const w = new Warm();
+    const w = new Warm(this.#command);
     this.#all.push(w);
     w.exited.then(() => {
       this.#all = this.#all.filter((x) => x !== w);
@@ -249,8 +289,9 @@ export class WarmProbes {
 
   /**
    * A warm probe handed this job: one that waits, else one still starting
-   * (awaited), else a new one (up to {@link WARM_MAX}); undefined when none
-   * is free and no more may be kept.
+   * (awaited, at most `startMs`), else a new one (up to {@link WARM_MAX});
+   * undefined when none is free in time and no more may be kept (the job
+   * then gets a probe process of its own).
    */
   async take(
     kind: ProbeKind,
@@ -263,8 +304,17 @@ export class WarmProbes {
     if (!w) return undefined;
     if (w.state === "starting") {
       w.state = "reserved";
-      await w.started;
-      if (!w.hasWaited || (w.state as string) === "dead") return undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        w.started,
+        new Promise((r) => (timer = setTimeout(r, this.#startMs))),
+      ]);
+      clearTimeout(timer);
+      if ((w.state as string) === "dead") return undefined;
+      if (!w.hasWaited) {
+        w.state = "starting"; // it serves a later job once it waits
+        return undefined;
+      }
     }
     return await w.hand(kind, probeArgs);
   }

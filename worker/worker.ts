@@ -4,13 +4,14 @@
  *
  * @module
  */
+import type { Budget } from "../core/budget.ts";
 import { splitHostPort } from "../core/cli.ts";
 import {
   CAPABILITIES,
   PROBE_START_MS,
-  RELAY_RETRIES,
   RELAY_TIMEOUT_MS,
   relayedDeadlineMs,
+  relayRetries,
 } from "../core/defaults.ts";
 import { MessageLog, Node } from "../core/node.ts";
 import {
@@ -31,6 +32,7 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
+import { Admission } from "./admit.ts";
 import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
 import { partReport } from "./messages.ts";
 import { jobReport } from "./report.ts";
@@ -44,6 +46,7 @@ import {
   height,
   type IoOffer,
   probeAddrProblem,
+  type ProbeIo,
   validateCommand,
 } from "./validate.ts";
 
@@ -65,6 +68,8 @@ export interface WorkerOptions {
   curve?: CurveClientKeys;
   /** Probe I/O backends and timestamp kinds it offers (default: deno, user). */
   io?: IoOffer;
+  /** The most work it takes on (default `DEFAULT_BUDGET`, `core/budget.ts`). */
+  budget?: Budget;
   /** Keep a warm probe process per kind (see `JobTable`); default off. */
   standby?: boolean;
   log?: MessageLog;
@@ -80,6 +85,7 @@ export class Worker extends Node {
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
   #io: IoOffer;
+  #admission: Admission;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
@@ -94,6 +100,7 @@ export class Worker extends Node {
     this.#clock = opts.clock;
     this.#curve = opts.curve;
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
+    this.#admission = new Admission(opts.budget);
     this.jobs = new JobTable({ standby: opts.standby ?? false });
   }
 
@@ -192,15 +199,18 @@ export class Worker extends Node {
     return relayedDeadlineMs(this.#relayTimeoutMs, layers, startMs);
   }
 
-  #client(addr: string): ReqClient {
-    let c = this.#clients.get(addr);
+  /** The REQ socket to the worker at `addr`, with `layers` layers below it. */
+  #client(addr: string, layers: number): ReqClient {
+    const retries = relayRetries(layers);
+    const key = `${retries}/${addr}`;
+    let c = this.#clients.get(key);
     if (!c) {
       c = new ReqClient(addr, {
         timeoutMs: this.#relayTimeoutMs,
-        retries: RELAY_RETRIES,
+        retries,
         ...(this.#curve ? { curve: this.#curve } : {}),
       });
-      this.#clients.set(addr, c);
+      this.#clients.set(key, c);
     }
     return c;
   }
@@ -211,8 +221,18 @@ export class Worker extends Node {
    */
   async #command(req: Message): Promise<Message> {
     const cmd = req.data.command!;
-    validateCommand(cmd);
+    validateCommand(cmd, this.name);
     const io = commandIo(cmd, this.#io);
+    const release = this.#admission.admit(cmd, this.jobs.running());
+    try {
+      return await this.#run(req, cmd, io);
+    } finally {
+      release(); // started (now in the job table) or failed
+    }
+  }
+
+  /** Relays a validated and admitted COMMAND, then starts its probe. */
+  async #run(req: Message, cmd: Command, io: ProbeIo): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
     const deps = cmd.layer > 0 ? await this.#relay(cmd, sender) : [];
@@ -284,7 +304,7 @@ export class Worker extends Node {
         senders: [sender],
       };
       const { reply } = await this.request(
-        this.#client(addr),
+        this.#client(addr, h),
         () => this.message("COMMAND", addr, { command }),
         { timeoutMs: this.#deadline(h, PROBE_START_MS) },
       );
@@ -359,7 +379,7 @@ export class Worker extends Node {
     await Promise.allSettled(
       deps.filter((d) => d.id !== "" && !d.end).map((d) =>
         this.request(
-          this.#client(d.owner),
+          this.#client(d.owner, _layers(d)),
           () =>
             this.message("STOP", d.owner, {
               report: { job: emptyJob({ id: d.id }), complete: false },
@@ -412,7 +432,7 @@ export class Worker extends Node {
   /** REPORT to the owner of `dep` (its job named), with `ask` added. */
   async #ask(dep: Job, ask: Partial<Report> = {}): Promise<Report> {
     const { reply } = await this.request(
-      this.#client(dep.owner),
+      this.#client(dep.owner, _layers(dep)),
       () =>
         this.message("REPORT", dep.owner, {
           report: { job: emptyJob({ id: dep.id }), complete: false, ...ask },

@@ -1,0 +1,114 @@
+/**
+ * A script's jobs against a worker's default budget (`core/budget.ts`): the
+ * check behind `manager/script.ts`, so a script the manager accepts never
+ * has a job a default worker refuses for its size.
+ *
+ * @module
+ */
+import { budgetExcess, DEFAULT_BUDGET } from "../core/budget.ts";
+import type { scriptKeys } from "./script_keys.ts";
+import type { Hyperparameter } from "./script_types.ts";
+import * as D from "./defaults.ts";
+import type { Entry, Read } from "./yaml_read.ts";
+
+/** The key a default that goes beyond a budget limit is named by. */
+const BUDGET_KEY = {
+  pps: "rate",
+  dests: "hyperparameter",
+  size: "size",
+  durationMs: "duration",
+  jobs: "lemon.limit",
+} as const;
+
+/**
+ * Each kind of job the script makes a worker run, checked against a
+ * worker's default budget (`core/budget.ts`): a stage's parent (rate x
+ * candidates), an evaluation's root and proxies (rate x fanout), a root
+ * probe's candidates (rate x sample), LEMON's all-to-all (rate x limit,
+ * beside its `limit` children). Each problem names the key that sets what
+ * goes beyond (the script's top when it is a default).
+ */
+export function overBudget(
+  { v, at, self }: Read<ReturnType<typeof scriptKeys>>,
+  hp: Hyperparameter,
+  n: number,
+  fanout: number,
+): { at: Entry; why: string; field: string }[] {
+  const pool = Math.max(1, n - 1);
+  const k = hp.kind === "count"
+    ? Math.min(hp.value, pool)
+    : Math.min(pool, Math.max(fanout, Math.ceil(hp.value * pool)));
+  const rate = v.rate ?? D.RATE, warmup = v.warmup ?? D.WARMUP;
+  const ev = v.evaluation, l = v.lemon, rp = v.root_probe?.v;
+  const ms = (w: number, d: number) => Math.round((w + d) * 1000);
+  const jobs = [
+    {
+      load: {
+        rate,
+        dests: k,
+        durationMs: ms(warmup, v.duration ?? D.DURATION),
+      },
+      at: { dests: at.hyperparameter, pps: at.rate ?? at.hyperparameter },
+      dur: at.duration ?? at.warmup,
+    },
+    {
+      load: {
+        rate: ev?.v.rate ?? rate,
+        dests: fanout,
+        durationMs: ms(
+          ev?.v.warmup ?? warmup,
+          ev?.v.duration ?? D.EVALUATION_DURATION,
+        ),
+      },
+      at: { dests: at.fanout, pps: ev?.at.rate ?? at.rate ?? at.fanout },
+      dur: ev?.at.duration ?? ev?.at.warmup ?? at.warmup,
+    },
+    ...(v.root === "probe"
+      ? [{
+        load: {
+          rate,
+          dests: Math.min(pool, rp?.sample ?? D.ROOT_PROBE_SAMPLE),
+          durationMs: ms(warmup, v.duration ?? D.DURATION),
+        },
+        at: { pps: at.rate ?? v.root_probe?.at.sample ?? at.root_probe },
+        dur: at.duration ?? at.warmup,
+      }]
+      : []),
+    ...(l || v.trees?.some((t) => t.type === "LEMON")
+      ? [{
+        load: {
+          rate: l?.v.rate ?? rate,
+          dests: l?.v.limit ?? D.LEMON_LIMIT,
+          durationMs: ms(
+            l?.v.warmup ?? warmup,
+            l?.v.duration ?? v.duration ?? D.DURATION,
+          ),
+        },
+        children: l?.v.limit ?? D.LEMON_LIMIT,
+        at: {
+          dests: l?.at.limit,
+          jobs: l?.at.limit,
+          pps: l?.at.rate ?? at.rate ?? l?.at.limit,
+        },
+        dur: l?.at.duration ?? l?.at.warmup,
+      }]
+      : []),
+  ];
+  const out = [];
+  for (const j of jobs) {
+    const e = budgetExcess({ ...j.load, size: 0 }, DEFAULT_BUDGET, {
+      pps: 0,
+      jobs: "children" in j ? j.children : 0,
+    });
+    if (!e) continue;
+    const where = e.limit === "durationMs"
+      ? j.dur
+      : (j.at as Partial<Record<string, Entry>>)[e.limit];
+    out.push({
+      at: where ?? self,
+      why: `makes a job over a worker's default ${e.message}`,
+      field: where?.field ?? BUDGET_KEY[e.limit],
+    });
+  }
+  return out;
+}
