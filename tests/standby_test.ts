@@ -183,8 +183,10 @@ Deno.test("a standby child job with --messages, stopped by SIGTERM, writes the l
     for (;;) {
       const nl = buf.indexOf("\n");
       if (nl >= 0) {
-        const line = JSON.parse(buf.slice(0, nl));
+        const framed = JSON.parse(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
+        // A job's own lines come framed with its id (`out`); control lines not.
+        const line = framed.out !== undefined ? JSON.parse(framed.out) : framed;
         if (line.event === event) return line;
         continue;
       }
@@ -219,7 +221,11 @@ Deno.test("a standby child job with --messages, stopped by SIGTERM, writes the l
       count: 600,
       dropped: 0,
     });
-    assert.deepEqual(await next("exit"), { event: "exit", code: 130 });
+    assert.deepEqual(await next("exit"), {
+      job: ids,
+      event: "exit",
+      code: 130,
+    });
     const d = decodeMessageLog(await Deno.readFile(path)).delaysNs;
     const got = [...d.keys()].filter((i) => d[i] !== NOT_RECEIVED);
     assert.deepEqual(got, [0, 1, 2, 4]);
