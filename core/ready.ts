@@ -82,12 +82,12 @@ function _tick(): void {
 
 function _schedule(activity: boolean): void {
   _unschedule();
-  if (loop.waiters.size === 0) return; // nothing waits: no timer at all
   const now = performance.now();
   if (activity) {
     loop.lastActivity = now;
     loop.backoff = 1;
   }
+  if (loop.waiters.size === 0) return; // nothing waits: no timer at all
   const quiet = now - loop.lastActivity;
   if (quiet < SPIN_MS) {
     loop.immediate = setImmediate(_tick);

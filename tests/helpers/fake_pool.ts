@@ -8,8 +8,8 @@
  *
  * As a program (`deno run -A tests/helpers/fake_pool.ts N`) it prints
  * `{"event":"ready","addrs":[...]}`, holds every non-CONNECT request, and
- * prints `{"event":"held","n":K}` each time K more are held (every 100 and
- * at the first one); it exits when stdin closes.
+ * prints `{"event":"held","n":K}` as the K-th is held; it exits when stdin
+ * closes.
  *
  * @module
  */
@@ -137,7 +137,7 @@ if (import.meta.main) {
   const out = (obj: object) => console.log(JSON.stringify(obj));
   const pool = await startFakePool(n, {
     onHeld: (k) => {
-      if (k === 1 || k % 100 === 0) out({ event: "held", n: k });
+      out({ event: "held", n: k });
     },
   });
   out({ event: "ready", addrs: pool.addrs });
