@@ -86,6 +86,7 @@ class Hub {
   #pending = new Map<string, (reply: Uint8Array) => void>();
   #sending: Promise<unknown> = Promise.resolve();
   #pumping = false;
+  #idle: AbortController | undefined;
   #next = 0;
 
   private constructor(key: string, curve?: CurveClientKeys) {
@@ -204,18 +205,27 @@ class Hub {
       });
     });
     if (!this.#pumping) this.#pump();
-    return { reply, cancel: () => this.#pending.delete(id) };
+    const cancel = () => {
+      // Nothing left to wait for: the pump stops (the loop may idle).
+      if (this.#pending.delete(id) && this.#pending.size === 0) {
+        this.#idle?.abort();
+      }
+    };
+    return { reply, cancel };
   }
 
   /** Receives replies while any request waits for one. */
   async #pump(): Promise<void> {
     this.#pumping = true;
+    let failed = false;
     try {
       while (this.#pending.size > 0) {
+        this.#idle = new AbortController();
         await waitReady(this.#socket, {
           want: "readable",
           deadline: Infinity,
           hot: true,
+          signal: this.#idle.signal,
         });
         while (this.#socket.readable) {
           const [, id, , reply] = await this.#socket.receive();
@@ -226,12 +236,15 @@ class Hub {
           done(reply ?? _empty);
         }
       }
-    } catch {
-      // Closed, or a receive that failed: waiting requests time out and
-      // retry, and the next request restarts the pump.
+    } catch (e) {
+      // Closed, or nothing left to wait for (aborted); or a receive that
+      // failed: waiting requests time out and their retries restart it.
+      failed = !(e instanceof Closed);
     } finally {
       this.#pumping = false;
     }
+    // A request that came while the pump was stopping.
+    if (!failed && this.#pending.size > 0 && !this.#socket.closed) this.#pump();
   }
 }
 
