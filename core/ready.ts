@@ -13,10 +13,11 @@
  * once. The loop runs only while something waits, and adapts:
  * `setImmediate` turns for ~2 ms after any activity, then timers backing
  * off to 10 ms while a reply is expected (a `hot` wait) or within 1 s of
- * the last activity, and to 100 ms when only servers wait idle: an idle
- * worker wakes 10 times a second and notices its first request up to
- * 100 ms late. `transport_test.ts` holds a canary that tells when a plain
- * `await receive()` works again.
+ * the last activity, and to 200 ms when only servers wait idle: an idle
+ * worker wakes 5 times a second (each Deno timer wake-up costs ~0.2-0.4 ms
+ * of CPU here, whatever it checks) and notices its first request after a
+ * quiet second up to 200 ms late. `transport_test.ts` holds a canary that
+ * tells when a plain `await receive()` works again.
  *
  * @module
  */
@@ -41,7 +42,7 @@ export class Closed extends TransportError {
 const SPIN_MS = 2;
 const MAX_BACKOFF_MS = 10;
 const WARM_MS = 1000;
-const IDLE_MS = 100;
+const IDLE_MS = 200;
 
 interface Waiter {
   socket: zmq.Socket;
