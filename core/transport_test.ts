@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import * as zmq from "zeromq";
 import { deadAddr } from "../tests/helpers/net.ts";
 import {
   Closed,
   RepServer,
   ReqClient,
+  TransportError,
+  waitReady,
   WorkerUnreachable,
 } from "./transport.ts";
 
@@ -47,7 +50,7 @@ Deno.test("an address where nothing listens is WorkerUnreachable after every ret
   client.close();
 });
 
-Deno.test("Lazy Pirate: a timed-out request is retried on a fresh socket and succeeds", async () => {
+Deno.test("Lazy Pirate: a timed-out request is retried with a fresh id on a fresh connection and succeeds", async () => {
   const server = await RepServer.bind("127.0.0.1:0");
   const stop = new AbortController();
   let calls = 0;
@@ -60,7 +63,7 @@ Deno.test("Lazy Pirate: a timed-out request is retried on a fresh socket and suc
   const reply = dec.decode(
     await client.request((a) => enc.encode(`attempt ${a}`)),
   );
-  // The stalled first request's late reply never reaches the fresh socket.
+  // The stalled first request's late reply is not taken for a later one.
   assert.match(reply, /^attempt [123]$/);
   // The socket still works for the next request (no stuck REQ state).
   assert.equal(dec.decode(await client.request(enc.encode("next"))), "next");
@@ -89,6 +92,73 @@ Deno.test("binding an address in use is a clear error", async () => {
     /Cannot bind worker to "127\.0\.0\.1:\d+"/,
   );
   a.close();
+});
+
+Deno.test("a connection that cannot be opened fails that client's request as a TransportError; other clients are answered", async () => {
+  const server = await RepServer.bind("127.0.0.1:0");
+  const stop = new AbortController();
+  const serving = server.serve((b) => Promise.resolve(b), stop.signal);
+  const bad = new ReqClient("127.0.0.1:-1", { timeoutMs: 2000, retries: 2 });
+  const good = new ReqClient(server.addr, { timeoutMs: 2000, retries: 0 });
+  await assert.rejects(
+    bad.request(enc.encode("x")),
+    (e) =>
+      e instanceof TransportError && !(e instanceof WorkerUnreachable) &&
+      /Cannot connect to "127\.0\.0\.1:-1"/.test(e.message),
+  );
+  assert.equal(dec.decode(await good.request(enc.encode("ok"))), "ok");
+  bad.close();
+  good.close();
+  stop.abort();
+  await serving;
+  server.close();
+});
+
+Deno.test("50 clients of one server wait at once over one shared connection, each gets its own reply", async () => {
+  const server = await RepServer.bind("127.0.0.1:0");
+  const stop = new AbortController();
+  const serving = server.serve((b) => Promise.resolve(b), stop.signal);
+  const clients = Array.from(
+    { length: 50 },
+    () => new ReqClient(server.addr, { timeoutMs: 5000, retries: 0 }),
+  );
+  const replies = await Promise.all(
+    clients.map((c, i) => c.request(enc.encode(`m${i}`))),
+  );
+  assert.deepEqual(
+    replies.map((r) => dec.decode(r)),
+    clients.map((_, i) => `m${i}`),
+  );
+  for (const c of clients) c.close();
+  stop.abort();
+  await serving;
+  server.close();
+});
+
+Deno.test("a plain REQ socket is answered by a RepServer (a ROUTER answering as REP)", async () => {
+  const server = await RepServer.bind("127.0.0.1:0");
+  const stop = new AbortController();
+  const serving = server.serve(
+    (b) => Promise.resolve(enc.encode(`re ${dec.decode(b)}`)),
+    stop.signal,
+  );
+  const req = new zmq.Request({ linger: 0 });
+  req.connect(`tcp://${server.addr}`);
+  try {
+    const deadline = performance.now() + 5000;
+    for (const m of ["a", "b"]) {
+      await waitReady(req, { want: "writable", deadline });
+      await req.send(m);
+      await waitReady(req, { want: "readable", deadline, hot: true });
+      const [reply] = await req.receive();
+      assert.equal(dec.decode(reply), `re ${m}`);
+    }
+  } finally {
+    req.close();
+    stop.abort();
+    await serving;
+    server.close();
+  }
 });
 
 // Canary: under Deno 2.9.6 a plain `await receive()` that has to wait for a

@@ -15,7 +15,6 @@ import {
   type CurveClientKeys,
   ReqClient,
   TransportError,
-  WorkerUnreachable,
 } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import type { ConnectResult } from "../core/results.ts";
@@ -30,6 +29,18 @@ import {
 
 /** CONNECT round trips after the first, for the clock offset estimate. */
 const CLOCK_SAMPLES = 4;
+
+/**
+ * Workers whose clocks are sampled at the same time. Sampled all at once,
+ * the replies queue behind each other and the round trips grow with the
+ * number of workers (measured on loopback, median best: 34 ms with 300,
+ * 84 ms with 1,000, against under 2 ms with 10); a few at a time, each
+ * round trip is as short at any N as with a few workers.
+ */
+export const CLOCK_BATCH = 8;
+
+/** One CONNECT exchange: the reply, and when it was sent and received. */
+type Exchange = { reply: Message; sentUs: number; recvUs: number };
 
 function _checkHello(reply: Message): string | undefined {
   const hello = reply.data.hello;
@@ -98,22 +109,72 @@ export class Manager extends Node {
   }
 
   /**
-   * CONNECT to every worker at once: connect, send CONNECT, receive the ACK,
-   * disconnect. Never throws for a worker's failure: it is in its result.
+   * CONNECT to every worker: each is admitted by a first exchange (all at
+   * once), then its clock is sampled, a few workers at a time (see
+   * {@link CLOCK_BATCH}). Never throws for a worker's failure: it is in its
+   * result.
    */
-  connect(
+  async connect(
     addrs: readonly string[],
     signal?: AbortSignal,
   ): Promise<ConnectResult[]> {
-    return Promise.all(addrs.map((addr) => this.#connectOne(addr, signal)));
+    const clients = addrs.map((addr) =>
+      this.#newClient(addr, this.#connectTimeoutMs, this.#retries)
+    );
+    try {
+      const admitted = await Promise.all(
+        clients.map((c) => this.#connectTry(c, signal, _checkHello)),
+      );
+      const results: ConnectResult[] = [];
+      for (let i = 0; i < clients.length; i += CLOCK_BATCH) {
+        const batch = clients.slice(i, i + CLOCK_BATCH).map((c, j) => {
+          const first = admitted[i + j]!;
+          return "status" in first ? first : this.#sample(c, first, signal);
+        });
+        results.push(...await Promise.all(batch));
+      }
+      return results;
+    } finally {
+      for (const c of clients) c.close();
+    }
   }
 
-  async #connectOne(
-    addr: string,
+  /**
+   * The clock offset from the fastest of a few more round trips, as NTP
+   * does: the shortest round trip bounds the offset tightest. The
+   * admission exchange (which paid for the TCP set-up) counts only when
+   * no more are asked for.
+   */
+  async #sample(
+    client: ReqClient,
+    first: Exchange,
     signal?: AbortSignal,
   ): Promise<ConnectResult> {
-    const client = this.#newClient(addr, this.#connectTimeoutMs, this.#retries);
-    const opts = signal ? { signal } : {};
+    let best = CLOCK_SAMPLES > 0 ? undefined : first;
+    for (let i = 0; i < CLOCK_SAMPLES; i++) {
+      const r = await this.#connectTry(client, signal);
+      if ("status" in r) return r;
+      if (!best || r.recvUs - r.sentUs < best.recvUs - best.sentUs) best = r;
+    }
+    const { reply, sentUs, recvUs } = best!;
+    const rttUs = recvUs - sentUs;
+    return {
+      addr: client.addr,
+      status: "ok",
+      rttUs,
+      offsetUs: reply.ts - (sentUs + recvUs) / 2,
+      offsetBoundUs: rttUs / 2,
+      hello: reply.data.hello!,
+    };
+  }
+
+  /** One CONNECT exchange; a failure is the worker's result. */
+  async #connectTry(
+    client: ReqClient,
+    signal?: AbortSignal,
+    check?: (reply: Message) => string | undefined,
+  ): Promise<Exchange | ConnectResult> {
+    const addr = client.addr;
     const hello: Hello = {
       protocol: PROTOCOL_VERSION,
       program: PROGRAM_VERSION,
@@ -123,44 +184,20 @@ export class Manager extends Node {
       incarnation: "",
     };
     try {
-      // The first exchange admits the worker (and pays for the TCP set-up);
-      // the clock offset comes from the fastest of a few more round trips,
-      // as NTP does: the shortest round trip bounds the offset tightest.
-      let best: { reply: Message; sentUs: number; recvUs: number } | undefined;
-      for (let i = 0; i < 1 + CLOCK_SAMPLES; i++) {
-        const r = await this.request(
-          client,
-          () => this.message("CONNECT", addr, { hello }),
-          opts,
-        );
-        if (i === 0) {
-          const bad = _checkHello(r.reply);
-          if (bad) {
-            return {
-              addr,
-              status: "refused",
-              error: bad,
-              ...(r.reply.data.hello ? { hello: r.reply.data.hello } : {}),
-            };
-          }
-          if (CLOCK_SAMPLES > 0) continue;
-        }
-        if (!best || r.recvUs - r.sentUs < best.recvUs - best.sentUs) best = r;
-      }
-      const { reply, sentUs, recvUs } = best!;
-      const rttUs = recvUs - sentUs;
+      const r = await this.request(
+        client,
+        () => this.message("CONNECT", addr, { hello }),
+        signal ? { signal } : {},
+      );
+      const bad = check?.(r.reply);
+      if (!bad) return r;
       return {
         addr,
-        status: "ok",
-        rttUs,
-        offsetUs: reply.ts - (sentUs + recvUs) / 2,
-        offsetBoundUs: rttUs / 2,
-        hello: reply.data.hello!,
+        status: "refused",
+        error: bad,
+        ...(r.reply.data.hello ? { hello: r.reply.data.hello } : {}),
       };
     } catch (e) {
-      if (e instanceof WorkerUnreachable) {
-        return { addr, status: "unreachable", error: e.message };
-      }
       if (e instanceof RemoteError) {
         return { addr, status: "refused", error: e.message };
       }
@@ -168,8 +205,6 @@ export class Manager extends Node {
         return { addr, status: "unreachable", error: e.message };
       }
       throw e;
-    } finally {
-      client.close();
     }
   }
 

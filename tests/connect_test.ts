@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { splitHostPort } from "../core/cli.ts";
 import { ReqClient } from "../core/transport.ts";
+import { PROTOCOL_VERSION } from "../core/version.ts";
+import { Manager } from "../manager/manager.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { decode, encode } from "../proto/codec.ts";
+import { startFakePool } from "./helpers/fake_pool.ts";
 import { deadAddr } from "./helpers/net.ts";
 import { runTreecast, startReady } from "./helpers/run.ts";
 
@@ -140,4 +143,47 @@ Deno.test("a worker bound to 0.0.0.0 answers in the name of its --advertise addr
       'error: Flag "--advertise" must be an address the manager reaches, got "0.0.0.0"',
     ],
   );
+});
+
+// 1,100 workers: past libzmq's default 1,023 sockets per context, the wall
+// that one socket per worker hit ("Too many open file descriptors").
+Deno.test("Manager.connect admits 1,100 workers served from one process, each with a clock offset", async () => {
+  const pool = await startFakePool(1100);
+  const m = new Manager({ timeoutMs: 10_000, retries: 1 });
+  try {
+    const results = await m.connect(pool.addrs);
+    assert.deepEqual(results.map((r) => r.addr), pool.addrs);
+    const notOk = results.filter((r) => r.status !== "ok");
+    assert.deepEqual(notOk, []);
+    for (const r of results) {
+      assert.ok(r.rttUs! >= 0 && r.offsetBoundUs === r.rttUs! / 2, r.addr);
+      assert.equal(r.hello?.protocol, PROTOCOL_VERSION);
+    }
+  } finally {
+    m.close();
+    await pool.close();
+  }
+});
+
+Deno.test("a connection that cannot be opened costs only its worker: unreachable, named, the others admitted", async () => {
+  const pool = await startFakePool(3);
+  const bad = "127.0.0.1:-1";
+  const m = new Manager({ timeoutMs: 5000, retries: 0 });
+  try {
+    const results = await m.connect([
+      pool.addrs[0]!,
+      bad,
+      ...pool.addrs.slice(1),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [
+      "ok",
+      "unreachable",
+      "ok",
+      "ok",
+    ]);
+    assert.match(results[1]!.error!, /Cannot connect to "127\.0\.0\.1:-1"/);
+  } finally {
+    m.close();
+    await pool.close();
+  }
 });

@@ -1,0 +1,153 @@
+/**
+ * Waiting for a ZeroMQ socket under Deno: ONE readiness loop per process.
+ *
+ * Under Deno 2.9.6, `npm:zeromq`'s native poller fires once: Deno's
+ * `uv_poll_start` shim stops watching after its first callback
+ * (denoland/deno#36317), and zeromq.js starts it again only once its own
+ * wait has ended, which a spurious first wake-up (ZMQ_FD signals any
+ * internal event) never does; the one other way to end that wait, a
+ * receive/send timeout, crashes the process (uv timers). So a `receive()`
+ * that has to wait never resolves. Every wait instead registers here, and
+ * one loop checks the waiting sockets' `readable` / `writable` flags
+ * (ZMQ_EVENTS); callers then `receive()` / `send()`, which complete at
+ * once. The loop runs only while something waits, and adapts:
+ * `setImmediate` turns for ~2 ms after any activity, then timers backing
+ * off to 10 ms while a reply is expected (a `hot` wait) or within 1 s of
+ * the last activity, and to 200 ms when only servers wait idle: an idle
+ * worker wakes 5 times a second (each Deno timer wake-up costs ~0.2-0.4 ms
+ * of CPU here, whatever it checks) and notices its first request after a
+ * quiet second up to 200 ms late. `transport_test.ts` holds a canary that
+ * tells when a plain `await receive()` works again.
+ *
+ * @module
+ */
+import type * as zmq from "zeromq";
+import { clearImmediate, setImmediate } from "node:timers";
+
+/** A transport failure. */
+export class TransportError extends Error {
+  override name = "TransportError";
+}
+
+/** A wait passed its deadline. */
+export class Timeout extends TransportError {
+  override name = "Timeout";
+}
+
+/** The socket was closed (or the wait aborted) while waiting. */
+export class Closed extends TransportError {
+  override name = "Closed";
+}
+
+const SPIN_MS = 2;
+const MAX_BACKOFF_MS = 10;
+const WARM_MS = 1000;
+const IDLE_MS = 200;
+
+interface Waiter {
+  socket: zmq.Socket;
+  want: "readable" | "writable";
+  hot: boolean;
+  done(e?: Error): void;
+}
+
+/** The one readiness loop of the process (see the module comment). */
+const loop = {
+  waiters: new Set<Waiter>(),
+  hot: 0,
+  lastActivity: 0,
+  backoff: 1,
+  timer: undefined as ReturnType<typeof setTimeout> | undefined,
+  immediate: undefined as ReturnType<typeof setImmediate> | undefined,
+};
+
+function _unschedule(): void {
+  if (loop.timer !== undefined) clearTimeout(loop.timer);
+  if (loop.immediate !== undefined) clearImmediate(loop.immediate);
+  loop.timer = loop.immediate = undefined;
+}
+
+function _tick(): void {
+  loop.timer = loop.immediate = undefined;
+  let woke = false;
+  for (const w of loop.waiters) {
+    if (w.socket.closed) {
+      w.done(new Closed("Socket closed while waiting"));
+    } else if (w.want === "readable" ? w.socket.readable : w.socket.writable) {
+      w.done();
+      woke = true;
+    }
+  }
+  _schedule(woke);
+}
+
+function _schedule(activity: boolean): void {
+  _unschedule();
+  const now = performance.now();
+  if (activity) {
+    loop.lastActivity = now;
+    loop.backoff = 1;
+  }
+  if (loop.waiters.size === 0) return; // nothing waits: no timer at all
+  const quiet = now - loop.lastActivity;
+  if (quiet < SPIN_MS) {
+    loop.immediate = setImmediate(_tick);
+    return;
+  }
+  const cap = loop.hot > 0 || quiet < WARM_MS ? MAX_BACKOFF_MS : IDLE_MS;
+  const delay = Math.min(loop.backoff, cap);
+  loop.backoff = Math.min(loop.backoff * 2, cap);
+  loop.timer = setTimeout(_tick, delay);
+}
+
+/**
+ * Waits until `socket` is readable (or writable), the deadline passes
+ * ({@link Timeout}) or the signal aborts / the socket closes ({@link Closed}).
+ * `deadline` is a `performance.now()` value; `Infinity` waits forever.
+ * `hot`: a reply is expected soon (the loop stays fast while it waits).
+ */
+export function waitReady(
+  socket: zmq.Socket,
+  opts: {
+    want: "readable" | "writable";
+    deadline: number;
+    signal?: AbortSignal;
+    hot?: boolean;
+  },
+): Promise<void> {
+  if (socket.closed || opts.signal?.aborted) {
+    return Promise.reject(new Closed("Socket closed while waiting"));
+  }
+  if (opts.want === "readable" ? socket.readable : socket.writable) {
+    return Promise.resolve();
+  }
+  const left = opts.deadline - performance.now();
+  if (left <= 0) return Promise.reject(new Timeout("Deadline passed"));
+  return new Promise<void>((resolve, reject) => {
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => w.done(new Closed("Wait aborted"));
+    const w: Waiter = {
+      socket,
+      want: opts.want,
+      hot: opts.hot ?? false,
+      done: (e) => {
+        if (!loop.waiters.delete(w)) return;
+        if (w.hot) loop.hot--;
+        if (deadline !== undefined) clearTimeout(deadline);
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (loop.waiters.size === 0) _unschedule();
+        e ? reject(e) : resolve();
+      },
+    };
+    if (Number.isFinite(left)) {
+      deadline = setTimeout(() => w.done(new Timeout("Deadline passed")), left);
+    }
+    opts.signal?.addEventListener("abort", onAbort);
+    loop.waiters.add(w);
+    if (w.hot) loop.hot++;
+    // A new hot waiter expects its reply soon: back to the fast turns.
+    if (w.hot || (loop.timer === undefined && loop.immediate === undefined)) {
+      _schedule(w.hot);
+    }
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * How the manager's control plane scales with the number of workers (#21).
+ * For each N, N fake workers are served by one separate process
+ * (`tests/helpers/fake_pool.ts`), and this process, the manager, prints:
+ * CONNECT time until every worker is admitted, the median (and p90) best
+ * CONNECT round trip (what each clock offset's bound is half of), the
+ * manager's CPU share while N requests wait for replies the pool holds,
+ * and the manager's memory (RSS) per worker.
+ *
+ *     deno run -A tests/bench/scale.ts [N ...]        (default 10 100 1000 2000 5000)
+ *     deno run -A tests/bench/scale.ts idle [MAIN_TS] [SECONDS]
+ *
+ * `idle` starts `treecast worker` alone (this checkout's main.ts, or
+ * MAIN_TS) and prints its CPU share over SECONDS (default 20) of idling.
+ * Not a timed test: figures depend on the machine; run it alone.
+ *
+ * @module
+ */
+import { Manager } from "../../manager/manager.ts";
+import { cpuSeconds } from "./_procs.ts";
+import { median, percentile, r1, r3, sleep } from "./_util.ts";
+
+const POOL = new URL("../helpers/fake_pool.ts", import.meta.url).pathname;
+const HOLD_S = 3;
+
+/** Reads JSON lines from a child's stdout. */
+function jsonLines(child: Deno.ChildProcess) {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return async (): Promise<Record<string, unknown>> => {
+    for (;;) {
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith("{")) return JSON.parse(line);
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("The fake pool exited");
+      buf += value;
+    }
+  };
+}
+
+async function scale(n: number): Promise<void> {
+  const pool = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", POOL, String(n)],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const next = jsonLines(pool);
+  const ready = await next();
+  const addrs = ready.addrs as string[];
+  const m = new Manager({ timeoutMs: 60_000, retries: 0 });
+  const rss0 = Deno.memoryUsage().rss;
+  const t0 = performance.now();
+  const results = await m.connect(addrs);
+  const connectS = (performance.now() - t0) / 1000;
+  const ok = results.filter((r) => r.status === "ok");
+  const rtts = ok.map((r) => r.rttUs!);
+  // N requests the pool holds: the manager waits for N replies at once.
+  const pending = addrs.map((a) => m.report(a, "held").catch(() => {}));
+  for (;;) {
+    const ev = await next();
+    if (ev.event === "held" && ev.n === n) break;
+  }
+  await sleep(500); // past the burst of sends
+  const cpu0 = cpuSeconds(Deno.pid)!;
+  const w0 = performance.now();
+  await sleep(HOLD_S * 1000);
+  const cpuShare = (cpuSeconds(Deno.pid)! - cpu0) /
+    ((performance.now() - w0) / 1000);
+  const rssPerWorker = (Deno.memoryUsage().rss - rss0) / n;
+  m.close();
+  await Promise.all(pending);
+  await pool.stdin.close();
+  await pool.status;
+  console.log(
+    `N=${n}: admitted ${ok.length}/${n} in ${r3(connectS)} s; ` +
+      `best CONNECT round trip median ${r3(median(rtts) / 1000)} ms ` +
+      `(p90 ${r3(percentile(rtts, 90) / 1000)} ms); ` +
+      `manager CPU with ${n} requests pending ${r3(cpuShare)} core ` +
+      `(over ${HOLD_S} s); manager RSS ${
+        r1(rssPerWorker / 1024)
+      } KiB per worker`,
+  );
+}
+
+async function idle(main: string, seconds: number): Promise<void> {
+  const w = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "worker", "--bind", "127.0.0.1:0"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  await jsonLines(w)(); // the ready line
+  await sleep(2000); // past start-up
+  const c0 = cpuSeconds(w.pid)!;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const share = (cpuSeconds(w.pid)! - c0) / ((performance.now() - t0) / 1000);
+  w.kill("SIGTERM");
+  await w.status;
+  console.log(
+    `idle worker (${main}): ${r3(share * 100)} % of a core over ${seconds} s`,
+  );
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "idle") {
+    const main = Deno.args[1] ??
+      new URL("../../main.ts", import.meta.url).pathname;
+    await idle(main, Number(Deno.args[2] ?? "20"));
+  } else {
+    const ns = Deno.args.length
+      ? Deno.args.map(Number)
+      : [10, 100, 1000, 2000, 5000];
+    for (const n of ns) await scale(n);
+  }
+}
