@@ -31,7 +31,13 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
-import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
+import {
+  incarnationOf,
+  JobRecord,
+  JobTable,
+  type ProbeKind,
+  type ProbeRunner,
+} from "./jobs.ts";
 import { withPeerOffsets } from "./offsets.ts";
 import { logsMessages, probeArgs } from "./probe_args.ts";
 import { readKernelClock } from "./kernel_clock.ts";
@@ -63,6 +69,8 @@ export interface WorkerOptions {
   io?: IoOffer;
   /** Keep a warm probe process per kind (see `JobTable`); default off. */
   standby?: boolean;
+  /** Starts its probes instead of processes (a virtual pool, `demo/virtual/`). */
+  probes?: ProbeRunner;
   log?: MessageLog;
 }
 
@@ -90,7 +98,10 @@ export class Worker extends Node {
     this.#clock = opts.clock;
     this.#curve = opts.curve;
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
-    this.jobs = new JobTable({ standby: opts.standby ?? false });
+    this.jobs = new JobTable({
+      standby: opts.standby ?? false,
+      ...(opts.probes ? { runner: opts.probes } : {}),
+    });
   }
 
   /** Handles one request's bytes; always resolves to a reply's bytes. */
