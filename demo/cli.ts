@@ -26,6 +26,8 @@ import { parseScript, type Script } from "../manager/script.ts";
 import { requireNetnsSupport } from "./netns.ts";
 import { thesisScript } from "./thesis.ts";
 import { startTestbed, type Straggle, type Testbed } from "./testbed.ts";
+import { STRAGGLER_SHARE } from "./virtual/model.ts";
+import { runVirtualDemo, type VirtualPlan } from "./virtual/run.ts";
 
 /** Options of {@link demoScript}. */
 export interface DemoOptions {
@@ -85,7 +87,8 @@ const spec = {
   description:
     "Starts the workers, runs the manager on a demo script (BEST, WORST and\n" +
     "RANDOM trees of depth 2 and fanout 2), prints the summary and the results path,\n" +
-    "and stops every process it started.",
+    "and stops every process it started. With --virtual N, N workers run in this\n" +
+    "process and a seeded network model answers their probes (no UDP).",
   flags: {
     workers: {
       type: "string",
@@ -96,8 +99,9 @@ const spec = {
     stragglers: {
       type: "string",
       arg: "N",
-      help: "How many of them emulate a slow VM",
-      defaultText: "3",
+      help:
+        "How many of them emulate a slow VM; with --virtual, the share of VMs the model makes stragglers (5% or 0.05)",
+      defaultText: "3; with --virtual 5%",
     },
     delay: {
       type: "string",
@@ -133,6 +137,12 @@ const spec = {
       type: "boolean",
       help: "Run the thesis's comparison (examples/thesis.yaml) on 25 workers",
     },
+    virtual: {
+      type: "string",
+      arg: "N",
+      help:
+        "N virtual workers in this process, probes answered by a seeded network model (README: Virtual pool)",
+    },
   },
 } as const satisfies CommandSpec;
 
@@ -154,8 +164,44 @@ interface DemoPlan {
 export const demoCommand: Command = {
   spec,
   run: (args) =>
-    runCommand(spec, args, ({ values }) => runDemo(planDemo(values))),
+    runCommand(
+      spec,
+      args,
+      ({ values }) =>
+        values.virtual !== undefined
+          ? runVirtualDemo(planVirtual(values))
+          : runDemo(planDemo(values)),
+    ),
 };
+
+/** Reads and checks the flags of `--virtual` (usage errors exit 2). */
+function planVirtual(
+  values: Parsed<typeof spec.flags>["values"],
+): VirtualPlan {
+  for (
+    const f of ["workers", "delay", "straggle", "netns", "thesis"] as const
+  ) {
+    if (values[f] !== undefined && values[f] !== false) {
+      throw new UsageError(`Flag "--${f}" does not go with "--virtual"`);
+    }
+  }
+  const share = values.stragglers;
+  return {
+    workers: parseNumber("virtual", values.virtual!, {
+      min: 7,
+      max: 5000,
+      integer: true,
+    }),
+    seed: parseNumber("seed", values.seed ?? "1", { min: 0, integer: true }),
+    stragglers: share === undefined
+      ? STRAGGLER_SHARE
+      : share.endsWith("%")
+      ? parseNumber("stragglers", share.slice(0, -1), { min: 0, max: 99 }) /
+        100
+      : parseNumber("stragglers", share, { min: 0, max: 0.99 }),
+    out: values.out ?? "results",
+  };
+}
 
 /** Reads and checks the flags (usage errors exit 2). */
 function planDemo(values: Parsed<typeof spec.flags>["values"]): DemoPlan {

@@ -94,6 +94,8 @@ export interface RunScriptOptions {
   curve?: CurveClientKeys;
   /** The testbed the workers run on (`treecast demo`), recorded in the results. */
   testbed?: TestbedInfo;
+  /** Called with the results once the run ended, whatever the end. */
+  onEnd?: (results: Results) => void;
 }
 
 /**
@@ -131,6 +133,7 @@ export async function runScript(
     },
   });
   const error = await runUntilStopped(experiment, manager, stop, progress);
+  opts.onEnd?.(experiment.results);
   if (error === undefined) printSummary(experiment.results);
   const files = writer &&
     await writeExports(experiment.results, writer.path, error !== undefined);
