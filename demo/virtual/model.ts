@@ -20,7 +20,8 @@
  * in 0-30 µs per unordered pair, `tx` and `rx` draws of the sender's and
  * the receiver's jitter. The sender's `tx` is the same for all its children
  * (a hiccup of a proxy delays its whole subtree). The receiver loses the
- * message with probability `LOSS` (× `k_v` for a straggler).
+ * message with probability {@link LOSS} (× `k_v` for a straggler); a
+ * message lost on the way is lost for the whole subtree below.
  *
  * @module
  */
@@ -52,6 +53,8 @@ export interface ModelOptions {
   vms: number;
   /** Share of stragglers in [0, 1) (default {@link STRAGGLER_SHARE}). */
   stragglers?: number;
+  /** Per-message loss at a receiver that is no straggler (default {@link LOSS}). */
+  loss?: number;
 }
 
 /** A 32-bit mix of a list of integers (murmur3's finaliser over a running hash). */
@@ -88,9 +91,11 @@ const enum Tag {
 export class NetworkModel {
   readonly seed: number;
   readonly vms: readonly Vm[];
+  readonly loss: number;
 
   constructor(o: ModelOptions) {
     this.seed = o.seed;
+    this.loss = o.loss ?? LOSS;
     const share = o.stragglers ?? STRAGGLER_SHARE;
     const count = Math.round(share * o.vms);
     // The stragglers: the `count` VMs of the lowest draws (exactly `count`).
@@ -134,7 +139,7 @@ export class NetworkModel {
     const hi = Math.max(a, b);
     const baseUs = va.baseUs + vb.baseUs +
       30 * uniform(this.seed, Tag.Pair, lo, hi);
-    const loss = LOSS * vb.tail;
+    const loss = Math.min(1, this.loss * vb.tail);
     const out = new Float64Array(upstream.length);
     for (let m = 0; m < out.length; m++) {
       const up = upstream[m]!;

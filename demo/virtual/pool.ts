@@ -23,7 +23,7 @@ export interface VirtualPoolOptions extends Omit<ModelOptions, "vms"> {
 
 /** A running virtual pool. */
 export interface VirtualPool {
-  /** The workers' control addresses, by VM index. */
+  /** The workers' control addresses, by VM index (in sorted order). */
   addrs: string[];
   model: NetworkModel;
   registry: StreamRegistry;
@@ -48,6 +48,7 @@ export async function startVirtualPool(
     seed: o.seed,
     vms: o.workers,
     ...(o.stragglers !== undefined ? { stragglers: o.stragglers } : {}),
+    ...(o.loss !== undefined ? { loss: o.loss } : {}),
   });
   const registry = new StreamRegistry(model);
   const abort = new AbortController();
@@ -62,8 +63,12 @@ export async function startVirtualPool(
   };
   try {
     for (let i = 0; i < o.workers; i++) {
-      const server = await RepServer.bind("127.0.0.1:0");
-      servers.push(server);
+      servers.push(await RepServer.bind("127.0.0.1:0"));
+    }
+    // VM i is the i-th address in the order the manager sorts its pool in,
+    // so that one seed draws the same VMs whatever ports the sockets got.
+    servers.sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+    servers.forEach((server, i) => {
       const worker = new Worker({
         name: server.addr,
         bindHost: "127.0.0.1",
@@ -74,7 +79,7 @@ export async function startVirtualPool(
       });
       workers.push(worker);
       serving.push(worker.serve(server, abort.signal).catch(() => {}));
-    }
+    });
   } catch (e) {
     await stop();
     throw e;

@@ -50,6 +50,8 @@ export interface VirtualScriptOptions {
   trees?: string[];
   /** Deadline of each request, s (default 10). */
   requestTimeoutS?: number;
+  /** The tree's shape (default {@link virtualShape}'s for the workers). */
+  shape?: { depth: number; fanout: number; hyperparameter: number };
 }
 
 /**
@@ -58,7 +60,8 @@ export interface VirtualScriptOptions {
  * thousand leaves cost the model about a million message draws.
  */
 export function virtualScript(o: VirtualScriptOptions): string {
-  const { depth, fanout, hyperparameter } = virtualShape(o.addrs.length);
+  const { depth, fanout, hyperparameter } = o.shape ??
+    virtualShape(o.addrs.length);
   const trees = o.trees ??
     [
       "{ type: BEST, strategy: P90 }",
@@ -99,6 +102,9 @@ export interface VirtualPlan {
   /** Share of stragglers. */
   stragglers: number;
   out: string;
+  /** Tree lines and shape of the script (default {@link virtualScript}'s). */
+  trees?: string[];
+  shape?: VirtualScriptOptions["shape"];
 }
 
 /** Lines naming, per tree, how many stragglers it kept. */
@@ -114,6 +120,18 @@ export function keptLines(results: Results): string[] {
 
 /** Runs the virtual demo; resolves to the manager's exit code. */
 export async function runVirtualDemo(plan: VirtualPlan): Promise<number> {
+  return (await runVirtual(plan)).code;
+}
+
+/**
+ * Starts the pool, writes the script into `plan.out`, runs the manager on
+ * it, prints how many stragglers each tree kept and stops the pool;
+ * resolves to the exit code, the results and the script's addresses.
+ * A failed run rejects as the manager's run does.
+ */
+export async function runVirtual(
+  plan: VirtualPlan,
+): Promise<{ code: number; results: Results; addrs: string[] }> {
   stdio.err(
     `demo: starting ${plan.workers} virtual workers (seed ${plan.seed}, ${
       (plan.stragglers * 100).toFixed(1)
@@ -128,7 +146,13 @@ export async function runVirtualDemo(plan: VirtualPlan): Promise<number> {
   try {
     const slow = new Set(pool.stragglers.map((s) => s.addr));
     const root = pool.addrs.find((a) => !slow.has(a))!;
-    const text = virtualScript({ addrs: pool.addrs, root, seed: plan.seed });
+    const text = virtualScript({
+      addrs: pool.addrs,
+      root,
+      seed: plan.seed,
+      ...(plan.trees ? { trees: plan.trees } : {}),
+      ...(plan.shape ? { shape: plan.shape } : {}),
+    });
     await Deno.mkdir(plan.out, { recursive: true });
     const file = `${plan.out}/virtual.yaml`;
     await Deno.writeTextFile(file, text);
@@ -138,7 +162,7 @@ export async function runVirtualDemo(plan: VirtualPlan): Promise<number> {
         "none"
       }; script ${file}\n`,
     );
-    let kept: string[] = [];
+    let results: Results | undefined;
     const code = await runScript(parseScript(text, file), {
       out: plan.out,
       testbed: {
@@ -146,11 +170,13 @@ export async function runVirtualDemo(plan: VirtualPlan): Promise<number> {
         straggle: "model",
         stragglers: pool.stragglers,
       },
-      onEnd: (r) => (kept = keptLines(r)),
+      onEnd: (r) => (results = r),
     }).finally(() => {
-      for (const line of kept) stdio.out(line + "\n");
+      for (const line of results ? keptLines(results) : []) {
+        stdio.out(line + "\n");
+      }
     });
-    return code;
+    return { code, results: results!, addrs: pool.addrs };
   } finally {
     await pool.stop();
     stdio.err(`demo: stopped ${pool.addrs.length} virtual workers\n`);
