@@ -27,6 +27,7 @@ import { requireNetnsSupport } from "./netns.ts";
 import { thesisScript } from "./thesis.ts";
 import { startTestbed, type Straggle, type Testbed } from "./testbed.ts";
 import { STRAGGLER_SHARE } from "./virtual/model.ts";
+import { maxVirtualWorkers } from "./virtual/pool.ts";
 import { runVirtualDemo, type VirtualPlan } from "./virtual/run.ts";
 
 /** Options of {@link demoScript}. */
@@ -186,12 +187,18 @@ function planVirtual(
     }
   }
   const share = values.stragglers;
+  const workers = parseNumber("virtual", values.virtual!, {
+    min: 7,
+    integer: true,
+  });
+  if (workers > maxVirtualWorkers()) {
+    throw new UsageError(
+      `Flag "--virtual" must be at most ${maxVirtualWorkers()}, got ${workers}: ` +
+        "each virtual worker takes about 3 ZeroMQ sockets of this process",
+    );
+  }
   return {
-    workers: parseNumber("virtual", values.virtual!, {
-      min: 7,
-      max: 5000,
-      integer: true,
-    }),
+    workers,
     seed: parseNumber("seed", values.seed ?? "1", { min: 0, integer: true }),
     stragglers: share === undefined
       ? STRAGGLER_SHARE

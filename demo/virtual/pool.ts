@@ -7,6 +7,7 @@
  *
  * @module
  */
+import * as zmq from "zeromq";
 import type { StragglerInfo } from "../../core/results.ts";
 import { RepServer } from "../../core/transport.ts";
 import { Worker } from "../../worker/worker.ts";
@@ -31,6 +32,15 @@ export interface VirtualPool {
   stragglers: StragglerInfo[];
   /** Stops every worker (and its virtual jobs) and closes the sockets. */
   stop(): Promise<void>;
+}
+
+/**
+ * The most virtual workers this process holds: each takes about three
+ * ZeroMQ sockets (its REP, the manager's REQ to it, the relays to it),
+ * and libzmq holds `maxSockets` per context (1,023 unless raised).
+ */
+export function maxVirtualWorkers(): number {
+  return Math.floor(zmq.context.maxSockets / 3);
 }
 
 /** One VM's straggler line: its tail factor. */
