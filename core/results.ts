@@ -217,17 +217,24 @@ export interface AllToAllResult {
 /** A worker the testbed made slow, and how. */
 export interface StragglerInfo {
   addr: string;
-  /** "emulate": in-band delay in its probes; "cpu": a CPU quota on its processes. */
-  how: "emulate" | "cpu";
+  /**
+   * "emulate": in-band delay in its probes; "cpu": a CPU quota on its
+   * processes; "model": a virtual pool's VM with a worse tail.
+   */
+  how: "emulate" | "cpu" | "model";
   /** The emulation spec, or the CPU limit. */
   detail: string;
 }
 
 /** The testbed a run was made on (`treecast demo`); absent for a plain manager run. */
 export interface TestbedInfo {
-  /** "local": workers on 127.0.0.1; "netns": one network namespace per worker. */
-  kind: "local" | "netns";
-  straggle: "emulate" | "cpu";
+  /**
+   * "local": workers on 127.0.0.1; "netns": one network namespace per
+   * worker; "virtual": workers in one process, probes answered by a seeded
+   * network model (`treecast demo --virtual`).
+   */
+  kind: "local" | "netns" | "virtual";
+  straggle: "emulate" | "cpu" | "model";
   /** The namespaces' /24, with "netns". */
   subnet?: string;
   /** The probes' I/O backend, when the testbed set it (worker `--io`). */

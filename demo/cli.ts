@@ -27,6 +27,9 @@ import { parseScript, type Script } from "../manager/script.ts";
 import { requireNetnsSupport } from "./netns.ts";
 import { thesisScript } from "./thesis.ts";
 import { startTestbed, type Straggle, type Testbed } from "./testbed.ts";
+import { STRAGGLER_SHARE } from "./virtual/model.ts";
+import { maxVirtualWorkers } from "./virtual/pool.ts";
+import { runVirtualDemo, type VirtualPlan } from "./virtual/run.ts";
 
 /** Options of {@link demoScript}. */
 export interface DemoOptions {
@@ -86,7 +89,8 @@ const spec = {
   description:
     "Starts the workers, runs the manager on a demo script (BEST, WORST and\n" +
     "RANDOM trees of depth 2 and fanout 2), prints the summary and the results path,\n" +
-    "and stops every process it started.",
+    "and stops every process it started. With --virtual N, N workers run in this\n" +
+    "process and a seeded network model answers their probes (no UDP).",
   flags: {
     workers: {
       type: "string",
@@ -97,8 +101,9 @@ const spec = {
     stragglers: {
       type: "string",
       arg: "N",
-      help: "How many of them emulate a slow VM",
-      defaultText: "3",
+      help:
+        "How many of them emulate a slow VM; with --virtual, the share of VMs the model makes stragglers (5% or 0.05)",
+      defaultText: "3; with --virtual 5%",
     },
     delay: {
       type: "string",
@@ -134,6 +139,12 @@ const spec = {
       type: "boolean",
       help: "Run the thesis's comparison (examples/thesis.yaml) on 25 workers",
     },
+    virtual: {
+      type: "string",
+      arg: "N",
+      help:
+        "N virtual workers in this process, probes answered by a seeded network model (README: Virtual pool)",
+    },
   },
 } as const satisfies CommandSpec;
 
@@ -155,8 +166,50 @@ interface DemoPlan {
 export const demoCommand: Command = {
   spec,
   run: (args) =>
-    runCommand(spec, args, ({ values }) => runDemo(planDemo(values))),
+    runCommand(
+      spec,
+      args,
+      ({ values }) =>
+        values.virtual !== undefined
+          ? runVirtualDemo(planVirtual(values))
+          : runDemo(planDemo(values)),
+    ),
 };
+
+/** Reads and checks the flags of `--virtual` (usage errors exit 2). */
+function planVirtual(
+  values: Parsed<typeof spec.flags>["values"],
+): VirtualPlan {
+  for (
+    const f of ["workers", "delay", "straggle", "netns", "thesis"] as const
+  ) {
+    if (values[f] !== undefined && values[f] !== false) {
+      throw new UsageError(`Flag "--${f}" does not go with "--virtual"`);
+    }
+  }
+  const share = values.stragglers;
+  const workers = parseNumber("virtual", values.virtual!, {
+    min: 7,
+    integer: true,
+  });
+  if (workers > maxVirtualWorkers()) {
+    throw new UsageError(
+      `Flag "--virtual" must be at most ${maxVirtualWorkers()}, got ${workers}: ` +
+        "each virtual worker takes about 3 ZeroMQ sockets of this process",
+    );
+  }
+  return {
+    workers,
+    seed: parseNumber("seed", values.seed ?? "1", { min: 0, integer: true }),
+    stragglers: share === undefined
+      ? STRAGGLER_SHARE
+      : share.endsWith("%")
+      ? parseNumber("stragglers", share.slice(0, -1), { min: 0, max: 99 }) /
+        100
+      : parseNumber("stragglers", share, { min: 0, max: 0.99 }),
+    out: values.out ?? "results",
+  };
+}
 
 /** Reads and checks the flags (usage errors exit 2). */
 function planDemo(values: Parsed<typeof spec.flags>["values"]): DemoPlan {

@@ -34,9 +34,9 @@ import {
   type ConnectResult,
   type Results,
   ResultsWriter,
-  runFolderName,
   type TestbedInfo,
 } from "./results.ts";
+import { makeRunFolder } from "./run_folder.ts";
 import { loadScript, type Script } from "./script.ts";
 
 const spec = {
@@ -48,7 +48,8 @@ const spec = {
     "Reads the YAML script, validates it (exit 2 naming file, line and field),\n" +
     "and runs its steps. Results go to OUT/<name>-<UTC time>/results.json, written\n" +
     "as each stage and evaluation finishes. Exits 0 when every step succeeded and\n" +
-    "every worker answered, 1 on a failure, 130 when interrupted.",
+    "every worker answered, 1 on a failure, 130 when interrupted (SIGINT,\n" +
+    "SIGTERM or SIGHUP: partial results written).",
   flags: {
     out: {
       type: "string",
@@ -93,12 +94,15 @@ export interface RunScriptOptions {
   curve?: CurveClientKeys;
   /** The testbed the workers run on (`treecast demo`), recorded in the results. */
   testbed?: TestbedInfo;
+  /** Called with the results once the run ended, whatever the end. */
+  onEnd?: (results: Results) => void;
 }
 
 /**
  * Runs a validated script with terminal output: the CONNECT table, one line
  * per event, the summary table and where the results are. Resolves to the
- * exit code; Ctrl-C (SIGINT) or SIGTERM stops it with the partial results
+ * exit code; Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal or ssh
+ * session closed) stops it with the partial results
  * written ({@link Interrupted}, exit 130).
  *
  * results.json is written by the experiment as each step finishes and once
@@ -111,7 +115,7 @@ export async function runScript(
 ): Promise<number> {
   const manager = newManager(script, opts);
   const writer = script.steps.some((s) => s.action === "ROOT")
-    ? new ResultsWriter(`${opts.out}/${runFolderName(script.name, new Date())}`)
+    ? new ResultsWriter(makeRunFolder(opts.out, script.name, new Date()))
     : undefined;
   const stop = new AbortController();
   const progress = progressFor(script);
@@ -129,6 +133,7 @@ export async function runScript(
     },
   });
   const error = await runUntilStopped(experiment, manager, stop, progress);
+  opts.onEnd?.(experiment.results);
   if (error === undefined) printSummary(experiment.results);
   const files = writer &&
     await writeExports(experiment.results, writer.path, error !== undefined);
@@ -173,8 +178,11 @@ function progressFor(script: Script): ReturnType<typeof createProgress> {
   });
 }
 
+/** The signals that stop a run with its partial results. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 /**
- * Runs the experiment; SIGINT or SIGTERM aborts it, and then the jobs still
+ * Runs the experiment; SIGINT, SIGTERM or SIGHUP aborts it, and then the jobs still
  * running on the workers are stopped. Resolves to the error it ended with,
  * undefined when it completed. The manager is closed either way.
  */
@@ -185,8 +193,7 @@ async function runUntilStopped(
   progress: { close(): void },
 ): Promise<unknown> {
   const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
   try {
     await experiment.run();
     return undefined;
@@ -201,8 +208,7 @@ async function runUntilStopped(
     return e;
   } finally {
     progress.close();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
     manager.close();
   }
 }

@@ -58,13 +58,30 @@ Deno.test("a job whose stream never arrives ends on its own timeout", async () =
 });
 
 Deno.test("Ctrl-C on the manager stops every job, writes partial results and exits 130", async () => {
-  const bed = await startTestbed(7);
+  await interruptRun("SIGINT", 7, 2);
+});
+
+Deno.test("SIGHUP (a closed ssh session) on the manager ends the run as SIGTERM and Ctrl-C do: jobs stopped, partial results, exit 130", async () => {
+  await interruptRun("SIGHUP", 3, 1);
+});
+
+/**
+ * Starts a run of one long BEST tree (`n` workers, depth `depth`, fanout 2),
+ * sends the manager `signal` once a stage's probes run, and checks that it
+ * stopped every job, wrote results.json as interrupted and exited 130.
+ */
+async function interruptRun(
+  signal: Deno.Signal,
+  n: number,
+  depth: number,
+): Promise<void> {
+  const bed = await startTestbed(n);
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(
     `${dir}/long.yaml`,
     `name: LONG
 addrs: [${bed.addrs.map((a) => `"${a}"`).join(", ")}]
-depth: 2
+depth: ${depth}
 fanout: 2
 hyperparameter: 2
 rate: 1000
@@ -99,7 +116,7 @@ trees: [{ type: BEST, strategy: P90 }]
       ),
       "no probe started",
     );
-    manager.kill("SIGINT");
+    manager.kill(signal);
     const [status] = await Promise.all([
       manager.status,
       (async () => {
@@ -112,14 +129,14 @@ trees: [{ type: BEST, strategy: P90 }]
       manager.stdout.cancel(),
     ]);
     assert.equal(status.code, 130, err);
-    assert.match(err, /Stopped the jobs on 7 of 7 workers/);
+    assert.match(err, new RegExp(`Stopped the jobs on ${n} of ${n} workers`));
     assert.match(err, /error: Interrupted: partial results in /);
     const folder = [...Deno.readDirSync(dir)].find((e) => e.isDirectory)!.name;
     const results = JSON.parse(
       await Deno.readTextFile(`${dir}/${folder}/results.json`),
     );
     assert.equal(results.status, "interrupted");
-    assert.equal(results.workers.length, 7);
+    assert.equal(results.workers.length, n);
     assert.ok(
       await until(
         () => bed.workers.every((w) => jobsOf(w.child.pid).length === 0),
@@ -130,7 +147,7 @@ trees: [{ type: BEST, strategy: P90 }]
   } finally {
     await bed.stop();
   }
-});
+}
 
 Deno.test("a worker keeps two warm probes, runs a job in one, reuses it for the next job, and never leaves one behind", async () => {
   const bed = await startTestbed(1);

@@ -23,8 +23,8 @@ import {
   type SenderStats,
 } from "../proto/codec.ts";
 
-/** The probe kinds a job may run. Nothing else is ever started. */
-export type { ProbeKind };
+/** The probe kinds a job may run (nothing else is ever started), and a probe run. */
+export type { ProbeKind, ProbeRun };
 
 /** Lines of a probe's stderr kept as the job's output. */
 const OUTPUT_LINES = 20;
@@ -168,6 +168,16 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
   }
 }
 
+/**
+ * What starts a job's probe from its kind and flags: by default a warm
+ * probe process or a fresh one; a virtual pool (`demo/virtual/`) answers
+ * from a network model instead, behind the same {@link ProbeRun}.
+ */
+export type ProbeRunner = (
+  kind: ProbeKind,
+  args: string[],
+) => ProbeRun | Promise<ProbeRun>;
+
 /** Options of a {@link JobTable}. */
 export interface JobTableOptions {
   /**
@@ -177,6 +187,8 @@ export interface JobTableOptions {
    * Off: every job spawns its probe.
    */
   standby?: boolean;
+  /** Start every probe with this instead of a process (`standby` is then ignored). */
+  runner?: ProbeRunner;
 }
 
 /** A fresh incarnation id: 12 random hex digits. */
@@ -202,9 +214,11 @@ export class JobTable {
   /** The private directory of the per-message logs, once made. */
   #logDir: string | undefined;
   #logs = 0;
+  #runner: ProbeRunner | undefined;
 
   constructor(opts: JobTableOptions = {}) {
-    if (opts.standby) this.#warm = new WarmProbes();
+    this.#runner = opts.runner;
+    if (opts.standby && !opts.runner) this.#warm = new WarmProbes();
   }
 
   /** Starts the warm probes (with `standby`); see {@link WarmProbes.warmUp}. */
@@ -213,10 +227,11 @@ export class JobTable {
   }
 
   /**
-   * The probe process for a job: a warm one handed `kind` and `args`, or a
-   * fresh `treecast KIND ARGS`.
+   * The probe process for a job: the runner's, else a warm one handed
+   * `kind` and `args`, or a fresh `treecast KIND ARGS`.
    */
   async #spawn(kind: ProbeKind, probeArgs: string[]): Promise<ProbeRun> {
+    if (this.#runner) return await this.#runner(kind, probeArgs);
     return await this.#warm?.take(kind, probeArgs) ??
       spawnProbe(kind, probeArgs);
   }

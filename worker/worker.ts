@@ -33,7 +33,13 @@ import {
   type Report,
 } from "../proto/codec.ts";
 import { Admission } from "./admit.ts";
-import { incarnationOf, JobRecord, JobTable, type ProbeKind } from "./jobs.ts";
+import {
+  incarnationOf,
+  JobRecord,
+  JobTable,
+  type ProbeKind,
+  type ProbeRunner,
+} from "./jobs.ts";
 import { partReport } from "./messages.ts";
 import { jobReport } from "./report.ts";
 import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
@@ -72,6 +78,8 @@ export interface WorkerOptions {
   budget?: Budget;
   /** Keep a warm probe process per kind (see `JobTable`); default off. */
   standby?: boolean;
+  /** Starts its probes instead of processes (a virtual pool, `demo/virtual/`). */
+  probes?: ProbeRunner;
   log?: MessageLog;
 }
 
@@ -101,7 +109,10 @@ export class Worker extends Node {
     this.#curve = opts.curve;
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
     this.#admission = new Admission(opts.budget);
-    this.jobs = new JobTable({ standby: opts.standby ?? false });
+    this.jobs = new JobTable({
+      standby: opts.standby ?? false,
+      ...(opts.probes ? { runner: opts.probes } : {}),
+    });
   }
 
   /** Handles one request's bytes; always resolves to a reply's bytes. */
