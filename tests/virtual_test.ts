@@ -92,13 +92,6 @@ Deno.test("treecast demo --virtual with a flag of the process testbed, or more w
 Deno.test({
   name:
     "the manager against 1,111 virtual workers: CONNECT, a BEST tree of depth 3 and fanout 10, one evaluation of its 1,000 leaves",
-  // It cannot pass before the transport rewrite (helper H6) raises
-  // libzmq's limit of 1,023 sockets per context: the pool and the manager
-  // hold ~3 per worker ("Too many open file descriptors" at the 342nd).
-  // With the limit raised by hand (zmq.context.maxSockets = 8192 before any
-  // socket) it passed in 20 s on a quiet machine, old transport and all.
-  // The integrator turns it on once that transport is merged.
-  ignore: true,
   fn: async () => {
     const out = await Deno.makeTempDir();
     try {

@@ -35,12 +35,19 @@ export interface VirtualPool {
 }
 
 /**
- * The most virtual workers this process holds: each takes about three
- * ZeroMQ sockets (its REP, the manager's REQ to it, the relays to it),
- * and libzmq holds `maxSockets` per context (1,023 unless raised).
+ * Sockets this process may hold: each virtual worker serves on one (the
+ * transport's requests, the manager's and the relays', share one ROUTER per
+ * process), and libzmq holds `maxSockets` per context, 1,023 unless raised.
+ * It must be raised before the first socket, so it is raised here, when the
+ * pool is loaded; file descriptors are not the limit (Deno raises the soft
+ * limit to the hard one at start).
  */
+const MAX_SOCKETS = 8192;
+if (zmq.context.maxSockets < MAX_SOCKETS) zmq.context.maxSockets = MAX_SOCKETS;
+
+/** The most virtual workers this process holds (a few sockets kept spare). */
 export function maxVirtualWorkers(): number {
-  return Math.floor(zmq.context.maxSockets / 3);
+  return zmq.context.maxSockets - 16;
 }
 
 /** One VM's straggler line: its tail factor. */
