@@ -52,10 +52,14 @@ export interface ProbeRun {
 /**
  * How long a job waits for a warm probe that is still starting, ms; then it
  * gets a probe process of its own (the warm probe serves later jobs once it
- * waits). A job's COMMAND is answered only once its probe is ready, so this
+ * waits). As long as a probe process of its own may take to be ready
+ * (`jobs.ts`): a process started later is not ready sooner, and on a loaded
+ * machine a second start-up only slows the first (a 1 s bound made every job
+ * of a fresh worker start a cold probe beside its warm ones, and relays
+ * time out). The COMMAND is answered only once its probe is ready, so this
  * wait is bounded like every other.
  */
-export const WARM_START_MS = 1000;
+export const WARM_START_MS = 10_000;
 
 /** Reads `stream` line by line, whole lines of any length, into `onLine`. */
 export async function readLines(
