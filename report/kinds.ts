@@ -37,9 +37,10 @@ export function kindsSection(results: Results): string {
   }));
   const rows = s.rows.map((r) =>
     `<tr data-kind="${esc(r.kind)}">${
-      summaryCells(r).map((c, i) => td(esc(c), i === 0 ? "text" : "num")).join(
-        "",
-      )
+      summaryCells(r, s).map((c, i) => td(esc(c), i === 0 ? "text" : "num"))
+        .join(
+          "",
+        )
     }</tr>`
   );
   const samples = new Set(s.rows.map((r) => r.n));
