@@ -185,12 +185,15 @@ export function figureText(f: Sampled, share = false): string {
  * does not tell the kinds apart.
  */
 export function messageCells(r: MessageRow, s: MessageSummary): string[] {
-  const vs = (x: number | undefined, base: string | undefined) =>
-    x !== undefined
-      ? pctText(x)
-      : base === undefined || base === r.kind
-      ? "-"
+  const vs = (x: number | undefined, base: string | undefined) => {
+    const b = s.rows.find((y) => y.kind === base);
+    if (x !== undefined) return pctText(x);
+    if (!b || b === r) return "-";
+    // Told apart from a baseline without a figure: below it, by no number.
+    return apartness(r.figures[RANKED_BY], b.figures[RANKED_BY]).apart
+      ? "below"
       : NOT_APART;
+  };
   const f = r.figures;
   return [
     r.kind,

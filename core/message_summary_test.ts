@@ -169,3 +169,18 @@ Deno.test("per-message summary: the fair share at each hold, averaged over runs"
   assert.equal(at(10), (1 + 0.5) / 2);
   assert.equal(at(50), 1);
 });
+
+Deno.test("per-message summary: a kind whose p99 was among lost messages in every run ranks above a kind with an interval and no null", () => {
+  const s = summarizeMessages(results([
+    tree("BEST-P90", "BEST", 0, [run(1, 100), run(2, 110)]),
+    tree("WORST-P90", "WORST", 0, [run(1, null), run(2, null)]),
+    tree("LEMON", "LEMON", 0, [run(1, 100), run(2, null)]),
+  ]));
+  assert.deepEqual(pairLines(s), [
+    "BEST-P90 below WORST-P90 (worst-receiver p99 intervals apart)",
+    "LEMON vs BEST-P90: not told apart by this run (fewer than 2 samples)",
+    "LEMON vs WORST-P90: not told apart by this run (no figure in some kind)",
+  ]);
+  assert.equal(messageCells(s.rows[0]!, s)[10], "below");
+  assert.equal(messageCells(s.rows[2]!, s)[10], "not apart");
+});

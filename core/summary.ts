@@ -162,14 +162,23 @@ export interface Sampled {
 /**
  * Whether this run tells two kinds apart by a figure (issue #22): both
  * have a 95 % interval (2 samples or more), the intervals do not overlap,
- * and the lower kind had no sample without a number. Otherwise why not.
+ * and the lower kind had no sample without a number; or one kind had no
+ * number in 2 samples or more (each above every number) and the other has
+ * an interval and no sample without a number. Otherwise why not.
  */
 export function apartness(
   a: Sampled,
   b: Sampled,
 ): { apart: true } | { apart: false; why: string } {
   const ea = a.estimate, eb = b.estimate;
-  if (!ea || !eb) return { apart: false, why: "no figure in some kind" };
+  if (!ea || !eb) {
+    // Every sample of a kind without a figure ranks above every number.
+    const some = ea ? a : b, none = ea ? b : a;
+    return some.estimate && some.estimate.ci !== null && some.nulls === 0 &&
+        none.nulls >= 2
+      ? { apart: true }
+      : { apart: false, why: "no figure in some kind" };
+  }
   if (ea.ci === null || eb.ci === null) {
     return { apart: false, why: "fewer than 2 samples" };
   }

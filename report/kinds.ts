@@ -51,7 +51,7 @@ export function kindsSection(results: Results): string {
     esc(s.random ?? "RANDOM (none in this run)")
   } and ${
     esc(s.worst ?? "WORST (none in this run)")
-  }; and what building one tree of the kind cost in probing (datagrams sent, time), averaged over roots.</p>
+  }, only where the intervals tell the kinds apart ("not apart" where they overlap or a kind has fewer than 2 samples); and what building one tree of the kind cost in probing (datagrams sent, time), averaged over roots.</p>
 ${table("kinds", head, rows)}
 ${(results.allToAll ?? []).map(allToAllBlock).join("\n")}
 </section>`;
