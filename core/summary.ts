@@ -7,7 +7,11 @@
  * table.
  *
  * A kind is a tree name; a tree rebuilt N rounds adds one kind per round
- * (`BEST-P90 rebuild 1`), whose samples are that round's evaluations.
+ * (`BEST-P90 rebuild 1`), whose samples are that round's evaluations
+ * (`kindGroups`, shared with the per-message summary). Two kinds are told
+ * apart only where their intervals do not overlap (`apartness`, issue
+ * #22): the text cells give the differences against RANDOM and WORST only
+ * there, `not apart` elsewhere.
  *
  * @module
  */
