@@ -15,6 +15,7 @@ import type {
   SenderStats,
   Timestamps,
 } from "../proto/codec.ts";
+import type { MessageFigures } from "./message_figures.ts";
 
 /**
  * Kinds of tree. BEST keeps the lowest scores, WORST the highest, RANDOM
@@ -124,6 +125,8 @@ export interface EvaluationResult {
    * than any delay), else the leaf with the highest p90 delay.
    */
   worstLeaf?: WorstLeaf;
+  /** The evaluation per message (issue #19), when the leaves logged them. */
+  messages?: MessageFigures;
   error?: string;
 }
 

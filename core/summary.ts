@@ -7,12 +7,17 @@
  * table.
  *
  * A kind is a tree name; a tree rebuilt N rounds adds one kind per round
- * (`BEST-P90 rebuild 1`), whose samples are that round's evaluations.
+ * (`BEST-P90 rebuild 1`), whose samples are that round's evaluations
+ * (`kindGroups`, shared with the per-message summary). Two kinds are told
+ * apart only where their intervals do not overlap (`apartness`, issue
+ * #22): the text cells give the differences against RANDOM and WORST only
+ * there, `not apart` elsewhere.
  *
  * @module
  */
 import {
   type Estimate,
+  type EvaluationResult,
   leafDelays,
   type Results,
   type StageResult,
@@ -117,77 +122,124 @@ export function probingCost(
   return { packets, ms };
 }
 
-/** The summary table of a results document, kinds in the script's order. */
-export function summarize(results: Results): Summary {
-  interface Acc {
-    tree: string;
-    type: TreeType;
-    round: number;
-    p90: number[];
-    p50: number[];
-    mean: number[];
-    silent: number;
-    costs: { packets: number; ms: number }[];
-  }
-  const kinds = new Map<string, Acc>();
+/** One tree kind: a tree name at one rebuild round, over every root. */
+export interface KindGroup {
+  kind: string;
+  tree: string;
+  type: TreeType;
+  round: number;
+  /** Per root's tree of the kind, its evaluations of the round. */
+  members: { tree: TreeResult; evaluations: EvaluationResult[] }[];
+}
+
+/** The tree kinds of a results document, in the script's order. */
+export function kindGroups(results: Results): KindGroup[] {
+  const kinds = new Map<string, KindGroup>();
   for (const t of results.trees) {
     const rounds = new Set(t.evaluations.map((e) => e.round ?? 0));
     for (const round of [...rounds].sort((a, b) => a - b)) {
       const kind = round === 0 ? t.name : `${t.name} rebuild ${round}`;
-      let acc = kinds.get(kind);
-      if (!acc) {
-        acc = {
-          tree: t.name,
-          type: t.type,
-          round,
-          p90: [],
-          p50: [],
-          mean: [],
-          silent: 0,
-          costs: [],
-        };
-        kinds.set(kind, acc);
+      let g = kinds.get(kind);
+      if (!g) {
+        g = { kind, tree: t.name, type: t.type, round, members: [] };
+        kinds.set(kind, g);
       }
-      for (const e of t.evaluations) {
-        if ((e.round ?? 0) !== round || !e.worstLeaf) continue;
-        const d = leafDelays(e.worstLeaf);
-        if (!d) {
-          acc.silent++;
-          continue;
-        }
-        acc.p90.push(d.p90Us);
-        acc.p50.push(d.p50Us);
-        acc.mean.push(d.meanUs);
-      }
-      acc.costs.push(probingCost(results, t, round));
+      g.members.push({
+        tree: t,
+        evaluations: t.evaluations.filter((e) => (e.round ?? 0) === round),
+      });
     }
   }
-  // A kind no evaluation has reported yet has no row.
-  const rows: SummaryRow[] = [...kinds].filter(([, a]) =>
-    a.p90.length + a.silent > 0
-  ).map(
-    (
-      [kind, a],
-    ) => ({
-      kind,
-      tree: a.tree,
-      type: a.type,
-      round: a.round,
-      n: a.p90.length,
-      silent: a.silent,
-      ...(a.p90.length > 0
+  return [...kinds.values()];
+}
+
+/**
+ * Samples of one figure over roots x runs: the estimate over those with a
+ * number, and how many had none (`nulls`: a silent worst leaf, a quantile
+ * among lost messages), which rank above every number.
+ */
+export interface Sampled {
+  estimate?: Estimate;
+  nulls: number;
+}
+
+/**
+ * Whether this run tells two kinds apart by a figure (issue #22): both
+ * have a 95 % interval (2 samples or more), the intervals do not overlap,
+ * and the lower kind had no sample without a number; or one kind had no
+ * number in 2 samples or more (each above every number) and the other has
+ * an interval and no sample without a number. Otherwise why not.
+ */
+export function apartness(
+  a: Sampled,
+  b: Sampled,
+): { apart: true } | { apart: false; why: string } {
+  const ea = a.estimate, eb = b.estimate;
+  if (!ea || !eb) {
+    // Every sample of a kind without a figure ranks above every number.
+    const some = ea ? a : b, none = ea ? b : a;
+    return some.estimate && some.estimate.ci !== null && some.nulls === 0 &&
+        none.nulls >= 2
+      ? { apart: true }
+      : { apart: false, why: "no figure in some kind" };
+  }
+  if (ea.ci === null || eb.ci === null) {
+    return { apart: false, why: "fewer than 2 samples" };
+  }
+  if (
+    ea.mean - ea.ci <= eb.mean + eb.ci && eb.mean - eb.ci <= ea.mean + ea.ci
+  ) {
+    return { apart: false, why: "intervals overlap" };
+  }
+  const lower = ea.mean < eb.mean ? a : b;
+  if (lower.nulls > 0) {
+    return { apart: false, why: "the lower kind has samples without a figure" };
+  }
+  return { apart: true };
+}
+
+/** The summary table of a results document, kinds in the script's order. */
+export function summarize(results: Results): Summary {
+  const rows: SummaryRow[] = [];
+  for (const g of kindGroups(results)) {
+    const p90: number[] = [], p50: number[] = [], mean: number[] = [];
+    let silent = 0;
+    for (const { evaluations } of g.members) {
+      for (const e of evaluations) {
+        if (!e.worstLeaf) continue;
+        const d = leafDelays(e.worstLeaf);
+        if (!d) {
+          silent++;
+          continue;
+        }
+        p90.push(d.p90Us);
+        p50.push(d.p50Us);
+        mean.push(d.meanUs);
+      }
+    }
+    // A kind no evaluation has reported yet has no row.
+    if (p90.length + silent === 0) continue;
+    const costs = g.members.map((m) => probingCost(results, m.tree, g.round));
+    rows.push({
+      kind: g.kind,
+      tree: g.tree,
+      type: g.type,
+      round: g.round,
+      n: p90.length,
+      silent,
+      ...(p90.length > 0
         ? {
-          p90Us: estimate(a.p90),
-          p50Us: estimate(a.p50),
-          meanUs: estimate(a.mean),
+          p90Us: estimate(p90),
+          p50Us: estimate(p50),
+          meanUs: estimate(mean),
         }
         : {}),
       probing: {
-        packets: estimate(a.costs.map((c) => c.packets)).mean,
-        ms: estimate(a.costs.map((c) => c.ms)).mean,
+        packets: estimate(costs.map((c) => c.packets)).mean,
+        ms: estimate(costs.map((c) => c.ms)).mean,
       },
-    }),
-  );
+    });
+  }
   const baseline = (type: TreeType) =>
     rows.find((r) => r.type === type && r.round === 0);
   const random = baseline("RANDOM"), worst = baseline("WORST");
@@ -222,25 +274,52 @@ export const SUMMARY_HEAD = [
   "probe_s",
 ] as const;
 
-/** One row of the summary as text cells (the terminal and the report share them). */
-export function summaryCells(r: SummaryRow): string[] {
-  const est = (e: Estimate | undefined) =>
-    e === undefined
-      ? "-"
-      : e.ci === null
-      ? e.mean.toFixed(1)
-      : `${e.mean.toFixed(1)} ± ${e.ci.toFixed(1)}`;
-  const pct = (x: number | undefined) =>
-    x === undefined ? "-" : `${x > 0 ? "+" : ""}${x.toFixed(1)} %`;
+/** An estimate as text: `mean ± ci` (`mean` alone with one sample). */
+export function estimateText(
+  e: Estimate | undefined,
+  digits = 1,
+  scale = 1,
+): string {
+  return e === undefined
+    ? "-"
+    : e.ci === null
+    ? (e.mean * scale).toFixed(digits)
+    : `${(e.mean * scale).toFixed(digits)} ± ${(e.ci * scale).toFixed(digits)}`;
+}
+
+/** A relative difference as text (`+12.5 %`), "-" when there is none. */
+export function pctText(x: number | undefined): string {
+  return x === undefined ? "-" : `${x > 0 ? "+" : ""}${x.toFixed(1)} %`;
+}
+
+/** What the summary says where two kinds are not told apart. */
+export const NOT_APART = "not apart";
+
+/**
+ * One row of the summary as text cells (the terminal and the report share
+ * them). The differences against RANDOM and WORST are given only where the
+ * p90 intervals tell the kinds apart ({@link apartness}); `not apart`
+ * otherwise.
+ */
+export function summaryCells(r: SummaryRow, s: Summary): string[] {
+  const fig = (x: SummaryRow): Sampled => ({
+    ...(x.p90Us ? { estimate: x.p90Us } : {}),
+    nulls: x.silent,
+  });
+  const vs = (x: number | undefined, base: string | undefined) => {
+    const b = s.rows.find((y) => y.kind === base);
+    if (x === undefined || !b || b === r) return pctText(x);
+    return apartness(fig(r), fig(b)).apart ? pctText(x) : NOT_APART;
+  };
   return [
     r.kind,
     String(r.n),
     String(r.silent),
-    est(r.p90Us),
-    est(r.p50Us),
-    est(r.meanUs),
-    pct(r.vsRandomPct),
-    pct(r.vsWorstPct),
+    estimateText(r.p90Us),
+    estimateText(r.p50Us),
+    estimateText(r.meanUs),
+    vs(r.vsRandomPct, s.random),
+    vs(r.vsWorstPct, s.worst),
     String(Math.round(r.probing.packets)),
     (r.probing.ms / 1000).toFixed(1),
   ];

@@ -1,108 +1,7 @@
 import assert from "node:assert/strict";
-import type {
-  EvaluationResult,
-  Results,
-  StageResult,
-  SummaryRow,
-  TreeResult,
-  TreeType,
-} from "./results.ts";
+import type { EvaluationResult, SummaryRow } from "./results.ts";
+import { evaluation, results, stage, tree } from "./_summary_testing.ts";
 import { estimate, summarize, summaryCells, tQuantile975 } from "./summary.ts";
-
-function evaluation(run: number, p90: number, round = 0): EvaluationResult {
-  return {
-    run,
-    ...(round ? { round } : {}),
-    startedUs: 0,
-    finishedUs: 1,
-    nodes: [],
-    missing: [],
-    worstLeaf: {
-      addr: "x",
-      p90Us: p90,
-      p50Us: p90 / 2,
-      meanUs: p90 / 3,
-      stddevUs: 1,
-    },
-  };
-}
-
-function stage(
-  startMs: number,
-  endMs: number,
-  sent: number,
-  round = 0,
-): StageResult {
-  return {
-    depth: 0,
-    parent: "p",
-    batch: 1,
-    candidates: [],
-    sender: {
-      sent,
-      children: 4,
-      lateShare: 0,
-      latenessP50Us: 0,
-      latenessP99Us: 0,
-      latenessMaxUs: 0,
-    },
-    startedUs: startMs * 1000,
-    finishedUs: endMs * 1000,
-    ...(round ? { round } : {}),
-  };
-}
-
-function tree(
-  name: string,
-  type: TreeType,
-  rootIndex: number,
-  evaluations: EvaluationResult[],
-  stages: StageResult[] = [],
-): TreeResult {
-  return {
-    name,
-    type,
-    root: `r${rootIndex}`,
-    rootIndex,
-    parallel: true,
-    depth: 2,
-    fanout: 2,
-    nodes: [],
-    edges: [],
-    stages,
-    evaluations,
-    stragglers: [],
-    buildMs: 0,
-    evaluationMs: 0,
-    status: "complete",
-  };
-}
-
-function results(trees: TreeResult[]): Results {
-  return {
-    format: "treecast-results",
-    versions: { program: "0", protocol: 1, results: 1 },
-    name: "t",
-    status: "complete",
-    startedUs: 0,
-    host: { hostname: "h", os: "linux", arch: "x86_64", deno: "2" },
-    script: { file: "s.yaml", text: "", seed: 1 },
-    workers: [],
-    lost: [],
-    trees,
-    allToAll: [0, 1].map((rootIndex) => ({
-      root: `r${rootIndex}`,
-      rootIndex,
-      addrs: [],
-      limit: 2,
-      rounds: 3,
-      delaysUs: [],
-      packets: 1000 * (rootIndex + 1),
-      startedUs: 0,
-      finishedUs: 2_000_000,
-    })),
-  };
-}
 
 Deno.test("summary: Student t quantiles and the interval of known samples", () => {
   assert.equal(tQuantile975(1), 12.706);
@@ -196,5 +95,28 @@ Deno.test("summary: a silent worst leaf is counted apart; its kind keeps the del
   const numbers: unknown[] = [];
   JSON.stringify(s, (_k, v) => (typeof v === "number" && numbers.push(v), v));
   assert.ok(numbers.every(Number.isFinite), JSON.stringify(s));
-  assert.deepEqual(summaryCells(worst).slice(1, 5), ["0", "2", "-", "-"]);
+  assert.deepEqual(summaryCells(worst, s).slice(1, 5), ["0", "2", "-", "-"]);
+});
+
+Deno.test("summary cells: the difference against RANDOM only where the p90 intervals tell the kinds apart", () => {
+  const s = summarize(results([
+    tree("BEST-P90", "BEST", 0, [
+      evaluation(1, 300),
+      evaluation(2, 310),
+      evaluation(3, 320),
+    ]),
+    tree("RANDOM", "RANDOM", 0, [evaluation(1, 400), evaluation(2, 402)]),
+    // 350 ± 445: overlaps RANDOM's 401 ± 12.7
+    tree("LEMON", "LEMON", 0, [evaluation(1, 315), evaluation(2, 385)]),
+    tree("WORST-P90", "WORST", 0, [evaluation(1, 500)]),
+  ]));
+  const cells = Object.fromEntries(
+    s.rows.map((r) => [r.kind, summaryCells(r, s)]),
+  );
+  // BEST: 310 ± 24.8, apart from RANDOM; WORST has one sample: no interval.
+  assert.deepEqual(cells["BEST-P90"]!.slice(6, 8), ["-22.7 %", "not apart"]);
+  assert.deepEqual(cells["LEMON"]!.slice(6, 8), ["not apart", "not apart"]);
+  assert.deepEqual(cells["RANDOM"]!.slice(6, 7), ["0.0 %"]);
+  // The persisted differences stay what they were.
+  assert.ok(Math.abs(s.rows[2]!.vsRandomPct! - (350 - 401) / 4.01) < 1e-9);
 });

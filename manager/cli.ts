@@ -18,7 +18,7 @@ import type { CurveClientKeys } from "../core/transport.ts";
 import { LOG_FLAGS, logFromFlags, type MessageLog } from "../core/node.ts";
 import { writeReportBeside } from "../report/cli.ts";
 import { Experiment } from "./experiment.ts";
-import { writeLeafCsv } from "./export.ts";
+import { writeLeafCsv, writeMessageCsv } from "./export.ts";
 import {
   clockWarnings,
   connectTable,
@@ -148,7 +148,8 @@ export async function runScript(
   }
   if (writer && files) {
     stdio.out(
-      `Results: ${writer.path}\nLeaf statistics: ${files.csv}\nReport: ${files.report}\n`,
+      `Results: ${writer.path}\nLeaf statistics: ${files.csv}\n` +
+        `Per-message figures: ${files.messages}\nReport: ${files.report}\n`,
     );
   }
   return unreachable === 0 ? 0 : 1;
@@ -254,7 +255,7 @@ function printSummary(results: Results): void {
 }
 
 /**
- * Writes the leaf CSV and the report beside results.json; their paths.
+ * Writes the CSVs and the report beside results.json; their paths.
  * After a failed or interrupted run a write error is only a warning: the
  * partial results are what matters then.
  */
@@ -262,10 +263,15 @@ async function writeExports(
   results: Results,
   resultsPath: string,
   partial: boolean,
-): Promise<{ csv: string; report: string } | undefined> {
+): Promise<{ csv: string; messages: string; report: string } | undefined> {
   try {
     const csv = await writeLeafCsv(results, resultsPath);
-    return { csv, report: await writeReportBeside(results, resultsPath) };
+    const messages = writeMessageCsv(results, resultsPath);
+    return {
+      csv,
+      messages,
+      report: await writeReportBeside(results, resultsPath),
+    };
   } catch (x) {
     if (!partial) throw x;
     stdio.err(`warning: Cannot write the report: ${(x as Error).message}\n`);

@@ -6,8 +6,12 @@ import {
   LEAF_COLUMNS,
   leafCsv,
   leafCsvPathFor,
+  MESSAGE_COLUMNS,
+  messageCsv,
   writeLeafCsv,
+  writeMessageCsv,
 } from "./export.ts";
+import { figuresOf, spread } from "../tests/fixtures/message_figures.ts";
 
 /** A small RFC 4180 reader, to read back what leafCsv wrote. */
 function parseCsv(text: string): string[][] {
@@ -124,6 +128,69 @@ Deno.test("writeLeafCsv writes leaves.csv beside the results", async () => {
     assert.equal(await Deno.readTextFile(path), leafCsv(demoResults()));
     const names = [...Deno.readDirSync(dir)].map((e) => e.name);
     assert.deepEqual(names, ["leaves.csv"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("messageCsv: a row per tree and evaluation run with its per-message figures, a fair-share column per hold, a null quantile empty", () => {
+  const r = demoResults();
+  const [a, b] = r.trees;
+  a!.evaluations[0]!.messages = figuresOf(
+    spread(100, 10, 40),
+    spread(100, 5, 5),
+  );
+  // 2 of 100 messages lost: p99 falls among them.
+  b!.evaluations[0]!.messages = figuresOf(
+    spread(98, 10, 40),
+    spread(98, 5, 5),
+    {
+      lost: 2,
+    },
+  );
+  b!.name = "=HYPERLINK(1)";
+  const rows = parseCsv(messageCsv(r));
+  const head = rows[0]!;
+  const holds = a!.evaluations[0]!.messages!.fairness.holds;
+  assert.deepEqual(head, [
+    ...MESSAGE_COLUMNS,
+    ...holds.map((h) => `fair_${h.holdUs}us`),
+    "error",
+  ]);
+  const evaluations = r.trees.flatMap((t) => t.evaluations);
+  assert.equal(rows.length - 1, evaluations.length);
+  for (const row of rows) assert.equal(row.length, head.length);
+  const cell = (row: string[], name: string) => row[head.indexOf(name)]!;
+  const [ra, rb] = [rows[1]!, rows[2]!];
+  const m = a!.evaluations[0]!.messages!;
+  assert.equal(cell(ra, "tree"), a!.name);
+  assert.equal(cell(ra, "round"), "0");
+  assert.equal(Number(cell(ra, "messages")), 100);
+  assert.equal(Number(cell(ra, "latency_p99_us")), m.latency.p99Us);
+  assert.equal(Number(cell(ra, "window_p50_us")), m.window.p50Us);
+  assert.equal(Number(cell(ra, "hold99_us")), m.fairness.hold99Us);
+  // 10 + 30 i / 99 <= 20 for i <= 33: 34 of the 100 messages by 20 µs.
+  assert.equal(Number(cell(ra, "fair_20us")), 0.34);
+  assert.equal(cell(ra, "error"), "");
+  assert.equal(cell(rb, "tree"), "'=HYPERLINK(1)");
+  assert.equal(cell(rb, "lost"), "2");
+  assert.equal(Number(cell(rb, "lost_share")), 0.02);
+  assert.equal(cell(rb, "latency_p99_us"), "");
+  assert.equal(cell(rb, "latency_max_us"), "");
+  assert.ok(Number(cell(rb, "latency_p90_us")) > 0);
+  // An evaluation without figures keeps its row, empty, with why.
+  const rest = rows[3]!;
+  assert.equal(cell(rest, "latency_p50_us"), "");
+  assert.equal(cell(rest, "error"), "no per-message figures");
+});
+
+Deno.test("writeMessageCsv writes messages.csv beside the results", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "treecast-export-" });
+  try {
+    const r = demoResults();
+    const path = writeMessageCsv(r, `${dir}/results.json`);
+    assert.equal(path, `${dir}/messages.csv`);
+    assert.equal(await Deno.readTextFile(path), messageCsv(r));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -9,6 +9,12 @@ import { describeMode } from "./iomode.ts";
 import { type ConnectResult, leafDelays } from "../core/results.ts";
 import type { Results } from "./results.ts";
 import { summarize, SUMMARY_HEAD, summaryCells } from "../core/summary.ts";
+import {
+  MESSAGE_HEAD,
+  messageCells,
+  pairLines,
+  summarizeMessages,
+} from "../core/message_summary.ts";
 
 /** Formats rows as an aligned table; numbers right-aligned. */
 export function table(head: string[], rows: (string | number)[][]): string {
@@ -146,11 +152,21 @@ export function summaryTable(results: Results): string {
 /**
  * The comparison across roots and runs: per tree kind, the worst leaf's
  * p90/p50/mean as mean ± 95 % interval, samples, the relative difference
- * against RANDOM and WORST, and the probing cost.
+ * against RANDOM and WORST (where told apart), and the probing cost; then,
+ * when evaluations carry per-message figures, their table and a line per
+ * pair of kinds: ranked where the worst receiver's p99 intervals tell them
+ * apart, "not told apart" where not.
  */
 export function kindsTable(results: Results): string {
   const s = results.summary ?? summarize(results);
-  return table([...SUMMARY_HEAD], s.rows.map(summaryCells));
+  const out = table([...SUMMARY_HEAD], s.rows.map((r) => summaryCells(r, s)));
+  const m = summarizeMessages(results);
+  if (m.rows.length === 0) return out;
+  return out +
+    "\nPer message (the worst receiver of each message; mean ± 95 % interval; " +
+    "(k null): k samples without the figure, e.g. a quantile among lost messages, counted apart):\n" +
+    table([...MESSAGE_HEAD], m.rows.map((r) => messageCells(r, m))) +
+    pairLines(m).map((l) => l + "\n").join("");
 }
 
 /** The run's probe I/O mode, one line, or undefined before CONNECT chose it. */

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { demoResults } from "../tests/fixtures/results_demo.ts";
-import { mismatchWarnings, modeLine, offsetWarnings } from "./format.ts";
+import { figuresOf, spread } from "../tests/fixtures/message_figures.ts";
+import {
+  kindsTable,
+  mismatchWarnings,
+  modeLine,
+  offsetWarnings,
+} from "./format.ts";
 
 Deno.test("the terminal says the run's probe I/O mode and warns for each mismatched receiver", () => {
   const r = demoResults();
@@ -33,4 +39,40 @@ Deno.test("the terminal warns for each stage whose cut is closer than its offset
       t.stages[0]!.parent
     }": the choice may be the clocks'`,
   ]);
+});
+
+Deno.test("the terminal's summary across roots and runs adds the per-message table and a line per pair of kinds when evaluations carry figures", () => {
+  const r = demoResults();
+  delete r.summary;
+  const before = kindsTable(r);
+  assert.ok(!before.includes("Per message"));
+  // Two runs per tree: BEST-P90's worst receiver far below the others'.
+  for (const t of r.trees) {
+    const high = t.name === "BEST-P90" ? 50 : 500;
+    t.evaluations.push({ ...t.evaluations[0]!, run: 2 });
+    t.evaluations.forEach((e, i) => {
+      e.messages = figuresOf(spread(100, 10, high + i), spread(100, 5, 5));
+    });
+  }
+  const text = kindsTable(r);
+  assert.match(text, /^kind +n +silent +p90_us/);
+  const lines = text.split("\n");
+  const head = lines.findIndex((l) =>
+    l.startsWith("kind  ") && l.includes("latency_p99_us")
+  );
+  assert.ok(head > 0, text);
+  const best = lines.find((l) =>
+    l.startsWith("BEST-P90 ") && l.includes("±") && lines.indexOf(l) > head
+  )!;
+  assert.match(best, / 50\.1 ± 6\.3 /);
+  assert.ok(
+    text.includes("BEST-P90 below RANDOM (worst-receiver p99 intervals apart)"),
+    text,
+  );
+  assert.ok(
+    text.includes(
+      "vs WORST-P90: not told apart by this run (intervals overlap)",
+    ),
+    text,
+  );
 });

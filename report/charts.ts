@@ -9,7 +9,7 @@
 import * as vega from "vega";
 import type { TopLevelSpec } from "vega-lite";
 import { compile } from "vega-lite";
-import type { LeafCurve, SeriesRow, SummaryRow } from "./data.ts";
+import type { CdfPoint, LeafCurve, SeriesRow, SummaryRow } from "./data.ts";
 
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 
@@ -129,16 +129,39 @@ export function leafCdfSpec(
           },
         },
       },
-      _p90Rule(),
+      _rule(0.9),
     ],
   } as TopLevelSpec;
 }
 
-/** The worst leaf's CDF of every tree, on one chart. */
-export function worstCdfSpec(curves: readonly LeafCurve[]): TopLevelSpec {
+/** A named curve of a chart with one curve per tree or kind. */
+export interface NamedCurve {
+  name: string;
+  points: readonly CdfPoint[];
+}
+
+/** How a chart of {@link NamedCurve}s is labelled. */
+export interface CurvesOptions {
+  title: string;
+  subtitle: string;
+  /** The legend's title (and the data field of the names). */
+  legend: string;
+  xTitle: string;
+  yTitle: string;
+  /** A symmetric log x scale, for curves that may reach 0 (default log). */
+  symlog?: boolean;
+  /** The share a dotted rule marks (default 0.9). */
+  ruleAt?: number;
+}
+
+/** Named CDFs on one chart, each its own colour. */
+export function curvesCdfSpec(
+  curves: readonly NamedCurve[],
+  o: CurvesOptions,
+): TopLevelSpec {
   const values = curves.flatMap((c) =>
     c.points.map((p) => ({
-      tree: c.tree,
+      [o.legend]: c.name,
       us: p.us,
       fraction: p.fraction,
     }))
@@ -146,10 +169,7 @@ export function worstCdfSpec(curves: readonly LeafCurve[]): TopLevelSpec {
   return {
     $schema: SCHEMA,
     config: CONFIG,
-    title: {
-      text: "Worst leaf of each tree: delay CDF",
-      subtitle: "further left is better; the dotted line marks p90",
-    },
+    title: { text: o.title, subtitle: o.subtitle },
     width: 430,
     height: 250,
     layer: [
@@ -160,26 +180,86 @@ export function worstCdfSpec(curves: readonly LeafCurve[]): TopLevelSpec {
           x: {
             field: "us",
             type: "quantitative",
-            scale: { type: "log", nice: false },
-            title: DELAY_AXIS_TITLE,
+            scale: o.symlog ? { type: "symlog" } : { type: "log", nice: false },
+            title: o.xTitle,
           },
           y: {
             field: "fraction",
             type: "quantitative",
-            title: "share of packets (CDF)",
+            title: o.yTitle,
             axis: { format: "%" },
           },
           color: {
-            field: "tree",
+            field: o.legend,
             type: "nominal",
-            title: "tree",
-            sort: curves.map((c) => c.tree),
+            title: o.legend,
+            sort: curves.map((c) => c.name),
             legend: { orient: "bottom", columns: 2 },
           },
         },
       },
-      _p90Rule(),
+      _rule(o.ruleAt ?? 0.9),
     ],
+  } as TopLevelSpec;
+}
+
+/** The worst leaf's CDF of every tree, on one chart. */
+export function worstCdfSpec(curves: readonly LeafCurve[]): TopLevelSpec {
+  return curvesCdfSpec(
+    curves.map((c) => ({ name: c.tree, points: c.points })),
+    {
+      title: "Worst leaf of each tree: delay CDF",
+      subtitle: "further left is better; the dotted line marks p90",
+      legend: "tree",
+      xTitle: DELAY_AXIS_TITLE,
+      yTitle: "share of packets (CDF)",
+    },
+  );
+}
+
+/** Per kind, the share of messages fair against the hold H (log scale). */
+export function fairHoldSpec(
+  kinds: readonly {
+    kind: string;
+    holds: { holdUs: number; share: number }[];
+  }[],
+): TopLevelSpec {
+  const values = kinds.flatMap((k) =>
+    k.holds.map((h) => ({ kind: k.kind, holdUs: h.holdUs, share: h.share }))
+  );
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: {
+      text: "Fair share against the hold",
+      subtitle:
+        "messages every receiver had by send + H, mean over roots × runs; higher is better",
+    },
+    width: 430,
+    height: 250,
+    data: { values },
+    mark: { type: "line", point: true, strokeWidth: 2.5 },
+    encoding: {
+      x: {
+        field: "holdUs",
+        type: "quantitative",
+        scale: { type: "log", nice: false },
+        title: "hold H (µs, log scale)",
+      },
+      y: {
+        field: "share",
+        type: "quantitative",
+        title: "fair share of messages",
+        axis: { format: "%" },
+      },
+      color: {
+        field: "kind",
+        type: "nominal",
+        title: "kind",
+        sort: kinds.map((k) => k.kind),
+        legend: { orient: "bottom", columns: 2 },
+      },
+    },
   } as TopLevelSpec;
 }
 
@@ -281,9 +361,9 @@ export function seriesSpec(
   } as TopLevelSpec;
 }
 
-function _p90Rule() {
+function _rule(at: number) {
   return {
-    data: { values: [{ y: 0.9 }] },
+    data: { values: [{ y: at }] },
     mark: { type: "rule", strokeDash: [2, 3], color: "#777" },
     encoding: { y: { field: "y", type: "quantitative" } },
   };

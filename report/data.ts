@@ -58,25 +58,44 @@ export const CDF_PERCENTILES: readonly number[] = (() => {
  * histogram is empty or cannot be decoded.
  */
 export function cdfPoints(histogram: string): CdfPoint[] {
-  let h: hdr.Histogram;
+  return mergedCdfPoints([histogram], 0);
+}
+
+/**
+ * The CDF of histograms added together, as {@link cdfPoints}, over their
+ * values and `above` more (lost messages, which rank above every value):
+ * the curve tops out at the share that has a value. Histograms that cannot
+ * be decoded are left out.
+ */
+export function mergedCdfPoints(
+  histograms: readonly string[],
+  above: number,
+): CdfPoint[] {
+  let sum: hdr.Histogram | undefined;
   try {
-    h = hdr.decodeFromCompressedBase64(histogram, 32, false);
-  } catch {
-    return [];
-  }
-  try {
-    if (h.totalCount === 0) return [];
+    for (const b64 of histograms) {
+      let h: hdr.Histogram;
+      try {
+        h = hdr.decodeFromCompressedBase64(b64, 32, false);
+      } catch {
+        continue;
+      }
+      if (!sum) sum = h;
+      else sum.add(h), h.destroy();
+    }
+    if (!sum || sum.totalCount === 0) return [];
+    const share = sum.totalCount / (sum.totalCount + above);
     const out: CdfPoint[] = [];
     for (const p of CDF_PERCENTILES) {
-      const us = h.getValueAtPercentile(p) / 1000;
+      const us = sum.getValueAtPercentile(p) / 1000;
       const last = out[out.length - 1];
       // Drop repeats of a value: the step's top point carries it.
-      if (last && last.us === us) last.fraction = p / 100;
-      else out.push({ us, fraction: p / 100 });
+      if (last && last.us === us) last.fraction = share * p / 100;
+      else out.push({ us, fraction: share * p / 100 });
     }
     return out;
   } finally {
-    h.destroy();
+    sum?.destroy();
   }
 }
 

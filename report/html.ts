@@ -84,6 +84,8 @@ tr.kept td { background: var(--kept); }
   font-size: 12px; }
 .tag.BEST { background: #e3f0fb; } .tag.WORST { background: #fbe6e3; }
 .tag.RANDOM { background: #f2f2f2; }
+ul.pairs { font-size: 13px; margin: 4px 0 10px; padding-left: 20px; }
+ul.pairs li.overlap { color: var(--muted); }
 .row { display: flex; flex-wrap: wrap; gap: 16px 28px; align-items: flex-start; }
 .pair { display: grid; grid-template-columns: minmax(280px, 1fr) minmax(0, max-content);
   gap: 16px 28px; align-items: start; }

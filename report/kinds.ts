@@ -37,9 +37,10 @@ export function kindsSection(results: Results): string {
   }));
   const rows = s.rows.map((r) =>
     `<tr data-kind="${esc(r.kind)}">${
-      summaryCells(r).map((c, i) => td(esc(c), i === 0 ? "text" : "num")).join(
-        "",
-      )
+      summaryCells(r, s).map((c, i) => td(esc(c), i === 0 ? "text" : "num"))
+        .join(
+          "",
+        )
     }</tr>`
   );
   const samples = new Set(s.rows.map((r) => r.n));
@@ -50,7 +51,7 @@ export function kindsSection(results: Results): string {
     esc(s.random ?? "RANDOM (none in this run)")
   } and ${
     esc(s.worst ?? "WORST (none in this run)")
-  }; and what building one tree of the kind cost in probing (datagrams sent, time), averaged over roots.</p>
+  }, only where the intervals tell the kinds apart ("not apart" where they overlap or a kind has fewer than 2 samples); and what building one tree of the kind cost in probing (datagrams sent, time), averaged over roots.</p>
 ${table("kinds", head, rows)}
 ${(results.allToAll ?? []).map(allToAllBlock).join("\n")}
 </section>`;

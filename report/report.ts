@@ -1,8 +1,9 @@
 /**
  * The experiment report: one self-contained HTML page from a results
- * document. A summary table, a comparison of the trees' worst leaves, and
- * per tree its drawing, its leaves' delay CDFs, their per-second series and
- * its stages. Charts are Vega-Lite specs rendered to inline SVG, drawings
+ * document. The summary across roots and runs, the per-message figures per
+ * kind (`messages.ts`), a summary table, a comparison of the trees' worst
+ * leaves, and per tree its drawing, its leaves' delay CDFs, their
+ * per-second series and its stages. Charts are Vega-Lite specs rendered to inline SVG, drawings
  * Graphviz layouts; the page has no script and fetches nothing.
  *
  * @module
@@ -27,6 +28,7 @@ import {
 } from "./data.ts";
 import { edgeClocksTable } from "./clocks.ts";
 import { kindsSection, rebuildLines } from "./kinds.ts";
+import { messagesSection } from "./messages.ts";
 import { type DelayScale, delayScale, renderDot, treeDot } from "./draw.ts";
 import { esc, fmtS, fmtTime, page, SLOW_BADGE, treeAnchor } from "./html.ts";
 import {
@@ -55,6 +57,7 @@ export async function renderReport(results: Results): Promise<string> {
   const body = [
     _header(results, views, emulated),
     kindsSection(results),
+    await messagesSection(results),
     `<section id="summary"><h2>Summary</h2>`,
     `<p class="note">Per tree and evaluation run, the leaf with the highest p90 one-way delay. Lower is better; the best tree's row is marked green${
       emulated
@@ -116,7 +119,7 @@ function _header(
   );
   return `<header><h1>treecast report: ${esc(r.name)}</h1>
 <p class="meta">${facts.join(" · ")}</p>${trouble}
-<nav><a href="#kinds">Across roots and runs</a><a href="#summary">Summary</a><a href="#comparison">Across trees</a>${
+<nav><a href="#kinds">Across roots and runs</a><a href="#messages">Per message</a><a href="#summary">Summary</a><a href="#comparison">Across trees</a>${
     nav.join("")
   }<a href="#run">Workers and script</a></nav></header>`;
 }

@@ -54,6 +54,7 @@ Deno.test({
       const left = [...demoWorkers()].filter((p) => !before.has(p));
       assert.deepEqual(left, [], "the demo left workers running");
       assert.ok((await Deno.stat(`${dir}/leaves.csv`)).size > 0);
+      assert.ok((await Deno.stat(`${dir}/messages.csv`)).size > 0);
       const html = await Deno.readTextFile(m[1]!);
       let slowTrees = 0;
       for (const t of results.trees) {
