@@ -79,6 +79,19 @@ export interface KernelClock {
 export interface Subtree {
   addr: string;
   children: Subtree[];
+  /** Nodes it also forwards to: children of its siblings (hedged trees; decode gives []). */
+  hedges?: string[];
+  /** Hosts of its hedge parents, set by the relaying worker (decode gives []). */
+  hedgeSenders?: string[];
+}
+
+/** A phase of a hedged relay (`worker/hedge.ts`). */
+export interface HedgeStep {
+  /** 1: relay below, start no probe; 2: start the held probe. */
+  phase: number;
+  key: string;
+  /** Phase 2: probe addresses of the hedge children. */
+  to: string[];
 }
 
 /** COMMAND payload. Durations in milliseconds. */
@@ -99,6 +112,8 @@ export interface Command {
   timestamps: Timestamps;
   /** Hosts the stream of a CHILD/PROXY comes from (each an IP or a name; checked by decode). */
   senders: string[];
+  /** A phase of a hedged relay; absent for the one-phase relay. */
+  hedge?: HedgeStep;
 }
 
 /** One point of a receiver's per-second series. */
@@ -319,14 +334,22 @@ export function decode(bytes: Uint8Array): Message {
   const fail = (desc: string) => new DecodeError(desc);
   if (report?.partRequest) checkPartRequest(report.partRequest, fail);
   if (report?.part) report.part = checkPart(report.part, fail);
-  msg.data.command?.senders.forEach((h, i) => {
-    // It becomes a probe flag's value: a host, nothing else.
-    if (!_isHost(h)) {
-      throw new DecodeError(
-        `${msg.type} message: command.senders[${i}] "${h}" is not a host`,
-      );
-    }
-  });
+  const hosts = (list: string[], path: string) =>
+    list.forEach((h, i) => {
+      // It becomes a probe flag's value: a host, nothing else.
+      if (!_isHost(h)) {
+        throw new DecodeError(
+          `${msg.type} message: ${path}[${i}] "${h}" is not a host`,
+        );
+      }
+    });
+  const cmd = msg.data.command;
+  if (cmd) hosts(cmd.senders, "command.senders");
+  const visit = (t: Subtree, path: string): void => {
+    hosts(t.hedgeSenders ?? [], `${path}.hedgeSenders`);
+    t.children.forEach((c, j) => visit(c, `${path}.children[${j}]`));
+  };
+  cmd?.subtrees.forEach((t, i) => visit(t, `command.subtrees[${i}]`));
   return msg;
 }
 
