@@ -144,6 +144,7 @@ function _build(
   _stepsImplemented(top, implemented, problems);
   _jobTimeouts(top, problems);
   _budget(top, hyperparameter, addrs.length, problems);
+  _hedges(top, problems);
   problems.throwFirst();
   return _withDefaults(c, top, { text, addrs, depth, hyperparameter, root });
 }
@@ -426,6 +427,17 @@ function _lemon(v: Top["v"], rate: number, warmup: number): Script["lemon"] {
 }
 
 /** Each kind of job the script makes, within a worker's default budget. */
+/** Each tree's `hedge` is below the fanout (hedge parents are siblings of the parent). */
+function _hedges({ v, at }: Top, problems: _Problems): void {
+  const fanout = v.fanout ?? D.FANOUT;
+  (v.trees ?? []).forEach((t, i) => {
+    if ((t.hedge ?? 0) < fanout) return;
+    const why = `must be below the fanout (${fanout}): a node's hedge ` +
+      `parents are its parent's siblings, got ${t.hedge}`;
+    problems.add(at.trees!, why, `trees[${i}].hedge`);
+  });
+}
+
 function _budget(
   top: Top,
   hyperparameter: Hyperparameter,
