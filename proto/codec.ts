@@ -347,6 +347,9 @@ export function decode(bytes: Uint8Array): Message {
   if (cmd) hosts(cmd.senders, "command.senders");
   const visit = (t: Subtree, path: string): void => {
     hosts(t.hedgeSenders ?? [], `${path}.hedgeSenders`);
+    // Absent when empty, as the manager's trees give them (`manager/tree.ts`).
+    if (t.hedges?.length === 0) delete t.hedges;
+    if (t.hedgeSenders?.length === 0) delete t.hedgeSenders;
     t.children.forEach((c, j) => visit(c, `${path}.children[${j}]`));
   };
   cmd?.subtrees.forEach((t, i) => visit(t, `command.subtrees[${i}]`));
