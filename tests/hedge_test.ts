@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { Experiment } from "../manager/experiment.ts";
 import { Manager } from "../manager/manager.ts";
-import { parseScript } from "../manager/script.ts";
 import { hedgeEdges } from "../manager/hedge.ts";
 import { Tree } from "../manager/tree.ts";
 import { emptyCommand, type Job } from "../proto/codec.ts";
+import { runHedged } from "./helpers/hedged.ts";
 import { startTestbed } from "./helpers/testbed.ts";
 
 Deno.test("a hedged MCAST (depth 2, fanout 2, hedge 1): each leaf gets every message from its parent and its parent's sibling, counting one duplicate per message", async () => {
@@ -75,51 +74,29 @@ Deno.test({
     "a script with hedge: 1 evaluates a RANDOM tree whose nodes below depth 1 each have two parents, its leaves counting duplicates",
   sanitizeResources: false,
   fn: async () => {
-    const bed = await startTestbed(7);
-    const m = new Manager({ timeoutMs: 5000, retries: 1 });
-    try {
-      const text = `name: HEDGED
-seed: 3
-addrs: [${bed.addrs.map((a) => `"${a}"`).join(", ")}]
-depth: 2
-fanout: 2
-rate: 200
-duration: 300ms
-evaluation: { rate: 500, duration: 800ms, warmup: 100ms, runs: 1 }
-root: "${bed.addrs[0]}"
-trees:
-  - { type: RANDOM, hedge: 1 }
-timeouts: { request: 5, retries: 1, job_grace: 10 }
-`;
-      const results = await new Experiment(parseScript(text, "hedged.yaml"), {
-        manager: m,
-      }).run();
-      const t = results.trees[0]!;
-      assert.equal(t.status, "complete", t.error ?? "");
-      assert.equal(t.hedge, 1);
-      const parents = new Map<string, string[]>();
-      for (const [from, to] of [...t.edges, ...t.hedges ?? []]) {
-        parents.set(to, [...parents.get(to) ?? [], from]);
-      }
-      const [root, a, b, ...leaves] = t.nodes as string[];
-      assert.deepEqual(parents.get(a!), [root]);
-      assert.deepEqual(parents.get(b!), [root]);
-      for (const l of leaves) {
-        assert.deepEqual(new Set(parents.get(l)), new Set([a, b]), l);
-      }
-      const { nodes, missing } = t.evaluations[0]!;
-      assert.deepEqual(missing, [], "workers lost during the evaluation");
-      for (const l of leaves) {
-        const s = nodes.find((n) => n.addr === l)!.stats!;
-        assert.ok(s.received > 0, `${l} received nothing`);
-        assert.ok(
-          s.duplicates >= 0.5 * s.received && s.duplicates <= s.received,
-          `${l}: ${s.duplicates} duplicates of ${s.received} messages`,
-        );
-      }
-    } finally {
-      m.close();
-      await bed.stop();
+    const results = await runHedged({ hedge: 1, seed: 3 });
+    const t = results.trees[0]!;
+    assert.equal(t.status, "complete", t.error ?? "");
+    assert.equal(t.hedge, 1);
+    const parents = new Map<string, string[]>();
+    for (const [from, to] of [...t.edges, ...t.hedges ?? []]) {
+      parents.set(to, [...parents.get(to) ?? [], from]);
+    }
+    const [root, a, b, ...leaves] = t.nodes as string[];
+    assert.deepEqual(parents.get(a!), [root]);
+    assert.deepEqual(parents.get(b!), [root]);
+    for (const l of leaves) {
+      assert.deepEqual(new Set(parents.get(l)), new Set([a, b]), l);
+    }
+    const { nodes, missing } = t.evaluations[0]!;
+    assert.deepEqual(missing, [], "workers lost during the evaluation");
+    for (const l of leaves) {
+      const s = nodes.find((n) => n.addr === l)!.stats!;
+      assert.ok(s.received > 0, `${l} received nothing`);
+      assert.ok(
+        s.duplicates >= 0.5 * s.received && s.duplicates <= s.received,
+        `${l}: ${s.duplicates} duplicates of ${s.received} messages`,
+      );
     }
   },
 });
