@@ -75,22 +75,18 @@ export interface KernelClock {
   emulated: boolean;
 }
 
-/** A node and the tree below it. */
+/** A node and the tree below it; hedged trees only: `hedges`, `hedgeSenders` (see the proto). */
 export interface Subtree {
   addr: string;
   children: Subtree[];
-  /** Nodes it also forwards to: children of its siblings (hedged trees; decode gives []). */
   hedges?: string[];
-  /** Hosts of its hedge parents, set by the relaying worker (decode gives []). */
   hedgeSenders?: string[];
 }
 
-/** A phase of a hedged relay (`worker/hedge.ts`). */
+/** A phase (1: relay below, hold; 2: start, also sending `to`) of a hedged relay (`worker/hedge.ts`). */
 export interface HedgeStep {
-  /** 1: relay below, start no probe; 2: start the held probe. */
   phase: number;
   key: string;
-  /** Phase 2: probe addresses of the hedge children. */
   to: string[];
 }
 
@@ -334,13 +330,11 @@ export function decode(bytes: Uint8Array): Message {
   const fail = (desc: string) => new DecodeError(desc);
   if (report?.partRequest) checkPartRequest(report.partRequest, fail);
   if (report?.part) report.part = checkPart(report.part, fail);
+  // Senders become a probe flag's value: a host, nothing else.
   const hosts = (list: string[], path: string) =>
     list.forEach((h, i) => {
-      // It becomes a probe flag's value: a host, nothing else.
       if (!_isHost(h)) {
-        throw new DecodeError(
-          `${msg.type} message: ${path}[${i}] "${h}" is not a host`,
-        );
+        throw fail(`${msg.type} message: ${path}[${i}] "${h}" is not a host`);
       }
     });
   const cmd = msg.data.command;
