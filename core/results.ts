@@ -181,6 +181,10 @@ export interface TreeResult {
   /** Addresses in breadth-first order (index 0 the root). */
   nodes: (string | null)[];
   edges: [string, string][];
+  /** Hedge parents per node below depth 1 (`manager/hedge.ts`); absent: 0. */
+  hedge?: number;
+  /** Hedge edges: the first node also forwards to the second (absent: none). */
+  hedges?: [string, string][];
   stages: StageResult[];
   evaluations: EvaluationResult[];
   /** Workers of the tree that emulate a slow VM. */

@@ -182,6 +182,8 @@ const FULL: Full<Results> = {
     fanout: 2,
     nodes: ["10.0.0.1:9000", "10.0.0.2:9000", null],
     edges: [["10.0.0.1:9000", "10.0.0.2:9000"]],
+    hedge: 1,
+    hedges: [["10.0.0.3:9000", "10.0.0.4:9000"]],
     stages: [STAGE],
     evaluations: [{
       run: 1,

@@ -319,6 +319,8 @@ export class Experiment implements StepContext {
   sync(run: TreeRun): void {
     run.result.nodes = run.tree.nodes.map((n) => n ?? null);
     run.result.edges = run.tree.edges();
+    const hedges = run.tree.hedgeEdges();
+    if (hedges.length > 0) run.result.hedges = hedges;
     const emulating = new Set([
       ...(this.#workers ?? []).filter((w) => slowedBy(w.hello?.emulate)).map((
         w,

@@ -144,6 +144,7 @@ function _build(
   _stepsImplemented(top, implemented, problems);
   _jobTimeouts(top, problems);
   _budget(top, hyperparameter, addrs.length, problems);
+  _hedges(c, top, problems);
   problems.throwFirst();
   return _withDefaults(c, top, { text, addrs, depth, hyperparameter, root });
 }
@@ -426,6 +427,22 @@ function _lemon(v: Top["v"], rate: number, warmup: number): Script["lemon"] {
 }
 
 /** Each kind of job the script makes, within a worker's default budget. */
+/** Each tree's `hedge` is below the fanout (hedge parents are siblings of the parent). */
+function _hedges(c: Context, { v, at }: Top, problems: _Problems): void {
+  const fanout = v.fanout ?? D.FANOUT;
+  (v.trees ?? []).forEach((t, i) => {
+    if ((t.hedge ?? 0) < fanout) return;
+    const why = `must be below the fanout (${fanout}): a node's hedge ` +
+      `parents are its parent's siblings, got ${t.hedge}`;
+    const item = YAML.isSeq(c.resolve(at.trees!.node))
+      ? (c.resolve(at.trees!.node) as YAML.YAMLSeq).items[i]
+      : undefined;
+    const node = YAML.isMap(item) ? item.get("hedge", true) : undefined;
+    const field = `trees[${i}].hedge`;
+    problems.add(node ? { node, field } : at.trees!, why, field);
+  });
+}
+
 function _budget(
   top: Top,
   hyperparameter: Hyperparameter,

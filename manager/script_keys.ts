@@ -123,6 +123,7 @@ const _tree = record({
   type: oneOf<TreeType>("tree type", TREE_TYPES, { RAND: "RANDOM" }),
   strategy: _strategy,
   name: _name,
+  hedge: int(0, 63),
 });
 
 /** A tree spec, named by default after its type and strategy. */
@@ -149,6 +150,7 @@ const _trees: Reader<TreeSpec[]> = (c: Context, e: Entry) => {
     const needs = `a ${v.type} tree needs ${_PRESETS.join(", ")} or weights`;
     need(c, self, "strategy", unscored || !!v.strategy, needs);
     const spec = treeSpec(v.type!, v.strategy, v.name);
+    if (v.hedge) spec.hedge = v.hedge;
     const first = seen.get(spec.name);
     if (first !== undefined) {
       const why = `tree name "${spec.name}" is already used by ${first}: ` +

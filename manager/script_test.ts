@@ -270,6 +270,15 @@ Deno.test("trees: aliases, default names and custom weights", () => {
   ]);
 });
 
+Deno.test("trees: hedge (absent: none; 0 is none)", () => {
+  const s = parse(
+    `name: x\naddrs: [a:1, b:2, c:3, d:4, e:5, f:6, g:7]\nfanout: 2\n` +
+      `trees:\n  - {type: RANDOM, hedge: 1}\n  - {type: LEMON, hedge: 0}\n` +
+      `  - {type: BEST, strategy: P90}\n`,
+  );
+  assert.deepEqual(s.trees.map((t) => t.hedge), [1, undefined, undefined]);
+});
+
 Deno.test("root picks one worker, as spelled in addrs", () => {
   const s = parse("name: x\naddrs: [Host-A:1, b:2, c:3]\nroot: host-a:1\n");
   assert.equal(s.root, "Host-A:1");
@@ -585,6 +594,20 @@ const ROWS: Row[] = [
     "3:17",
     "hyperparameter",
     'must be a number, got "half"',
+  ],
+  [
+    "hedge at the fanout",
+    `${OK}fanout: 2\ntrees:\n  - { type: RANDOM, hedge: 2 }\n`,
+    "5:28",
+    "trees[0].hedge",
+    "must be below the fanout (2): a node's hedge parents are its parent's siblings, got 2",
+  ],
+  [
+    "negative hedge",
+    `${OK}trees:\n  - { type: RANDOM, hedge: -1 }\n`,
+    "4:28",
+    "trees[0].hedge",
+    "must be a whole number from 0 to 63, got -1",
   ],
   [
     "roots 0",

@@ -65,6 +65,8 @@ export interface TreeSpec {
   type: TreeType;
   /** Present for BEST and WORST, absent for RANDOM and LEMON. */
   strategy?: Strategy;
+  /** Hedge parents per node below depth 1 (`hedge.ts`), below the fanout; absent: 0. */
+  hedge?: number;
 }
 /** One step of the script's queue. */
 export interface Step {

@@ -14,6 +14,7 @@
  * @module
  */
 import type { Subtree } from "../proto/codec.ts";
+import type { HedgeEdge } from "./hedge.ts";
 
 /** Options of the {@link Tree} constructor. */
 export interface TreeOptions {
@@ -29,6 +30,8 @@ export interface TreeJSON {
   fanout: number;
   nodes: (string | null)[];
   edges: [string, string][];
+  /** Hedge edges (`hedge.ts`): the first node also forwards to the second. */
+  hedges: [string, string][];
 }
 
 /**
@@ -67,6 +70,8 @@ export class Tree {
   #internal: number;
   #nodes: (string | undefined)[];
   #index = new Map<string, number>();
+  /** Hedge destinations by forwarding node (`hedge.ts`). */
+  #hedges = new Map<number, number[]>();
 
   /** An empty tree: set the root, then add children level by level. */
   constructor(opts: TreeOptions) {
@@ -269,7 +274,42 @@ export class Tree {
   }
 
   /**
-   * Node `i` and everything assigned below it, as nested `{addr, children}`.
+   * Sets the hedge edges (`hedge.ts` `hedgeEdges`): node `from` also
+   * forwards to node `to`, a child of one of its siblings.
+   */
+  setHedges(edges: readonly HedgeEdge[]): void {
+    this.#hedges.clear();
+    for (const [from, to] of edges) {
+      const p = this.parentIndex(to), q = this.parentIndex(from);
+      const g = p === undefined ? undefined : this.parentIndex(p);
+      if (g === undefined || from === p || q !== g) {
+        throw new Error(
+          `Cannot hedge node ${to} from node ${from}: not a sibling of its parent`,
+        );
+      }
+      const list = this.#hedges.get(from) ?? [];
+      list.push(to);
+      this.#hedges.set(from, list);
+    }
+  }
+
+  /** Hedge edges between assigned nodes, as address pairs, by forwarding node in BFS order. */
+  hedgeEdges(): [string, string][] {
+    const out: [string, string][] = [];
+    for (const from of [...this.#hedges.keys()].sort((a, b) => a - b)) {
+      const a = this.#nodes[from];
+      if (a === undefined) continue;
+      for (const to of this.#hedges.get(from)!) {
+        const b = this.#nodes[to];
+        if (b !== undefined) out.push([a, b]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Node `i` and everything assigned below it, as nested `{addr, children}`
+   * (with `hedges`: the assigned nodes it also forwards to, when it has any).
    * Throws if `i` has no address.
    */
   subtree(i: number): Subtree {
@@ -281,16 +321,19 @@ export class Tree {
     const children = this.childIndices(i)
       .filter((c) => this.#nodes[c] !== undefined)
       .map((c) => this.subtree(c));
-    return { addr, children };
+    const hedges = (this.#hedges.get(i) ?? []).map((h) => this.#nodes[h])
+      .filter((a): a is string => a !== undefined);
+    return hedges.length > 0 ? { addr, children, hedges } : { addr, children };
   }
 
-  /** `{depth, fanout, nodes, edges}`, with unassigned nodes as `null`. */
+  /** `{depth, fanout, nodes, edges, hedges}`, with unassigned nodes as `null`. */
   toJSON(): TreeJSON {
     return {
       depth: this.#depth,
       fanout: this.#fanout,
       nodes: this.#nodes.map((a) => a ?? null),
       edges: this.edges(),
+      hedges: this.hedgeEdges(),
     };
   }
 

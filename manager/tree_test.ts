@@ -192,7 +192,7 @@ Deno.test("a fanout of 1 is a chain", () => {
   assert.deepEqual(t.edges(), [["a", "b"], ["b", "c"], ["c", "d"]]);
 });
 
-Deno.test("toJSON gives depth, fanout, nodes and edges", () => {
+Deno.test("toJSON gives depth, fanout, nodes, edges and hedges", () => {
   const t = new Tree({ depth: 1, fanout: 2 });
   t.setRoot("A");
   assert.deepEqual(JSON.parse(JSON.stringify(t)), {
@@ -200,6 +200,7 @@ Deno.test("toJSON gives depth, fanout, nodes and edges", () => {
     fanout: 2,
     nodes: ["A", null, null],
     edges: [],
+    hedges: [],
   });
   t.addChildren(0, ["B", "C"]);
   assert.deepEqual(t.toJSON(), {
@@ -207,5 +208,6 @@ Deno.test("toJSON gives depth, fanout, nodes and edges", () => {
     fanout: 2,
     nodes: ["A", "B", "C"],
     edges: [["A", "B"], ["A", "C"]],
+    hedges: [],
   });
 });

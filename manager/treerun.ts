@@ -8,6 +8,7 @@ import { deriveSeed, Pool, Rng } from "./pool.ts";
 import type { AllToAllResult, TreeResult } from "../core/results.ts";
 import type { Script, TreeSpec } from "./script_types.ts";
 import { Tree } from "./tree.ts";
+import { hedgeEdges } from "./hedge.ts";
 
 /** A tree being built and evaluated: one (root, tree spec) pair. */
 export interface TreeRun {
@@ -64,6 +65,7 @@ export function newTreeRun(spec: TreeSpec, o: TreeRunOptions): TreeRun {
     parallel: s.parallel,
     depth: s.depth,
     fanout: s.fanout,
+    ...(spec.hedge ? { hedge: spec.hedge } : {}),
     nodes: [],
     edges: [],
     stages: [],
@@ -73,12 +75,20 @@ export function newTreeRun(spec: TreeSpec, o: TreeRunOptions): TreeRun {
     evaluationMs: 0,
     status: "building",
   };
+  const tree = new Tree({ depth: s.depth, fanout: s.fanout });
+  tree.setHedges(hedgeEdges({
+    depth: s.depth,
+    fanout: s.fanout,
+    hedge: spec.hedge ?? 0,
+    type: spec.type,
+    seed: deriveSeed(seed, "hedge"),
+  }));
   return {
     spec,
     root: o.root,
     rootIndex: o.rootIndex,
     seed,
-    tree: new Tree({ depth: s.depth, fanout: s.fanout }),
+    tree,
     pool: new Pool([], { seed }),
     rng: new Rng(deriveSeed(seed, "select")),
     result,

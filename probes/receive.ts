@@ -13,6 +13,7 @@ import { type EmulationParams, Emulator } from "./emulate.ts";
 import type { IoKind, TimestampKind } from "./io.ts";
 import type { MessageBook, MessagesReport } from "./messages.ts";
 import { DelayRecorder } from "./recorder.ts";
+import { SeqTracker } from "./seq.ts";
 import type { ChildResult, ProxyResult } from "./roles.ts";
 import type { StopReason, StreamTimer } from "./watch.ts";
 import {
@@ -24,6 +25,7 @@ import {
   OFF_EMU,
   OFF_FLAGS,
   OFF_HOPS,
+  OFF_SEQ,
 } from "./wire.ts";
 
 /** How a receiver ended and how it measured: the head of its result line. */
@@ -155,8 +157,12 @@ export class ProxyCore {
   /** Datagrams from a source `--from` does not admit (counted by the backend, `sources.ts`). */
   foreign = 0;
   sendErrors = 0;
+  /** Copies of a seq already forwarded (a hedged proxy's second parent), not forwarded again. */
+  duplicates = 0;
   hops = 0;
   endSeen = false;
+  /** The seqs forwarded (a bounded window, `seq.ts`). */
+  #seen = new SeqTracker();
 
   /** A core for the children at `to`, stopping through `timer`, measuring with `record`. */
   constructor(
@@ -186,7 +192,10 @@ export class ProxyCore {
    * Takes the datagram of `n` bytes under `view`, arrived at monotonic
    * `nowMs`, and patches it for forwarding (hops + 1, saturating; the
    * emulated delay added to emu_ns). Returns the hops it arrived with, or
-   * -1 when it is not to be forwarded (malformed, or dropped by emulation).
+   * -1 when it is not to be forwarded (malformed, a copy of a seq already
+   * forwarded, or dropped by emulation). A proxy with hedge parents thus
+   * forwards the first copy of each seq to arrive (under emulation, not
+   * necessarily the one of the smallest emulated delay).
    */
   take(view: DataView, n: number, nowMs: number): number {
     if (!isProbeDatagram(view, n)) {
@@ -195,6 +204,11 @@ export class ProxyCore {
     }
     this.timer.packet(nowMs);
     this.datagrams++;
+    const end = (view.getUint32(OFF_FLAGS, true) & FLAG_END) !== 0;
+    if (!end && !this.#seen.accept(view.getUint32(OFF_SEQ, true))) {
+      this.duplicates++;
+      return -1;
+    }
     if (this.#emu !== null) {
       const d = this.#emu.next();
       if (d < 0) {
@@ -259,6 +273,7 @@ export class ProxyCore {
       malformed: this.malformed,
       foreign: this.foreign,
       send_errors: this.sendErrors,
+      duplicates_dropped: this.duplicates,
       ...(this.rec !== null ? this.rec.report() : {}),
       echoes: this.echo.count,
       peers: this.book.report(this.#to),

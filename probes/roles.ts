@@ -106,6 +106,8 @@ export interface ProxyResult extends Partial<RecordReport> {
   /** Datagrams from a sender `from` does not admit, dropped (a child's echo is not one). */
   foreign: number;
   send_errors: number;
+  /** Copies of a seq already forwarded (from a hedge parent), dropped. */
+  duplicates_dropped: number;
   end_seen: boolean;
   /** Most hops seen on an arriving datagram. */
   hops: number;

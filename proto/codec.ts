@@ -75,10 +75,19 @@ export interface KernelClock {
   emulated: boolean;
 }
 
-/** A node and the tree below it. */
+/** A node and the tree below it; hedged trees only: `hedges`, `hedgeSenders` (see the proto). */
 export interface Subtree {
   addr: string;
   children: Subtree[];
+  hedges?: string[];
+  hedgeSenders?: string[];
+}
+
+/** A phase (1: relay below, hold; 2: start, also sending `to`) of a hedged relay (`worker/hedge.ts`). */
+export interface HedgeStep {
+  phase: number;
+  key: string;
+  to: string[];
 }
 
 /** COMMAND payload. Durations in milliseconds. */
@@ -99,6 +108,8 @@ export interface Command {
   timestamps: Timestamps;
   /** Hosts the stream of a CHILD/PROXY comes from (each an IP or a name; checked by decode). */
   senders: string[];
+  /** A phase of a hedged relay; absent for the one-phase relay. */
+  hedge?: HedgeStep;
 }
 
 /** One point of a receiver's per-second series. */
@@ -319,14 +330,23 @@ export function decode(bytes: Uint8Array): Message {
   const fail = (desc: string) => new DecodeError(desc);
   if (report?.partRequest) checkPartRequest(report.partRequest, fail);
   if (report?.part) report.part = checkPart(report.part, fail);
-  msg.data.command?.senders.forEach((h, i) => {
-    // It becomes a probe flag's value: a host, nothing else.
-    if (!_isHost(h)) {
-      throw new DecodeError(
-        `${msg.type} message: command.senders[${i}] "${h}" is not a host`,
-      );
-    }
-  });
+  // Senders become a probe flag's value: a host, nothing else.
+  const hosts = (list: string[], path: string) =>
+    list.forEach((h, i) => {
+      if (!_isHost(h)) {
+        throw fail(`${msg.type} message: ${path}[${i}] "${h}" is not a host`);
+      }
+    });
+  const cmd = msg.data.command;
+  if (cmd) hosts(cmd.senders, "command.senders");
+  const visit = (t: Subtree, path: string): void => {
+    hosts(t.hedgeSenders ?? [], `${path}.hedgeSenders`);
+    // Absent when empty, as the manager's trees give them (`manager/tree.ts`).
+    if (t.hedges?.length === 0) delete t.hedges;
+    if (t.hedgeSenders?.length === 0) delete t.hedgeSenders;
+    t.children.forEach((c, j) => visit(c, `${path}.children[${j}]`));
+  };
+  cmd?.subtrees.forEach((t, i) => visit(t, `command.subtrees[${i}]`));
   return msg;
 }
 

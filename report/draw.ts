@@ -122,6 +122,15 @@ export function treeDot(v: TreeView, scale: DelayScale): string {
     const a = ids.get(from), b = ids.get(to);
     if (a && b) lines.push(`  ${a} -> ${b};`);
   }
+  // Hedge edges (issue #22): dashed, and not pulling the layout.
+  for (const [from, to] of t.hedges ?? []) {
+    const a = ids.get(from), b = ids.get(to);
+    if (a && b) {
+      lines.push(
+        `  ${a} -> ${b} [style=dashed, color="#888888", constraint=false];`,
+      );
+    }
+  }
   lines.push("}");
   return lines.join("\n") + "\n";
 }

@@ -45,6 +45,20 @@ Deno.test("treeDot: emulated stragglers get a red outline and SLOW", () => {
   }
 });
 
+Deno.test("treeDot: a hedged tree's hedge edges are drawn dashed, its tree edges solid", () => {
+  const v = views[0]!;
+  const [, a, b, a1, a2, b1, b2] = v.tree.nodes as string[];
+  const hedges: [string, string][] = [[a!, b1!], [a!, b2!], [b!, a1!], [
+    b!,
+    a2!,
+  ]];
+  const dot = treeDot({ ...v, tree: { ...v.tree, hedges } }, scale);
+  const arrows = dot.split("\n").filter((l) => l.includes(" -> "));
+  const dashed = arrows.filter((l) => l.includes("style=dashed"));
+  assert.equal(dashed.length, 4);
+  assert.equal(arrows.length - dashed.length, v.tree.edges.length);
+});
+
 Deno.test("renderDot: inline-ready SVG with ids of its own", async () => {
   const svg = await renderDot(treeDot(views[0]!, scale), "tree-1");
   assert.ok(svg.startsWith("<svg"));

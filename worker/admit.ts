@@ -28,7 +28,10 @@ export class Admission {
    * failed). Throws, naming the limit and the value, when it does not fit.
    */
   admit(cmd: Command, running: readonly { job: Job }[]): () => void {
-    const dests = cmd.flag === "CHILD" ? 0 : cmd.addrs.length;
+    // A hedged proxy also sends to its hedge children (`hedge.ts`).
+    const dests = cmd.flag === "CHILD"
+      ? 0
+      : cmd.addrs.length + (cmd.hedge?.to.length ?? 0);
     const excess = budgetExcess(
       {
         rate: cmd.rate,

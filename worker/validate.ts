@@ -180,6 +180,7 @@ export function validateCommand(cmd: Command, self?: string): void {
       `must list at least one address for ${cmd.flag}`,
     );
   }
+  _hedgeStep(cmd);
   if (cmd.subtrees.length === 0) return _distinct(cmd, self);
   if (cmd.subtrees.length !== cmd.addrs.length) {
     throw new CommandError(
@@ -206,6 +207,59 @@ export function validateCommand(cmd: Command, self?: string): void {
     }
   });
   _distinct(cmd, self);
+  _hedges(cmd.subtrees, self ?? "", "subtrees");
+}
+
+/**
+ * Throws {@link CommandError} unless every hedge of every node names a
+ * child of one of the node's siblings (`manager/hedge.ts`): never a node
+ * outside the tree, the node's own parent or child, or anything else.
+ * `siblings` are the children of the node named `parent`.
+ */
+function _hedges(siblings: Subtree[], parent: string, path: string): void {
+  siblings.forEach((s, i) => {
+    (s.hedges ?? []).forEach((h, k) => {
+      const field = `${path}[${i}].hedges[${k}]`;
+      const ok = siblings.some((o, j) =>
+        j !== i && o.children.some((c) => _key(c.addr) === _key(h))
+      );
+      if (ok) return;
+      const why = _key(h) === _key(parent)
+        ? "is this node's own parent"
+        : s.children.some((c) => _key(c.addr) === _key(h))
+        ? "is already this node's child"
+        : "is not a child of a sibling of this node (in this tree)";
+      throw new CommandError(field, `names "${h}", which ${why}`);
+    });
+    _hedges(s.children, s.addr, `${path}[${i}].children`);
+  });
+}
+
+/** Throws {@link CommandError} unless the command's hedge phase is one a PROXY runs. */
+function _hedgeStep(cmd: Command): void {
+  const h = cmd.hedge;
+  if (h === undefined) return;
+  if (cmd.flag !== "PROXY") {
+    throw new CommandError("hedge", `is for PROXY only, got ${cmd.flag}`);
+  }
+  if (h.phase !== 1 && h.phase !== 2) {
+    throw new CommandError("hedge.phase", `must be 1 or 2, got ${h.phase}`);
+  }
+  if (h.key === "" || h.key.length > 64) {
+    throw new CommandError("hedge.key", "must be 1 to 64 characters");
+  }
+  if (h.to.length > (h.phase === 1 ? 0 : LIMITS.addrs[1])) {
+    throw new CommandError(
+      "hedge.to",
+      h.phase === 1
+        ? "must be empty in phase 1"
+        : `must list at most ${LIMITS.addrs[1]} addresses`,
+    );
+  }
+  h.to.forEach((a, i) => {
+    const bad = probeAddrProblem(a);
+    if (bad) throw new CommandError(`hedge.to[${i}]`, `is ${bad}`);
+  });
 }
 
 /** The probe I/O backends and timestamp kinds a worker offers. */

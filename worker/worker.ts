@@ -45,6 +45,7 @@ import { jobReport } from "./report.ts";
 import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
 import { helloBootId, readKernelClock } from "./kernel_clock.ts";
 import { BadAnswer, RelayError } from "./relay_errors.ts";
+import { HedgedRelay, HeldRelays } from "./hedge.ts";
 
 export { RelayError };
 import {
@@ -98,6 +99,8 @@ export class Worker extends Node {
   #replies = new Map<string, Uint8Array>();
   /** The jobs this worker started. */
   readonly jobs: JobTable;
+  /** Relays held by phase 1 of a hedged relay (`hedge.ts`). */
+  #held = new HeldRelays();
 
   constructor(opts: WorkerOptions) {
     super(opts.name, opts.log ?? new MessageLog());
@@ -246,7 +249,20 @@ export class Worker extends Node {
   async #run(req: Message, cmd: Command, io: ProbeIo): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
-    const deps = cmd.layer > 0 ? await this.#relay(cmd, sender) : [];
+    const step = cmd.hedge;
+    const deps = step?.phase === 2
+      ? this.#held.take(req.data.src, step.key)
+      : cmd.layer > 0
+      ? await this.#relay(cmd, sender)
+      : [];
+    if (step?.phase === 1) {
+      // Hedged relay, phase 1: everything below listens; the probe waits.
+      const ms = cmd.timeout > 0 ? cmd.timeout : cmd.warmup + cmd.dur + 30_000;
+      const stop = () => void this.#stopDeps(deps);
+      this.#held.put(req.data.src, step.key, deps, ms, stop);
+      const job = emptyJob({ flag: cmd.flag, owner: this.name, deps });
+      return this.reply(req, "ACK", { report: { job, complete: false } });
+    }
     const kind: ProbeKind = cmd.flag === "CHILD"
       ? "child"
       : cmd.flag === "PROXY"
@@ -260,7 +276,10 @@ export class Worker extends Node {
       : undefined;
     const args = probeArgs(kind, cmd, {
       bindHost: this.#bindHost,
-      to: deps.filter((d) => d.addr !== "").map((d) => d.addr),
+      to: [
+        ...deps.filter((d) => d.addr !== "").map((d) => d.addr),
+        ...step?.to ?? [], // a hedged proxy's hedge children
+      ],
       emulate,
       timeoutMs,
       ...io,
@@ -303,22 +322,35 @@ export class Worker extends Node {
    * resolves to the started jobs, in addrs order.
    */
   async #relay(cmd: Command, sender: string): Promise<Job[]> {
+    const hedged = HedgedRelay.of(cmd);
     const settled = await Promise.allSettled(cmd.addrs.map(async (addr, i) => {
       const sub = cmd.subtrees[i] ?? { addr, children: [] };
       const h = height(sub);
-      const command: Command = {
-        ...cmd,
+      const { hedge: _, ...base } = cmd;
+      let command: Command = {
+        ...base,
         flag: h > 0 ? "PROXY" : "CHILD",
         layer: h,
         addrs: sub.children.map((c) => c.addr),
         subtrees: h > 0 ? sub.children : [],
-        senders: [sender],
+        senders: [sender, ...sub.hedgeSenders ?? []],
       };
-      const { reply } = await this.request(
-        this.#client(addr, h),
-        () => this.message("COMMAND", addr, { command }),
-        { timeoutMs: this.#deadline(h, PROBE_START_MS) },
-      );
+      const send = async (command: Command) =>
+        (await this.request(
+          this.#client(addr, h),
+          () => this.message("COMMAND", addr, { command }),
+          { timeoutMs: this.#deadline(h, PROBE_START_MS) },
+        )).reply;
+      if (hedged !== null && h > 0) {
+        let held: Job | null = null; // two phases (hedge.ts)
+        try {
+          held = (await send(hedged.hold(i, command))).data.report?.job ?? null;
+        } finally {
+          await hedged.heard(held);
+        }
+        command = hedged.start(i, command);
+      } else if (hedged !== null) await hedged.heard(null);
+      const reply = await send(command);
       const job = reply.data.report?.job;
       if (!job || !job.addr) {
         throw new Error(`Worker "${addr}" answered without a probe address`);
