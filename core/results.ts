@@ -15,6 +15,7 @@ import type {
   SenderStats,
   Timestamps,
 } from "../proto/codec.ts";
+import type { MessageFigures } from "./message_figures.ts";
 
 /**
  * Kinds of tree. BEST keeps the lowest scores, WORST the highest, RANDOM
@@ -121,9 +122,20 @@ export interface EvaluationResult {
   silent?: SilentLeaf[];
   /**
    * The worst leaf: a silent one when there is one (nothing reached it, worse
-   * than any delay), else the leaf with the highest p90 delay.
+   * than any delay), else the leaf with the highest p90 over every message
+   * sent to it, its lost ones counted as infinitely late
+   * (`eval_nodes.ts` `leafScore`; results before format 3: the highest p90
+   * of the messages received).
    */
   worstLeaf?: WorstLeaf;
+  /**
+   * The evaluation as the exchange sees it, per message (issue #19): the
+   * multicast latency, the delivery window and hold-and-release fairness
+   * over the tree's leaves (`core/message_figures.ts`). Absent when the
+   * evaluation has no report, and in results before format 3; a failure to
+   * get the parts is recorded on it (`failedParts`, `error`).
+   */
+  messages?: MessageFigures;
   error?: string;
 }
 
@@ -133,7 +145,10 @@ export interface SilentLeaf {
   reason: string;
 }
 
-/** An evaluation's worst leaf: its delays, or `silent` (why it got none). */
+/**
+ * An evaluation's worst leaf: its delays (of the messages it received, as
+ * measured), or `silent` (why it got none).
+ */
 export type WorstLeaf =
   | {
     addr: string;
@@ -141,6 +156,19 @@ export type WorstLeaf =
     p50Us: number;
     meanUs: number;
     stddevUs: number;
+    /** Lost over sent (received + lost); absent before format 3. */
+    lossShare?: number;
+    /**
+     * The p90 over every message sent, the lost ones infinitely late: the
+     * worst-leaf choice's score, µs; null when over 10 % were lost (absent
+     * before format 3).
+     */
+    p90SentUs?: number | null;
+    /**
+     * Delays that came out negative (a clock offset) and were counted as 0
+     * at the leaf: its figures are as measured, not corrected (absent: none).
+     */
+    negative?: number;
     silent?: undefined;
   }
   | { addr: string; silent: string };
