@@ -155,6 +155,15 @@ Deno.test({
         assert.equal(r.status, "complete");
         const tree = (name: string) => r.trees.find((t) => t.name === name)!;
         assert.ok(tree("RANDOM").nodes.some((n) => slow.has(n!)));
+        for (const t of r.trees) {
+          // 2,000 messages a second for 4 s, to each of the 9 leaves.
+          const m = t.evaluations[0]!.messages!;
+          assert.deepEqual(
+            [m.messages, m.receivers, m.failedParts, m.missing],
+            [8000, 9, [], []],
+            t.name,
+          );
+        }
         // A quantile among lost messages is null: worse than any delay.
         const p99 = (name: string) =>
           tree(name).evaluations[0]!.messages!.latency.p99Us ?? Infinity;
