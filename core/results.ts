@@ -45,6 +45,12 @@ export interface CandidateResult {
   stats?: ProbeStats;
   /** The strategy's score (absent for failed candidates). */
   score?: number;
+  /**
+   * With `clocks: correct`: delays counted as 0 at the candidate (they came
+   * out negative) before its score was corrected, so that score's low
+   * percentiles are the clock offset, not delays (absent: none).
+   */
+  clipped?: number;
   kept: boolean;
   error?: string;
 }

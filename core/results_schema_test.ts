@@ -65,6 +65,7 @@ const STAGE = {
     addr: "10.0.0.2:9000",
     stats: STATS,
     score: 80,
+    clipped: 2,
     kept: true,
     error: "",
   }],
