@@ -16,8 +16,8 @@ import { partFromWire } from "../core/message_parts.ts";
 import type { EvaluationResult } from "../core/results.ts";
 import { evaluationFromReport } from "./eval_nodes.ts";
 import {
-  type CollectOptions,
   collectMessageFigures,
+  type CollectOptions,
   partRequest,
 } from "./messages.ts";
 import {
