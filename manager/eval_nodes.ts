@@ -20,6 +20,7 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
+import { histogramPercentiles, nearestRank } from "../probes/stats.ts";
 import type { Job, ProbeStats } from "../proto/codec.ts";
 import type {
   EvalNode,
@@ -124,20 +125,27 @@ export function lossShare(s: ProbeStats): number {
  */
 export function leafScore(s: ProbeStats): number {
   const sent = s.received + s.lost;
-  const rank = Math.ceil(0.9 * sent);
+  const rank = nearestRank(90, sent);
   if (s.received === 0 || rank > s.received) return Infinity;
   if (s.lost === 0) return s.p90Us;
+  const fromHistogram = _rankUs(s.histogram, rank, s.received);
+  if (fromHistogram !== undefined) return Math.min(fromHistogram, s.maxUs);
   const q = rank / s.received;
-  const fromHistogram = _quantileUs(s.histogram, q);
-  if (fromHistogram !== undefined) return fromHistogram;
   if (q <= 0.9) return s.p90Us;
   if (q <= 0.99) return s.p99Us;
   if (q <= 0.999) return s.p999Us;
   return s.maxUs;
 }
 
-/** The q-quantile (0 < q <= 1) of an encoded HdrHistogram of ns, µs. */
-function _quantileUs(histogram: string, q: number): number | undefined {
+/**
+ * The `rank`-th smallest of the `n` delays of an encoded HdrHistogram of ns
+ * (nearest rank, as the probe gives its percentiles), µs.
+ */
+function _rankUs(
+  histogram: string,
+  rank: number,
+  n: number,
+): number | undefined {
   if (histogram === "") return undefined;
   let h: hdr.Histogram;
   try {
@@ -146,9 +154,12 @@ function _quantileUs(histogram: string, q: number): number | undefined {
     return undefined;
   }
   try {
-    return h.totalCount === 0
-      ? undefined
-      : h.getValueAtPercentile(q * 100) / 1000;
+    if (h.totalCount === 0) return undefined;
+    // Half a rank below it, so that rounding cannot reach the next one.
+    const [ns] = histogramPercentiles(h as hdr.JsHistogram, [
+      100 * (rank - 0.5) / n,
+    ]);
+    return ns! / 1000;
   } finally {
     h.destroy();
   }

@@ -108,6 +108,8 @@ Deno.test("a leaf's score is its p90 over every message sent, the lost ones infi
   assert.ok(Math.abs(leafScore(five) - 900) <= 1, `${leafScore(five)}`);
   assert.equal(leafScore(lossy(880, 120)), Infinity, "over 10 % lost");
   assert.equal(lossShare(lossy(880, 120)), 0.12);
+  // 27 of 30 received: the 27th of 30 is the last received (not past it).
+  assert.equal(leafScore(lossy(27, 3)), 27);
   // Without a histogram: the smallest reported percentile at or above it.
   assert.equal(leafScore({ ...five, histogram: "" }), five.p99Us);
 });
