@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { lostForJob } from "../core/node.ts";
 import { nowUs } from "../proto/codec.ts";
 import type { MessageFigures } from "../core/message_figures.ts";
 import { partFromWire } from "../core/message_parts.ts";
@@ -89,14 +90,22 @@ async function messageFigures(
     marginUs: f.marginUs,
     holdsUs: f.holdsUs,
   };
+  // A root that is gone fails every later part at once, not at its deadline.
+  let gone: Error | undefined;
   const figures = await collectMessageFigures(async (k) => {
-    const r = await ctx.m.report(run.root, p.jobId!, {
-      layers: s.depth,
-      signal: ctx.signal,
-      partRequest: partRequest(k, opts),
-    });
-    if (!r.part) throw new Error(`"${run.root}" answered without a part`);
-    return partFromWire(r.part);
+    if (gone) throw gone;
+    try {
+      const r = await ctx.m.report(run.root, p.jobId!, {
+        layers: s.depth,
+        signal: ctx.signal,
+        partRequest: partRequest(k, opts),
+      });
+      if (!r.part) throw new Error(`"${run.root}" answered without a part`);
+      return partFromWire(r.part);
+    } catch (e) {
+      if (lostForJob(e)) gone = e;
+      throw e;
+    }
   }, opts);
   ctx.checkAborted(); // an interruption is no failed part
   return figures;

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { RemoteError } from "../core/node.ts";
+import { WorkerUnreachable } from "../core/transport.ts";
 import { leafPart, mergeParts, partToWire } from "../core/message_parts.ts";
 import {
   type Command,
@@ -27,6 +28,10 @@ class PartWorkers extends FakeWorkers {
   /** Every part request: to whom, for which job, with what. */
   asked: { addr: string; id: string; opts: ReportOpts }[] = [];
   failParts = false;
+  /** Parts from this index on: the root no longer answers. */
+  goneFrom = Infinity;
+  /** The leaves' logs end before this seq. */
+  endSeq = 4000;
   /** The MCAST jobs started, in order. */
   mcastJobs: string[] = [];
 
@@ -48,10 +53,13 @@ class PartWorkers extends FakeWorkers {
     if (this.failParts) {
       return Promise.reject(new RemoteError(addr, "the disk went away"));
     }
-    // Each leaf logged seqs 1000..3999 (1 s of warm-up at 1000/s, then
-    // 3 s): its delay, plus 0..900 ns by seq.
-    const from = req.index * req.size;
-    const lo = Math.max(1000, from), hi = Math.min(4000, from + req.size);
+    if (req.index >= this.goneFrom) {
+      return Promise.reject(new WorkerUnreachable(addr, 2, 100));
+    }
+    // Each leaf logged seqs 1000..endSeq - 1 (1 s of warm-up at 1000/s,
+    // then the stream): its delay, plus 0..900 ns by seq.
+    const from = req.index * req.size, end = this.endSeq;
+    const lo = Math.max(1000, from), hi = Math.min(end, from + req.size);
     const part = mergeParts(
       this.#leaves.get(id)!.map((leaf) => ({
         addr: leaf,
@@ -65,7 +73,7 @@ class PartWorkers extends FakeWorkers {
           },
           req.window,
           req.percentile,
-          { startSeq: 1000, endSeq: 4000 },
+          { startSeq: 1000, endSeq: end },
         ),
       })),
       { correct: req.correct, window: req.window, firstSeq: from },
@@ -78,7 +86,7 @@ class PartWorkers extends FakeWorkers {
   }
 }
 
-function run(extra = "") {
+function run(extra = "", evaluation = "duration: 3s") {
   const clock = new FakeClock();
   const workers = new PartWorkers(clock);
   A.forEach((a, i) => (workers.delay[a] = 40 + i));
@@ -86,7 +94,7 @@ function run(extra = "") {
     `name: T\nseed: 1\naddrs: [${A.map((a) => `"${a}"`).join(", ")}]\n` +
       `depth: 2\nfanout: 2\nhyperparameter: 4\nrate: 1000\nduration: 2s\n` +
       `warmup: 1s\ntrees: [{ type: BEST, strategy: P90 }]\n` +
-      `evaluation: { duration: 3s, fairness: { window_ms: 20, ` +
+      `evaluation: { ${evaluation}, fairness: { window_ms: 20, ` +
       `percentile: 99, holds_us: [45, 60] } }\nroot: "${A[0]}"\n${extra}`,
     "t.yaml",
   );
@@ -151,4 +159,21 @@ Deno.test("MCAST: a root that fails its part requests costs the figures, recorde
     assert.match(m.error!, /^part 0: .*the disk went away/);
     assert.equal(m.latency.p99Us, null);
   }
+});
+
+Deno.test("MCAST: a root lost after its first part fails the later parts at once, without asking it again", async () => {
+  // 100 s at 1000/s: 100,000 messages, parts of 32,760.
+  const { workers, exp } = run("", "duration: 100s");
+  workers.endSeq = 101_000;
+  workers.goneFrom = 1;
+  const r = await exp.run();
+  assert.equal(r.trees[0]!.status, "complete");
+  const m = r.trees[0]!.evaluations[0]!.messages!;
+  assert.deepEqual(workers.asked.map((a) => a.opts!.partRequest!.index), [
+    0,
+    1,
+  ]);
+  assert.deepEqual(m.failedParts, [1, 2, 3]);
+  assert.equal(m.messages, 32_760 - 1000, "part 0's, from the first seq");
+  assert.match(m.error!, /^part 1: /);
 });
