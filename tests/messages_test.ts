@@ -31,7 +31,8 @@ Deno.test({
     "a RANDOM tree of depth 2 and fanout 2 on 7 worker processes: results.json's evaluation carries per-message figures over its 4 leaves, about rate x duration messages",
   sanitizeResources: false,
   fn: async () => {
-    const bed = await startTestbed(7);
+    // Relays and requests with room for a loaded machine.
+    const bed = await startTestbed(7, { args: ["--relay-timeout", "6s"] });
     const out = await Deno.makeTempDir();
     try {
       const text = `name: MESSAGES
@@ -42,7 +43,7 @@ fanout: 2
 evaluation: { rate: 2000, duration: 1s, warmup: 200ms, runs: 1 }
 root: "${bed.addrs[0]}"
 trees: [{ type: RANDOM }]
-timeouts: { request: 3, retries: 1, job_grace: 10 }
+timeouts: { request: 8, retries: 1, job_grace: 10 }
 `;
       const code = await runScript(parseScript(text, `${out}/m.yaml`), {
         out,
