@@ -161,6 +161,12 @@ Deno.test("examples/demo.yaml is the local demo", async () => {
   assert.equal(s.duration, 2);
   assert.equal(s.evaluation.duration, 3);
   assert.equal(s.evaluation.rate, 2000);
+  assert.deepEqual(s.evaluation.fairness, {
+    holdsUs: [20, 50, 100, 200, 500, 1000],
+    windowMs: 10,
+    percentile: 97,
+    marginUs: 25,
+  });
   assert.deepEqual(s.trees.map((t) => t.name), [
     "BEST-WEIGHTED",
     "WORST-P90",
