@@ -114,6 +114,8 @@ export interface MessageFigures {
   uncorrected: string[];
   /** Parts that failed whole (their messages are not judged). */
   failedParts: number[];
+  /** Why the first part that failed did (absent: none failed). */
+  error?: string;
 }
 
 /** What the figures are judged against. */
@@ -165,6 +167,7 @@ export class FigureAccumulator {
   #missing = new Set<string>();
   #uncorrected = new Set<string>();
   #failed: number[] = [];
+  #error: string | undefined;
 
   constructor(opts: FigureOptions) {
     this.#o = {
@@ -237,9 +240,10 @@ export class FigureAccumulator {
     if (ns > this.#max[which]) this.#max[which] = ns;
   }
 
-  /** Part `k` did not come: its messages are not judged. */
-  failed(k: number): void {
+  /** Part `k` did not come (`why`): its messages are not judged. */
+  failed(k: number, why?: string): void {
     this.#failed.push(k);
+    if (why !== undefined) this.#error ??= `part ${k}: ${why}`;
   }
 
   /** Bytes of the accumulator's state that could grow (for the tests). */
@@ -292,6 +296,7 @@ export class FigureAccumulator {
       missing: [...this.#missing],
       uncorrected: [...this.#uncorrected],
       failedParts: [...this.#failed],
+      ...(this.#error !== undefined ? { error: this.#error } : {}),
     };
   }
 }

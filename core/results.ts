@@ -45,6 +45,12 @@ export interface CandidateResult {
   stats?: ProbeStats;
   /** The strategy's score (absent for failed candidates). */
   score?: number;
+  /**
+   * With `clocks: correct`: delays counted as 0 at the candidate (they came
+   * out negative) before its score was corrected, so that score's low
+   * percentiles are the clock offset, not delays (absent: none).
+   */
+  clipped?: number;
   kept: boolean;
   error?: string;
 }
@@ -122,10 +128,19 @@ export interface EvaluationResult {
   silent?: SilentLeaf[];
   /**
    * The worst leaf: a silent one when there is one (nothing reached it, worse
-   * than any delay), else the leaf with the highest p90 delay.
+   * than any delay), else the leaf with the highest p90 over every message
+   * sent to it, its lost ones counted as infinitely late
+   * (`eval_nodes.ts` `leafScore`; results before format 3: the highest p90
+   * of the messages received).
    */
   worstLeaf?: WorstLeaf;
-  /** The evaluation per message (issue #19), when the leaves logged them. */
+  /**
+   * The evaluation as the exchange sees it, per message (issue #19): the
+   * multicast latency, the delivery window and hold-and-release fairness
+   * over the tree's leaves (`core/message_figures.ts`). Absent when the
+   * evaluation has no report, and in results before format 3; a failure to
+   * get the parts is recorded on it (`failedParts`, `error`).
+   */
   messages?: MessageFigures;
   error?: string;
 }
@@ -136,7 +151,10 @@ export interface SilentLeaf {
   reason: string;
 }
 
-/** An evaluation's worst leaf: its delays, or `silent` (why it got none). */
+/**
+ * An evaluation's worst leaf: its delays (of the messages it received, as
+ * measured), or `silent` (why it got none).
+ */
 export type WorstLeaf =
   | {
     addr: string;
@@ -144,6 +162,19 @@ export type WorstLeaf =
     p50Us: number;
     meanUs: number;
     stddevUs: number;
+    /** Lost over sent (received + lost); absent before format 3. */
+    lossShare?: number;
+    /**
+     * The p90 over every message sent, the lost ones infinitely late: the
+     * worst-leaf choice's score, µs; null when over 10 % were lost (absent
+     * before format 3).
+     */
+    p90SentUs?: number | null;
+    /**
+     * Delays that came out negative (a clock offset) and were counted as 0
+     * at the leaf: its figures are as measured, not corrected (absent: none).
+     */
+    negative?: number;
     silent?: undefined;
   }
   | { addr: string; silent: string };

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import type { ProbeStats } from "../proto/codec.ts";
+import type { MessageFigures } from "./message_figures.ts";
 import type { Results } from "./results.ts";
 import { RESULTS_SCHEMA, resultsSchemaErrors } from "./results_schema.ts";
 import { RESULTS_VERSION } from "./version.ts";
@@ -64,6 +65,7 @@ const STAGE = {
     addr: "10.0.0.2:9000",
     stats: STATS,
     score: 80,
+    clipped: 2,
     kept: true,
     error: "",
   }],
@@ -75,6 +77,43 @@ const STAGE = {
   offsetDoubt: "the cut is closer than the offsets' bounds",
 };
 const ESTIMATE = { mean: 80, ci: 4 };
+const DIST = {
+  p50Us: 60,
+  p90Us: 80,
+  p99Us: 95,
+  p999Us: null,
+  maxUs: null,
+  histogram: "HISTFAAAAB",
+};
+const MESSAGES: Full<MessageFigures> = {
+  messages: 30000,
+  receivers: 4,
+  lost: 12,
+  lostShare: 0.0004,
+  neverReceived: 1,
+  negative: 2,
+  corrected: true,
+  boundUs: 40,
+  latency: DIST,
+  best: DIST,
+  window: DIST,
+  fairness: {
+    holds: [{ holdUs: 100, fairShare: 0.98 }],
+    hold99Us: 120,
+    hold999Us: null,
+    adaptive: {
+      windowMessages: 10,
+      percentile: 97,
+      marginUs: 25,
+      judged: 29990,
+      fairShare: 0.96,
+    },
+  },
+  missing: ["10.0.0.3:9000"],
+  uncorrected: ["10.0.0.2:9000"],
+  failedParts: [3],
+  error: "part 3: no answer",
+};
 
 const FULL: Full<Results> = {
   format: "treecast-results",
@@ -208,7 +247,11 @@ const FULL: Full<Results> = {
         p50Us: 60,
         meanUs: 61,
         stddevUs: 9,
+        lossShare: 0.002,
+        p90SentUs: 81,
+        negative: 3,
       },
+      messages: MESSAGES,
       error: "",
     }, {
       run: 2,
@@ -219,6 +262,7 @@ const FULL: Full<Results> = {
       missing: [],
       silent: [],
       worstLeaf: { addr: "10.0.0.3:9000", silent: "nothing arrived" },
+      messages: MESSAGES,
       error: "",
     }],
     stragglers: ["10.0.0.3:9000"],

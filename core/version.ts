@@ -12,5 +12,8 @@ export const PROTOCOL_VERSION = 1;
  * absent for a kind whose worst leaf was always silent (`silent` counts
  * them); candidates and evaluation nodes may carry clock offsets
  * (`offsetUs`, `offsetBoundUs`, `offsetSamples`) and senders their `peers`.
+ * 3: an evaluation carries its per-message figures (`messages`: latency,
+ * delivery window, fairness); the worst leaf counts loss (its p90 over every
+ * message sent, `p90SentUs`, and `lossShare`), so it changed meaning.
  */
-export const RESULTS_VERSION = 2;
+export const RESULTS_VERSION = 3;

@@ -21,7 +21,7 @@ import {
   streamMs,
 } from "./probing.ts";
 import { enough, type StepContext, treeFailed } from "./step.ts";
-import { select } from "./strategy.ts";
+import { clippedBeforeCorrection, select } from "./strategy.ts";
 import type { TreeRun } from "./treerun.ts";
 
 /** How a rebuild scores the candidates of a tree that has no strategy. */
@@ -290,9 +290,14 @@ export function scoreStage(
     candidates: cands.map((c) => {
       const dep = byAddr.get(c.addr);
       const score = scores[c.addr];
+      const clipped = clippedBeforeCorrection(
+        c.stats,
+        ctx.script.clocks.offsets,
+      );
       return {
         ...c,
         ...(score !== undefined && Number.isFinite(score) ? { score } : {}),
+        ...(clipped !== undefined ? { clipped } : {}),
         kept: kept?.includes(c.addr) ?? false,
         ...(dep?.error || mismatched.get(c.addr)
           ? { error: dep?.error || mismatched.get(c.addr)! }

@@ -6,6 +6,7 @@
  * @module
  */
 import { REQUEST_RETRIES, REQUEST_TIMEOUT_MS } from "../core/defaults.ts";
+import { DEFAULT_HOLDS_US } from "../core/message_figures.ts";
 
 /** Pool draws (roots, RANDOM trees) start from this seed. */
 export const SEED = 1;
@@ -38,6 +39,17 @@ export const EVALUATION_DURATION = 30;
 
 /** Evaluations of each tree. */
 export const EVALUATION_RUNS = 1;
+
+/**
+ * An evaluation's per-message fairness (`evaluation.fairness`): the holds H
+ * at which the share of messages every leaf had by send + H is given, µs;
+ * the adaptive deadline's window (ms of the stream), the percentile each
+ * leaf gives per window, and the margin added to their largest (µs).
+ */
+export const FAIRNESS_HOLDS_US = DEFAULT_HOLDS_US;
+export const FAIRNESS_WINDOW_MS = 10;
+export const FAIRNESS_PERCENTILE = 97;
+export const FAIRNESS_MARGIN_US = 25;
 
 /** Distinct roots tried, each shared by all tree types. */
 export const ROOTS = 1;

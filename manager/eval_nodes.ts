@@ -1,10 +1,27 @@
 /**
  * Turns the report of a multicast evaluation (the root's job with its
- * dependencies nested below it) into per-node results.
+ * dependencies nested below it) into per-node results, and chooses its
+ * worst leaf.
+ *
+ * The worst leaf counts loss: a leaf that lost 5 % is not a good leaf. A
+ * leaf's score ({@link leafScore}) is its p90 over every message sent to it
+ * (received + lost), the lost ones counted as infinitely late: the
+ * ⌈0.9 · sent⌉-th smallest delay, infinite when over 10 % were lost (the
+ * loss a p90 can hide). A leaf that lost nothing scores its p90; one that
+ * lost 5 % scores its received delays' ~p94.7. Infinite scores rank by
+ * their loss share. A silent leaf (nothing received) is worse than any.
+ *
+ * The per-leaf figures are as measured: end to end from the root's send
+ * time, each hop's clock offset included, a negative delay counted as 0 at
+ * the leaf (`negative`); nothing here corrects them. The corrected view of
+ * an evaluation is its per-message figures (`messages.ts`: corrected first,
+ * clipped after).
  *
  * @module
  */
-import type { Job } from "../proto/codec.ts";
+import * as hdr from "hdr-histogram-js";
+import { histogramPercentiles, nearestRank } from "../probes/stats.ts";
+import type { Job, ProbeStats } from "../proto/codec.ts";
 import type {
   EvalNode,
   EvaluationResult,
@@ -55,20 +72,31 @@ export function evaluationFromReport(
   const leaves = nodes.filter((n) => n.role === "leaf" && n.stats);
   const silent: SilentLeaf[] = leaves.filter((n) => n.stats!.received === 0)
     .map((n) => ({ addr: n.addr, reason: _silence(n) }));
-  const worst = leaves.filter((n) => n.stats!.received > 0).reduce<
-    EvalNode | undefined
-  >(
-    (w, n) => (!w || n.stats!.p90Us > w.stats!.p90Us ? n : w),
+  const scored = leaves.filter((n) => n.stats!.received > 0).map((n) => ({
+    n,
+    score: leafScore(n.stats!),
+    loss: lossShare(n.stats!),
+  }));
+  const worst = scored.reduce<typeof scored[number] | undefined>(
+    (w, x) =>
+      !w || x.score > w.score || (x.score === w.score && x.loss > w.loss)
+        ? x
+        : w,
     undefined,
   );
   const worstLeaf: WorstLeaf | undefined = silent[0]
     ? { addr: silent[0].addr, silent: silent[0].reason }
     : worst && {
-      addr: worst.addr,
-      p90Us: worst.stats!.p90Us,
-      p50Us: worst.stats!.p50Us,
-      meanUs: worst.stats!.meanUs,
-      stddevUs: worst.stats!.stddevUs,
+      addr: worst.n.addr,
+      p90Us: worst.n.stats!.p90Us,
+      p50Us: worst.n.stats!.p50Us,
+      meanUs: worst.n.stats!.meanUs,
+      stddevUs: worst.n.stats!.stddevUs,
+      lossShare: worst.loss,
+      p90SentUs: Number.isFinite(worst.score) ? worst.score : null,
+      ...(worst.n.stats!.negative > 0
+        ? { negative: worst.n.stats!.negative }
+        : {}),
     };
   return {
     run: o.run,
@@ -79,6 +107,62 @@ export function evaluationFromReport(
     silent,
     ...(worstLeaf ? { worstLeaf } : {}),
   };
+}
+
+/** Lost over sent (received + lost); 0 when nothing was sent. */
+export function lossShare(s: ProbeStats): number {
+  const sent = s.received + s.lost;
+  return sent === 0 ? 0 : s.lost / sent;
+}
+
+/**
+ * A leaf's score for the worst-leaf choice, µs: its p90 over every message
+ * sent (received + lost), the lost ones infinitely late; `Infinity` when the
+ * rank ⌈0.9 · sent⌉ falls among the lost (over 10 % lost). It is the
+ * received delays' quantile at that rank: from the leaf's histogram when it
+ * has one, else the smallest of its p90, p99, p99.9, max at or above it (an
+ * upper bound). Without loss it is the p90.
+ */
+export function leafScore(s: ProbeStats): number {
+  const sent = s.received + s.lost;
+  const rank = nearestRank(90, sent);
+  if (s.received === 0 || rank > s.received) return Infinity;
+  if (s.lost === 0) return s.p90Us;
+  const fromHistogram = _rankUs(s.histogram, rank, s.received);
+  if (fromHistogram !== undefined) return Math.min(fromHistogram, s.maxUs);
+  const q = rank / s.received;
+  if (q <= 0.9) return s.p90Us;
+  if (q <= 0.99) return s.p99Us;
+  if (q <= 0.999) return s.p999Us;
+  return s.maxUs;
+}
+
+/**
+ * The `rank`-th smallest of the `n` delays of an encoded HdrHistogram of ns
+ * (nearest rank, as the probe gives its percentiles), µs.
+ */
+function _rankUs(
+  histogram: string,
+  rank: number,
+  n: number,
+): number | undefined {
+  if (histogram === "") return undefined;
+  let h: hdr.Histogram;
+  try {
+    h = hdr.decodeFromCompressedBase64(histogram, 32, false);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (h.totalCount === 0) return undefined;
+    // Half a rank below it, so that rounding cannot reach the next one.
+    const [ns] = histogramPercentiles(h as hdr.JsHistogram, [
+      100 * (rank - 0.5) / n,
+    ]);
+    return ns! / 1000;
+  } finally {
+    h.destroy();
+  }
 }
 
 /** Why a leaf that reported received nothing, as far as its report says. */

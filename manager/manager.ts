@@ -24,6 +24,7 @@ import {
   type Hello,
   type Job,
   type Message,
+  type PartRequest,
   type Report,
 } from "../proto/codec.ts";
 
@@ -235,17 +236,25 @@ export class Manager extends Node {
     return job;
   }
 
-  /** Sends a REPORT for job `id` to its owner; resolves to the job's report. */
+  /**
+   * Sends a REPORT for job `id` to its owner; resolves to the job's report,
+   * or with `partRequest`, to that per-message part of it (in `part`).
+   */
   async report(
     addr: string,
     id: string,
-    opts: { layers?: number; signal?: AbortSignal | undefined } = {},
+    opts: {
+      layers?: number;
+      signal?: AbortSignal | undefined;
+      partRequest?: PartRequest;
+    } = {},
   ): Promise<Report> {
+    const ask = opts.partRequest ? { partRequest: opts.partRequest } : {};
     const { reply } = await this.request(
       this.client(addr),
       () =>
         this.message("REPORT", addr, {
-          report: { job: emptyJob({ id }), complete: false },
+          report: { job: emptyJob({ id }), complete: false, ...ask },
         }),
       {
         timeoutMs: this.#layered(opts.layers ?? 0),

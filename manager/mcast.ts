@@ -3,13 +3,24 @@
  * its root through its proxies to its leaves, `evaluation.runs` times; then
  * rebuilt (`rebuild` rounds) and evaluated again, or done. One evaluation
  * reads as: command the root (`probing.ts`, which waits for the tree's
- * report), collect the per-node results (`eval_nodes.ts`), record them.
+ * report), collect the per-node results (`eval_nodes.ts`), ask the root for
+ * the per-message figures part by part (`messages.ts`), record them. A
+ * failure to get the parts costs the figures (recorded on them:
+ * `failedParts`, `error`), never the evaluation or the run.
  *
  * @module
  */
+import { lostForJob } from "../core/node.ts";
 import { nowUs } from "../proto/codec.ts";
+import type { MessageFigures } from "../core/message_figures.ts";
+import { partFromWire } from "../core/message_parts.ts";
 import type { EvaluationResult } from "../core/results.ts";
 import { evaluationFromReport } from "./eval_nodes.ts";
+import {
+  collectMessageFigures,
+  type CollectOptions,
+  partRequest,
+} from "./messages.ts";
 import {
   type Lost,
   type Mismatched,
@@ -48,7 +59,56 @@ export async function mcastStep(
       subtrees: sub.children,
       instr: `${run.spec.name} evaluation ${evalRun}${rebuilt}`,
     }],
-  }, ([p]) => recordEvaluation(ctx, run, collect(run, evalRun, p!)));
+  }, async ([p]) => {
+    const evaluated = collect(run, evalRun, p!);
+    if (p!.report && !evaluated.evaluation.error) {
+      evaluated.evaluation.messages = await messageFigures(ctx, run, p!);
+    }
+    recordEvaluation(ctx, run, evaluated);
+  });
+}
+
+/**
+ * The evaluation's per-message figures: REPORTs with a part request to the
+ * root's job, part after part, each with the deadline of a request relayed
+ * down the tree and the run's signal. Receivers are the tree's leaves;
+ * delays are corrected with `clocks: correct`; fairness is judged as the
+ * script's `evaluation.fairness` says.
+ */
+async function messageFigures(
+  ctx: StepContext,
+  run: TreeRun,
+  p: Probed<Probe>,
+): Promise<MessageFigures> {
+  const s = ctx.script, f = s.evaluation.fairness, tree = run.tree;
+  const opts: CollectOptions = {
+    rate: s.evaluation.rate,
+    receivers: tree.leafIndices().filter((i) => tree.nodes[i]).length,
+    correct: s.clocks.offsets === "correct",
+    windowMs: f.windowMs,
+    percentile: f.percentile,
+    marginUs: f.marginUs,
+    holdsUs: f.holdsUs,
+  };
+  // A root that is gone fails every later part at once, not at its deadline.
+  let gone: Error | undefined;
+  const figures = await collectMessageFigures(async (k) => {
+    if (gone) throw gone;
+    try {
+      const r = await ctx.m.report(run.root, p.jobId!, {
+        layers: s.depth,
+        signal: ctx.signal,
+        partRequest: partRequest(k, opts),
+      });
+      if (!r.part) throw new Error(`"${run.root}" answered without a part`);
+      return partFromWire(r.part);
+    } catch (e) {
+      if (lostForJob(e)) gone = e;
+      throw e;
+    }
+  }, opts);
+  ctx.checkAborted(); // an interruption is no failed part
+  return figures;
 }
 
 /** What one evaluation found: per-node results, workers lost, its failure. */

@@ -2,9 +2,9 @@
  * The manager's side of the per-message figures (issue #19): ask the root of
  * an evaluation for its per-message parts one after the other, each reply
  * well under the message cap, and accumulate them into figures of a fixed
- * size (`core/message_figures.ts`). Not wired into the MCAST step yet; the
- * step calls {@link collectMessageFigures} with a `requestPart` that sends a
- * REPORT with a `PartRequest` to the root (see {@link partRequest}).
+ * size (`core/message_figures.ts`). The MCAST step (`mcast.ts`) calls
+ * {@link collectMessageFigures} with a `requestPart` that sends a REPORT
+ * with a `PartRequest` to the root (see {@link partRequest}).
  *
  * @module
  */
@@ -88,8 +88,8 @@ export async function collectMessageFigures(
     let part: MessagePart;
     try {
       part = await requestPart(k);
-    } catch {
-      acc.failed(k);
+    } catch (e) {
+      acc.failed(k, e instanceof Error ? e.message : String(e));
       if (end === -Infinity || (k + 1) * S >= end) break;
       continue;
     }

@@ -35,7 +35,7 @@ import { UsageError } from "../core/cli.ts";
 import { LIMITS } from "../core/limits.ts";
 import { normAddr } from "./addrs_file.ts";
 import { overBudget } from "./script_budget.ts";
-import { scriptKeys, treeSpec } from "./script_keys.ts";
+import { fairnessOf, scriptKeys, treeSpec } from "./script_keys.ts";
 import {
   type Action,
   ACTIONS,
@@ -368,6 +368,7 @@ function _withDefaults(c: Context, { v }: Top, settled: Settled): Script {
       duration: ev.duration ?? D.EVALUATION_DURATION,
       warmup: ev.warmup ?? warmup,
       runs: ev.runs ?? D.EVALUATION_RUNS,
+      fairness: fairnessOf(ev.fairness),
     },
     roots: root === undefined ? v.roots ?? D.ROOTS : 1,
     trees: v.trees ?? _defaultTrees(),

@@ -15,6 +15,7 @@ import {
   ACTIONS,
   CLOCK_POLICIES,
   type ClockPolicy,
+  type Fairness,
   FAQ_STARTS,
   OFFSET_POLICIES,
   type OffsetPolicy,
@@ -234,6 +235,58 @@ const _WARMUP = secs(0, LIMITS.warmup[1] / 1000, false, _LIMIT);
 /** Control-plane deadlines. */
 const _DEADLINE = secs(0, 3600, true);
 
+/** A number in [min, max] (or (min, max] when `above`), `unit` in messages. */
+function _range(min: number, max: number, unit: string, above = false) {
+  const rule = `must be a number ${
+    above ? "above" : "of at least"
+  } ${min} and at most ${max}${unit}`;
+  return (c: Context, e: Entry): number => {
+    const v = num(c, e);
+    if (above ? v <= min : v < min) c.bad(e, `${rule}, got ${v}`);
+    if (v > max) c.bad(e, `${rule}, got ${v}`);
+    return v;
+  };
+}
+
+/** The per-message figures' histograms hold delays up to ~4.29 s. */
+const _MAX_HOLD_US = 4_294_967;
+
+/** `evaluation.fairness.holds_us`: holds in µs, each above 0, ascending. */
+const _holds: Reader<number[]> = (c: Context, e: Entry) => {
+  const item = _range(0, _MAX_HOLD_US, " µs", true);
+  const holds = list("holds in µs", item)(c, e);
+  if (holds.length > 64) {
+    c.bad(e, `must list at most 64 holds, got ${holds.length}`);
+  }
+  holds.forEach((h, i) => {
+    if (i > 0 && h <= holds[i - 1]!) {
+      c.bad(e, `must be ascending, got ${h} after ${holds[i - 1]}`);
+    }
+  });
+  return holds;
+};
+
+/** `evaluation.fairness`: how hold-and-release fairness is judged. */
+const _fairness = record({
+  holds_us: _holds,
+  window_ms: _range(0, 10_000, " ms", true),
+  percentile: _range(0, 100, "", true),
+  margin_us: _range(0, _MAX_HOLD_US, " µs"),
+});
+
+/** `evaluation.fairness` as read, every key left out defaulted. */
+export function fairnessOf(
+  read: ReturnType<typeof _fairness> | undefined,
+): Fairness {
+  const f = read?.v ?? {};
+  return {
+    holdsUs: f.holds_us ?? [...D.FAIRNESS_HOLDS_US],
+    windowMs: f.window_ms ?? D.FAIRNESS_WINDOW_MS,
+    percentile: f.percentile ?? D.FAIRNESS_PERCENTILE,
+    marginUs: f.margin_us ?? D.FAIRNESS_MARGIN_US,
+  };
+}
+
 /** The top-level keys, in the order the docs list them. */
 export const scriptKeys = (implemented: readonly Action[]) => ({
   name: _name,
@@ -252,6 +305,7 @@ export const scriptKeys = (implemented: readonly Action[]) => ({
     duration: _DURATION,
     warmup: _WARMUP,
     runs: int(1, 100),
+    fairness: _fairness,
   }),
   roots: int(1),
   root: _root,

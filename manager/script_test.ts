@@ -58,6 +58,12 @@ Deno.test("the original design's example parses, with defaults applied", () => {
     duration: D.EVALUATION_DURATION,
     warmup: D.WARMUP,
     runs: D.EVALUATION_RUNS,
+    fairness: {
+      holdsUs: [...D.FAIRNESS_HOLDS_US],
+      windowMs: 10,
+      percentile: 97,
+      marginUs: 25,
+    },
   });
   assert.equal(s.roots, 1);
   assert.equal(s.parallel, true);
@@ -155,6 +161,12 @@ Deno.test("examples/demo.yaml is the local demo", async () => {
   assert.equal(s.duration, 2);
   assert.equal(s.evaluation.duration, 3);
   assert.equal(s.evaluation.rate, 2000);
+  assert.deepEqual(s.evaluation.fairness, {
+    holdsUs: [20, 50, 100, 200, 500, 1000],
+    windowMs: 10,
+    percentile: 97,
+    marginUs: 25,
+  });
   assert.deepEqual(s.trees.map((t) => t.name), [
     "BEST-WEIGHTED",
     "WORST-P90",
@@ -300,6 +312,24 @@ Deno.test("anchors and aliases are followed", () => {
     "name: x\nrate: &r 500\naddrs: [a:1, b:2, c:3]\nevaluation: {rate: *r}\n",
   );
   assert.equal(t.evaluation.rate, 500);
+});
+
+Deno.test("evaluation.fairness: holds, window, percentile and margin of the per-message figures", () => {
+  const s = parse(
+    `${OK}evaluation:\n  fairness: { holds_us: [20, 50.5], window_ms: 5, ` +
+      `percentile: 99.5, margin_us: 0 }\n`,
+  );
+  assert.deepEqual(s.evaluation.fairness, {
+    holdsUs: [20, 50.5],
+    windowMs: 5,
+    percentile: 99.5,
+    marginUs: 0,
+  });
+  assert.equal(
+    parse(`${OK}evaluation: { fairness: { window_ms: 2 } }\n`).evaluation
+      .fairness.percentile,
+    D.FAIRNESS_PERCENTILE,
+  );
 });
 
 /** [what, script, "line:col", field (or null), part of the message, implementedActions?] */
@@ -834,6 +864,34 @@ const ROWS: Row[] = [
     "3:16",
     "trees[0].type",
     'unknown tree type "best", did you mean "BEST"?',
+  ],
+  [
+    "a fairness hold of 0",
+    `${OK}evaluation:\n  fairness: { holds_us: [10, 0] }\n`,
+    "4:30",
+    "evaluation.fairness.holds_us[1]",
+    "must be a number above 0 and at most 4294967 µs, got 0",
+  ],
+  [
+    "fairness holds out of order",
+    `${OK}evaluation:\n  fairness: { holds_us: [10, 5] }\n`,
+    "4:25",
+    "evaluation.fairness.holds_us",
+    "must be ascending, got 5 after 10",
+  ],
+  [
+    "a fairness percentile above 100",
+    `${OK}evaluation: { fairness: { percentile: 101 } }\n`,
+    "3:39",
+    "evaluation.fairness.percentile",
+    "must be a number above 0 and at most 100, got 101",
+  ],
+  [
+    "an unknown fairness key",
+    `${OK}evaluation: { fairness: { window: 10 } }\n`,
+    "3:27",
+    "evaluation.fairness.window",
+    'unknown key "window", did you mean "window_ms"?',
   ],
   [
     "evaluation not a mapping",

@@ -96,7 +96,13 @@ export interface Script {
   rate: number;
   duration: number;
   warmup: number;
-  evaluation: { rate: number; duration: number; warmup: number; runs: number };
+  evaluation: {
+    rate: number;
+    duration: number;
+    warmup: number;
+    runs: number;
+    fairness: Fairness;
+  };
   /** Distinct roots; 1 when `root` is given. */
   roots: number;
   /** The one root the script chose, as spelled in `addrs`. */
@@ -134,6 +140,18 @@ export interface Script {
     jobGrace: number;
   };
   steps: Step[];
+}
+
+/** How an evaluation's per-message fairness is judged (`core/message_figures.ts`). */
+export interface Fairness {
+  /** Holds H for the fair share, µs, ascending. */
+  holdsUs: number[];
+  /** The adaptive deadline's window, ms of the stream. */
+  windowMs: number;
+  /** Each leaf's percentile per window, (0, 100]. */
+  percentile: number;
+  /** Margin added to the adaptive deadline, µs. */
+  marginUs: number;
 }
 
 /** Options of {@link parseScript} and {@link loadScript}. */

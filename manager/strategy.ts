@@ -160,6 +160,28 @@ export const SHIFTED_STATS: readonly Stat[] = STATS.filter((s) =>
   s !== "stddev" && s !== "lost"
 );
 
+/** Whether `offsets` corrects these statistics: `correct`, and an offset measured. */
+export function isCorrected(stats: ProbeStats, offsets: OffsetPolicy): boolean {
+  return offsets === "correct" && stats.offsetUs !== undefined &&
+    !!stats.offsetSamples;
+}
+
+/**
+ * Delays counted as 0 at the receiver (they came out negative) before a
+ * correction shifted them (undefined: none, or not corrected). The probe
+ * clips when it records, so the corrected low percentiles of such a
+ * receiver are its offset, not a delay: its score is flagged, not fixed
+ * (the per-message figures correct first and clip after).
+ */
+export function clippedBeforeCorrection(
+  stats: ProbeStats | undefined,
+  offsets: OffsetPolicy,
+): number | undefined {
+  return stats && stats.negative > 0 && isCorrected(stats, offsets)
+    ? stats.negative
+    : undefined;
+}
+
 /**
  * The statistics as `offsets` says to score them: with `correct` and an
  * offset measured for the pair, every delay figure minus the offset (the
@@ -171,9 +193,7 @@ export function corrected(
   offsets: OffsetPolicy,
 ): ProbeStats {
   const off = stats.offsetUs;
-  if (offsets !== "correct" || off === undefined || !stats.offsetSamples) {
-    return stats;
-  }
+  if (!isCorrected(stats, offsets) || off === undefined) return stats;
   const out = { ...stats };
   for (const s of SHIFTED_STATS) {
     const k = STAT_FIELDS[s];

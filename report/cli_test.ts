@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
 import type { Io } from "../core/cli.ts";
+import {
+  FigureAccumulator,
+  type MessageFigures,
+} from "../core/message_figures.ts";
+import { leafPart, mergeParts, NOT_RECEIVED } from "../core/message_parts.ts";
+import { leafDelays } from "../core/results.ts";
 import { DEMO_RESULTS } from "../tests/fixtures/results_demo.ts";
 import { loadResults, reportPathFor, runReportCommand } from "./cli.ts";
 
@@ -102,11 +108,13 @@ Deno.test("report into a missing folder fails at run time (exit 1)", async () =>
   await Deno.remove(path.replace(/\/results\.json$/, ""), { recursive: true });
 });
 
-Deno.test("loadResults accepts the demo fixture (results format 1) and format 2, nothing else", async () => {
+Deno.test("loadResults accepts the demo fixture (results format 1), formats 2 and 3, nothing else", async () => {
   const r = await loadResults(DEMO_RESULTS.pathname);
   assert.equal(r.trees.length, 4);
   assert.equal(r.versions.results, 1);
-  for (const [v, ok] of [[2, true], [3, false], [0, false]] as const) {
+  for (
+    const [v, ok] of [[2, true], [3, true], [4, false], [0, false]] as const
+  ) {
     const path = await tempResults(
       JSON.stringify({ ...r, versions: { ...r.versions, results: v } }),
     );
@@ -117,6 +125,60 @@ Deno.test("loadResults accepts the demo fixture (results format 1) and format 2,
     });
   }
 });
+
+Deno.test("loadResults accepts a format 3 evaluation with per-message figures and a lossy worst leaf, and refuses a malformed one", async () => {
+  const r = await loadResults(DEMO_RESULTS.pathname);
+  const doc = structuredClone(r);
+  doc.versions.results = 3;
+  const ev = doc.trees[0]!.evaluations[0]!;
+  ev.messages = figures();
+  ev.worstLeaf = {
+    ...leafDelays(ev.worstLeaf)!,
+    lossShare: 0.05,
+    p90SentUs: 900,
+  };
+  const path = await tempResults(JSON.stringify(doc));
+  const back = await loadResults(path);
+  assert.deepEqual(back.trees[0]!.evaluations[0]!.messages, ev.messages);
+  const bad = structuredClone(doc);
+  // deno-lint-ignore no-explicit-any
+  (bad.trees[0]!.evaluations[0]!.messages as any).latency.p99Us = "slow";
+  await Deno.writeTextFile(path, JSON.stringify(bad));
+  await assert.rejects(loadResults(path), /messages\/latency\/p99Us/);
+  await Deno.remove(path.replace(/\/results\.json$/, ""), { recursive: true });
+});
+
+/** Figures of a small evaluation: 4 receivers, 100 messages, one lost. */
+function figures(): MessageFigures {
+  const leaves = Array.from({ length: 4 }, (_, r) => ({
+    addr: `leaf${r}`,
+    part: leafPart(
+      {
+        firstSeq: 0,
+        delaysNs: Int32Array.from(
+          { length: 100 },
+          (_, i) =>
+            r === 0 && i === 50 ? NOT_RECEIVED : 40_000 + r * 1000 + i * 10,
+        ),
+      },
+      10,
+      97,
+      { startSeq: 0, endSeq: 100 },
+    ),
+  }));
+  const acc = new FigureAccumulator({
+    receivers: 4,
+    corrected: false,
+    windowMessages: 10,
+    percentile: 97,
+  });
+  acc.add(
+    mergeParts(leaves, { correct: false, window: 10, firstSeq: 0 }),
+    0,
+    100,
+  );
+  return acc.figures();
+}
 
 Deno.test("report --help matches its snapshot", async () => {
   const r = await run(["--help"]);
