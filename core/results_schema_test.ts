@@ -131,6 +131,7 @@ const FULL: Full<Results> = {
     during: "evaluation",
     tree: "BEST",
     detail: "no answer",
+    reason: "paused",
     readmittedUs: 4,
   }],
   rootProbe: {
