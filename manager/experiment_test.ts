@@ -166,7 +166,7 @@ Deno.test("a pool that runs dry fails its tree with a clear error; the run and t
   assert.equal(r.trees[1]!.status, "failed");
   assert.match(
     r.trees[1]!.error!,
-    /^BEST-P90: the pool has \\d+ live workers left, too few to finish the tree \(lost: "[^"]+"(, "[^"]+")*\)$/,
+    /^BEST-P90: the pool has \d+ live workers left, too few to finish the tree \(lost: "[^"]+"(, "[^"]+")*\)$/,
   );
 });
 
