@@ -207,7 +207,13 @@ async function start(
     p.jobId = job.id;
     ctx.running.set(job.id, { addr: p.probe.parent, id: job.id });
   } catch (e) {
-    p.failure = failure(ctx, p.probe.parent, e);
+    const f = p.failure = failure(ctx, p.probe.parent, e);
+    // A proxy below that could start none of its children: they all are.
+    if (e instanceof RemoteError && e.about) {
+      p.lostBelow.push(
+        ...lostOf(p, e.about, e.desc).filter((l) => l.addr !== f.lost.addr),
+      );
+    }
   }
 }
 
@@ -254,7 +260,9 @@ function collect(ctx: StepContext, p: Probed<Probe>, job: Job): void {
     for (const d of j.deps) {
       const why = statsMismatch(d.stats, mode);
       if (why) p.mismatches.set(d.owner, why);
-      if (d.error.startsWith("Lost:")) p.lostBelow.push(...lostOf(p, d));
+      if (d.error.startsWith("Lost:")) {
+        p.lostBelow.push(...lostOf(p, d.owner, d.error));
+      }
       visit(d);
     }
   };
@@ -266,17 +274,17 @@ function collect(ctx: StepContext, p: Probed<Probe>, job: Job): void {
  * that it could start none of its children, those children (the one its
  * error names with that error).
  */
-function lostOf(p: Probed<Probe>, d: Job): Lost[] {
-  const addr = culprit(d.owner, d.error);
-  if (addr === d.owner) return [{ addr, detail: d.error }];
-  const kids = findSubtree(p.probe.subtrees ?? [], d.owner)?.children ?? [];
+function lostOf(p: Probed<Probe>, owner: string, error: string): Lost[] {
+  const addr = culprit(owner, error);
+  if (addr === owner) return [{ addr, detail: error }];
+  const kids = findSubtree(p.probe.subtrees ?? [], owner)?.children ?? [];
   if (!addr || !kids.some((k) => k.addr === addr)) {
-    return addr ? [{ addr, detail: d.error }] : [];
+    return addr ? [{ addr, detail: error }] : [];
   }
   return kids.map((k) => ({
     addr: k.addr,
-    detail: k.addr === addr ? d.error : `Lost: its proxy "${d.owner}" could ` +
-      `start a job on none of its children (first: ${d.error})`,
+    detail: k.addr === addr ? error : `Lost: its proxy "${owner}" could ` +
+      `start a job on none of its children (first: ${error})`,
   }));
 }
 
