@@ -167,20 +167,24 @@ Deno.test("an interruption stops every job it started and has not collected", as
   assert.deepEqual(s.workers.stops.map((x) => `${x.addr} ${x.id}`), [started]);
 });
 
-Deno.test("a proxy that answered it could start none of its children is not blamed: the child its relay named is", () => {
+Deno.test("who a relay's error is about: a proxy that answered it could start none of its children is not blamed, the child its relay named is", () => {
   const err = 'Lost: Worker "P:1" answered with an error: Cannot start ' +
     'the subtree job on "C:2": Worker "C:2" did not answer 2 requests';
-  assert.equal(culprit("P:1", err), "C:2");
-  assert.equal(
+  assert.deepEqual(culprit("P:1", err), { addr: "C:2", reason: "lost" });
+  assert.deepEqual(
     culprit("P:1", 'Lost: Worker "P:1" did not answer 2 requests'),
-    "P:1",
+    { addr: "P:1", reason: "lost" },
   );
-  // Nested: the worker named last that did not answer is the one.
+  // Nested: the worker named last is the one.
   const nested = 'Cannot start the subtree job on "P:1": Worker "P:1" ' +
     'answered with an error: Cannot start the child job on "C:2": timeout';
-  assert.equal(culprit("P:1", nested), "C:2");
-  assert.equal(
+  assert.deepEqual(culprit("P:1", nested), { addr: "C:2", reason: "lost" });
+  // One that answered with the error refused.
+  const refused = 'Cannot start the child job on "C:2": Worker "C:2" ' +
+    "answered with an error: busy";
+  assert.deepEqual(culprit("C:2", refused), { addr: "C:2", reason: "refused" });
+  assert.deepEqual(
     culprit("P:1", 'Lost: Worker "P:1" answered with an error: busy'),
-    undefined,
+    { addr: "P:1", reason: "refused" },
   );
 });

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { lostForJob, RemoteError, TransportError } from "../core/node.ts";
+import { lostForJob, RemoteError } from "../core/node.ts";
 import type { LostReason } from "../core/results.ts";
 import {
   type Command,
@@ -275,16 +275,16 @@ function collect(ctx: StepContext, p: Probed<Probe>, job: Job): void {
  * error names with that error).
  */
 function lostOf(p: Probed<Probe>, owner: string, error: string): Lost[] {
-  const addr = culprit(owner, error);
-  if (addr === owner) return [{ addr, detail: error }];
+  const { addr, reason } = culprit(owner, error);
   const kids = findSubtree(p.probe.subtrees ?? [], owner)?.children ?? [];
-  if (!addr || !kids.some((k) => k.addr === addr)) {
-    return addr ? [{ addr, detail: error }] : [];
+  if (addr === owner || !kids.some((k) => k.addr === addr)) {
+    return [{ addr, detail: error, reason }];
   }
   return kids.map((k) => ({
     addr: k.addr,
     detail: k.addr === addr ? error : `Lost: its proxy "${owner}" could ` +
       `start a job on none of its children (first: ${error})`,
+    reason: k.addr === addr ? reason : "lost",
   }));
 }
 
@@ -348,18 +348,21 @@ function lateOwners(job: Job): string[] {
 }
 
 /**
- * Who a "Lost:" dependency of `owner` is about: `owner`, unless it
- * answered (its relay failed below it); then the worker its relay named
- * last, if any.
+ * Who an error of (or about) `owner` is about: `owner` when it did not
+ * answer; when it answered, the last worker its relay names: "lost" when
+ * that one did not answer, "refused" when it answered with the error.
  */
-export function culprit(owner: string, error: string): string | undefined {
-  const answered = [...error.matchAll(/Worker "([^"]+)" answered/g)].map((m) =>
-    m[1]!
+export function culprit(
+  owner: string,
+  error: string,
+): { addr: string; reason: "lost" | "refused" } {
+  const answered = new Set(
+    [...error.matchAll(/Worker "([^"]+)" answered/g)].map((m) => m[1]!),
   );
-  if (!answered.includes(owner)) return owner;
+  if (!answered.has(owner)) return { addr: owner, reason: "lost" };
   const named = [...error.matchAll(/ job on "([^"]+)"/g)].map((m) => m[1]!);
-  const last = named[named.length - 1];
-  return last && !answered.includes(last) ? last : undefined;
+  const addr = named[named.length - 1] ?? owner;
+  return { addr, reason: answered.has(addr) ? "refused" : "lost" };
 }
 
 /**
@@ -371,13 +374,11 @@ async function classify(
   probed: readonly Probed<Probe>[],
 ): Promise<void> {
   const silent = probed.flatMap((p) => [
-    ...p.failure?.lost && p.failure.cause instanceof TransportError
-      ? [p.failure.lost]
-      : [],
-    ...p.lostBelow.filter((l) =>
-      !l.reason && / did not answer /.test(l.detail)
-    ),
-  ]);
+    ...p.failure ? [p.failure.lost] : [],
+    ...p.lostBelow,
+  ]).filter((l) =>
+    (l.reason ?? "lost") === "lost" && / did not answer /.test(l.detail)
+  );
   await Promise.all(silent.map(async (l) => {
     if (await ctx.m.listening(l.addr)) l.reason = "paused";
   }));
@@ -399,11 +400,11 @@ function failure(ctx: StepContext, parent: string, e: unknown): ProbeFailure {
     };
   }
   if (!(e instanceof RemoteError)) throw e;
-  const below = e.about && culprit(e.about, e.desc);
+  const below = e.about ? culprit(e.about, e.desc) : undefined;
   return {
     error: e.message,
     lost: below
-      ? { addr: below, detail: e.desc }
+      ? { ...below, detail: e.desc }
       : { addr: parent, detail: e.message, reason: "refused" },
     cause: e,
   };
