@@ -97,6 +97,7 @@ export class Experiment implements StepContext {
   /** Admitted workers (answered CONNECT), less the lost ones. */
   readonly alive = new Set<string>();
   #lost = new Map<string, LostWorker>();
+  /** Jobs started and not yet collected or given up on, by id. */
   readonly running = new Map<string, { addr: string; id: string }>();
   /** The probes' I/O mode, chosen at CONNECT (an error when none is shared). */
   #mode: IoMode | IoModeError | undefined;
