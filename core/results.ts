@@ -97,6 +97,9 @@ export interface Mismatch {
   detail: string;
 }
 
+/** Why a worker was excluded from the rest of the run: see {@link LostWorker}. */
+export type LostReason = "lost" | "paused" | "late" | "refused";
+
 /** A worker that stopped answering (or failed to start a job) during the run. */
 export interface LostWorker {
   addr: string;
@@ -107,6 +110,14 @@ export interface LostWorker {
   /** The tree being built or evaluated, if any. */
   tree?: string;
   detail: string;
+  /**
+   * Why it was excluded (absent in results written before it existed):
+   * "lost" (no answer, or restarted since its job started), "paused" (no
+   * answer while its port still accepts connections: a paused VM, a stalled
+   * process), "late" (its job had not ended by the deadline), "refused" (it
+   * answered with an error).
+   */
+  reason?: LostReason;
   /** Re-admitted at a later CONNECT (us), if it came back. */
   readmittedUs?: number;
 }

@@ -170,6 +170,7 @@ const FULL: Full<Results> = {
     during: "evaluation",
     tree: "BEST",
     detail: "no answer",
+    reason: "paused",
     readmittedUs: 4,
   }],
   rootProbe: {

@@ -39,9 +39,18 @@ export class FakeClock implements Clock {
 /** A receiver's statistics with p90 `p90Us` (see `proto/_fixtures.ts`). */
 export const stats = probeStats;
 
-/** Workers whose measured delay is `delay[addr]`; `dead` ones never answer. */
+/**
+ * Workers whose measured delay is `delay[addr]`; `dead` ones never answer,
+ * `paused` ones neither but still accept connections, `refusing` ones
+ * answer COMMAND with an error, and the jobs of `hung` ones never end.
+ */
 export class FakeWorkers implements Workers {
   dead = new Set<string>();
+  paused = new Set<string>();
+  refusing = new Set<string>();
+  hung = new Set<string>();
+  /** Every STOP sent, in order. */
+  stops: { addr: string; id: string }[] = [];
   /** Restarted since they started their jobs: REPORT gets OTHER_INCARNATION. */
   restarted = new Set<string>();
   stuck = false;
@@ -132,12 +141,20 @@ export class FakeWorkers implements Workers {
   /** Every command, in order. */
   log: { addr: string; cmd: Command }[] = [];
 
+  /** Whether `addr` neither answers nor accepts connections. */
+  #silent(addr: string): boolean {
+    return this.dead.has(addr) || this.paused.has(addr);
+  }
+
   command(addr: string, cmd: Command): Promise<Job> {
     this.log.push({ addr, cmd });
-    if (this.dead.has(addr)) {
+    if (this.#silent(addr)) {
       return Promise.reject(new WorkerUnreachable(addr, 2, 100));
     }
-    const gone = cmd.addrs.find((a) => this.dead.has(a));
+    if (this.refusing.has(addr)) {
+      return Promise.reject(new RemoteError(addr, "Refused for the test"));
+    }
+    const gone = cmd.addrs.find((a) => this.#silent(a));
     if (gone) {
       return Promise.reject(
         new RemoteError(addr, `Cannot start on "${gone}"`, gone),
@@ -152,7 +169,7 @@ export class FakeWorkers implements Workers {
   }
 
   report(addr: string, id: string): Promise<Report> {
-    if (this.dead.has(addr)) {
+    if (this.#silent(addr)) {
       return Promise.reject(new WorkerUnreachable(addr, 2, 100));
     }
     if (this.restarted.has(addr)) {
@@ -166,18 +183,40 @@ export class FakeWorkers implements Workers {
       );
     }
     const j = this.#jobs.get(id)!;
-    // A stuck job never ends (as a worker says of a probe still running).
-    const complete = !this.stuck && this.clock.now() >= j.endAt;
-    return Promise.resolve({
-      job: complete ? j.job : { ...j.job, end: false },
-      complete,
-    });
+    // A stuck job never ends (as a worker says of a probe still running),
+    // nor does a hung worker's (its statistics never come).
+    const ended = !this.stuck && this.clock.now() >= j.endAt;
+    const job = this.#hang(ended ? j.job : { ...j.job, end: false });
+    return Promise.resolve({ job, complete: ended && this.#ended(job) });
+  }
+
+  /** The job with every hung worker's part not ended. */
+  #hang(job: Job): Job {
+    const deps = job.deps.map((d) => this.#hang(d));
+    if (!this.hung.has(job.owner)) return { ...job, deps };
+    const { stats: _, ...rest } = job;
+    return { ...rest, deps, end: false };
+  }
+
+  #ended(job: Job): boolean {
+    return job.end && job.deps.every((d) => this.#ended(d));
+  }
+
+  stopJobs(jobs: readonly { addr: string; id: string }[]): Promise<string[]> {
+    this.stops.push(...jobs);
+    return Promise.resolve(
+      jobs.filter((j) => !this.#silent(j.addr)).map((j) => j.addr),
+    );
+  }
+
+  listening(addr: string): Promise<boolean> {
+    return Promise.resolve(!this.dead.has(addr));
   }
 }
 
 export function setup(
   extra: string,
-  opts: { slow?: string[]; root?: string } = {},
+  opts: { slow?: string[]; root?: string; signal?: AbortSignal } = {},
 ) {
   const clock = new FakeClock();
   const workers = new FakeWorkers(clock);
@@ -195,6 +234,7 @@ export function setup(
   const exp = new Experiment(script, {
     manager: workers,
     clock,
+    ...(opts.signal ? { signal: opts.signal } : {}),
     onEvent: (e) => events.push(e),
   });
   return { clock, workers, exp, events };

@@ -117,9 +117,9 @@ function recordRound(
     }
   };
   ctx.recordMismatches(mismatchesOf(probed), first.spec.name, "stage");
-  for (const { probe: p, report, failure, mismatches } of probed) {
-    if (failure?.lost) {
-      ctx.markLost(failure.lost.addr, "stage", failure.lost.detail);
+  for (const { probe: p, report, failure, mismatches, lostBelow } of probed) {
+    for (const l of [...failure ? [failure.lost] : [], ...lostBelow]) {
+      ctx.markLost(l.addr, "stage", l.detail, undefined, l.reason);
     }
     if (failure) fail(p.from, p.to, failure.error);
     if (!report) continue;

@@ -20,7 +20,7 @@ import {
   type ProbeFailure,
   streamMs,
 } from "./probing.ts";
-import { enough, type StepContext, treeFailed } from "./step.ts";
+import { enough, type StepContext, treeFailed, TreeFailure } from "./step.ts";
 import { clippedBeforeCorrection, select } from "./strategy.ts";
 import type { TreeRun } from "./treerun.ts";
 
@@ -30,8 +30,33 @@ const REBUILD_STRATEGY = {
   weights: { ...STRATEGY_WEIGHTS.P90 },
 } as const;
 
-/** Stage attempts a tree may lose to failed workers before it gives up. */
-const MAX_STAGE_FAILURES = 10;
+/**
+ * Attempts of one parent's stage: a failed stage (a worker lost, paused,
+ * late or refusing) is retried once without it; a second failure fails the
+ * tree (the run goes on).
+ */
+const STAGE_ATTEMPTS = 2;
+
+/** Failed attempts per tree node's stage, per tree. */
+const stageFailures = new WeakMap<TreeRun, Map<number, number>>();
+
+/**
+ * Counts a failed attempt of node `i`'s stage; past {@link STAGE_ATTEMPTS},
+ * the tree fails.
+ */
+function stageAttemptFailed(run: TreeRun, i: number, error: string): void {
+  const counts = stageFailures.get(run) ?? new Map<number, number>();
+  stageFailures.set(run, counts);
+  const n = (counts.get(i) ?? 0) + 1;
+  counts.set(i, n);
+  run.failures++;
+  if (n >= STAGE_ATTEMPTS) {
+    throw new TreeFailure(
+      run,
+      `${run.spec.name}: the stage of node ${i} failed ${n} times; last: ${error}`,
+    );
+  }
+}
 
 /** One parent's probe in a stage: tree node `parentIndex`, its candidates. */
 export interface StageProbe extends Probe {
@@ -187,13 +212,13 @@ export async function startStages(
       instr: `${run.spec.name} stage: parent ${parents[n]}`,
     })),
   }, (jobs) => {
+    for (const l of jobs.flatMap((j) => j.lostBelow)) {
+      ctx.markLost(l.addr, "stage", l.detail, run, l.reason);
+    }
     for (const j of jobs) {
-      if (j.failure) stageFailed(ctx, run, j.probe.parentIndex, j.failure);
+      if (j.failure) stageFailed(ctx, run, j, j.failure);
     }
     if (jobs.every((j) => j.jobId === undefined)) return retry();
-    for (const l of jobs.flatMap((j) => j.lostBelow)) {
-      ctx.markLost(l.addr, "stage", l.detail, run);
-    }
     ctx.recordMismatches(mismatchesOf(jobs), run.spec.name, "stage");
     run.batch++;
     finish(jobs.filter((j) => j.report));
@@ -201,30 +226,39 @@ export async function startStages(
 }
 
 /**
- * A stage of parent node `i` failed. A lost parent (dead, or restarted
- * since it started the job) is replaced in the tree, a lost candidate
- * dropped from the pool; the stage runs again. Anything but a lost worker
- * is a failure of the run.
+ * A stage of parent node `i` failed. The worker it excluded (a lost,
+ * paused, late or refusing parent; a candidate its relay could not reach)
+ * is recorded; a parent is replaced in the tree, a candidate dropped from
+ * the pool; the stage runs again. A candidate found unreachable before
+ * anything started costs only a new draw (the pool bounds those); any
+ * other failure is the stage's one retry.
  */
 function stageFailed(
   ctx: StepContext,
   run: TreeRun,
-  i: number,
+  j: StageJob,
   f: ProbeFailure,
 ): void {
-  if (!f.lost) throw f.cause;
-  ctx.markLost(f.lost.addr, "stage", f.lost.detail, run);
-  if (f.lost.addr === run.tree.nodes[i]) replaceLost(ctx, run, i);
-  if (++run.failures > MAX_STAGE_FAILURES) {
-    throw new Error(
-      `${run.spec.name}: ${run.failures} stage attempts failed; last: ${f.error}`,
-    );
-  }
+  const i = j.probe.parentIndex, { addr, detail, reason } = f.lost;
+  ctx.markLost(addr, "stage", detail, run, reason);
+  const parent = addr === run.tree.nodes[i];
+  if (parent) replaceLost(ctx, run, i, f.error);
+  if (parent || j.jobId !== undefined) stageAttemptFailed(run, i, f.error);
 }
 
 /** Replaces the lost (childless) node `i` with a live worker from the pool. */
-function replaceLost(ctx: StepContext, run: TreeRun, i: number): void {
-  if (i === 0) throw new Error(`The root "${run.tree.nodes[0]}" was lost`);
+function replaceLost(
+  ctx: StepContext,
+  run: TreeRun,
+  i: number,
+  error: string,
+): void {
+  if (i === 0) {
+    throw new TreeFailure(
+      run,
+      `The root "${run.tree.nodes[0]}" was lost: ${error}`,
+    );
+  }
   const parent = run.tree.nodes[run.tree.parentIndex(i)!]!;
   // The next best candidate of the stage that placed the lost node, if it
   // is still free; otherwise a random one.
@@ -279,9 +313,10 @@ export function scoreStage(
     kept = sel.kept;
     scores = sel.scores;
   } catch (e) {
-    // Too few usable candidates: the node stays pending; the stage runs again.
+    // Too few usable candidates: the node stays pending; the stage runs
+    // again, once.
     error = (e as Error).message;
-    if (++run.failures > MAX_STAGE_FAILURES) throw e;
+    stageAttemptFailed(run, j.probe.parentIndex, error);
   }
   const stage: StageResult = {
     depth: run.tree.depthOf(j.probe.parentIndex),

@@ -47,9 +47,10 @@ const spec = {
   description:
     "Reads the YAML script, validates it (exit 2 naming file, line and field),\n" +
     "and runs its steps. Results go to OUT/<name>-<UTC time>/results.json, written\n" +
-    "as each stage and evaluation finishes. Exits 0 when every step succeeded and\n" +
-    "every worker answered, 1 on a failure, 130 when interrupted (SIGINT,\n" +
-    "SIGTERM or SIGHUP: partial results written).",
+    "as each stage and evaluation finishes. Exits 0 when the run went through and\n" +
+    "every worker answered CONNECT (workers lost later and trees that could not\n" +
+    "be finished are named in the results), 1 on a failure, 130 when interrupted\n" +
+    "(SIGINT, SIGTERM or SIGHUP: partial results written).",
   flags: {
     out: {
       type: "string",

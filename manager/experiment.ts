@@ -23,6 +23,7 @@ import { parentStep, startTree } from "./build.ts";
 import { mcastStep } from "./mcast.ts";
 import type {
   ConnectResult,
+  LostReason,
   LostWorker,
   Mismatch,
   TestbedInfo,
@@ -44,12 +45,14 @@ import {
   offers,
 } from "./iomode.ts";
 import type { Script } from "./script.ts";
-import type {
-  ExperimentEvent,
-  ReportStep,
-  Step,
-  StepContext,
-  Workers,
+import {
+  type ExperimentEvent,
+  type ReportStep,
+  type Step,
+  type StepContext,
+  treeFailed,
+  TreeFailure,
+  type Workers,
 } from "./step.ts";
 import type { TreeRun } from "./treerun.ts";
 
@@ -94,6 +97,8 @@ export class Experiment implements StepContext {
   /** Admitted workers (answered CONNECT), less the lost ones. */
   readonly alive = new Set<string>();
   #lost = new Map<string, LostWorker>();
+  /** Jobs started and not yet collected or given up on, by id. */
+  readonly running = new Map<string, { addr: string; id: string }>();
   /** The probes' I/O mode, chosen at CONNECT (an error when none is shared). */
   #mode: IoMode | IoModeError | undefined;
 
@@ -110,7 +115,8 @@ export class Experiment implements StepContext {
 
   /**
    * Runs every step. Resolves to the results when all succeeded; on a
-   * failure or an interruption, marks the results (still written) and throws.
+   * failure or an interruption, marks the results (still written), stops
+   * the jobs it started that are still running, and throws.
    */
   async run(): Promise<Results> {
     this.#queue = this.script.steps.map((s) =>
@@ -134,10 +140,29 @@ export class Experiment implements StepContext {
     } finally {
       this.results.finishedUs = nowUs();
       this.save();
+      await this.#stopRunning();
     }
   }
 
+  /** STOP to every job started and not accounted for (none after a complete run). */
+  async #stopRunning(): Promise<void> {
+    const jobs = [...this.running.values()];
+    this.running.clear();
+    if (jobs.length > 0) await this.m.stopJobs(jobs);
+  }
+
+  /** Runs one step; a tree that cannot be finished fails, the run goes on. */
   async #do(step: Step): Promise<void> {
+    try {
+      await this.#dispatch(step);
+    } catch (e) {
+      if (!(e instanceof TreeFailure)) throw e;
+      this.checkAborted();
+      treeFailed(this, e.run, e.message);
+    }
+  }
+
+  async #dispatch(step: Step): Promise<void> {
     switch (step.action) {
       case "CONNECT":
         return this.#connect();
@@ -211,8 +236,7 @@ export class Experiment implements StepContext {
     label: string,
     what: string,
     expectedMs: number,
-    poll: ReportStep["poll"],
-    finish: ReportStep["finish"],
+    handlers: Pick<ReportStep, "poll" | "expire" | "finish">,
   ): void {
     const trigger = this.clock.now() + expectedMs + REPORT_MARGIN_MS;
     this.next({
@@ -221,26 +245,26 @@ export class Experiment implements StepContext {
       what,
       trigger,
       deadline: trigger + this.script.timeouts.jobGrace * 1000,
-      poll,
-      finish,
+      ...handlers,
     });
   }
 
-  /** REPORT: wait for the trigger, ask, and either finish or ask again later. */
+  /**
+   * REPORT: wait for the trigger, ask, and either finish or ask again later;
+   * past the deadline, what has not reported is late: given up on, and the
+   * step finishes with what did.
+   */
   async #report(step: ReportStep): Promise<void> {
     await this.clock.sleep(step.trigger - this.clock.now(), this.signal);
     // A poll may itself take a relayed deadline (a dead worker below is named
     // only then): the answer of a poll asked before the deadline gets one more
-    // round, so a loss it revealed is handled rather than taken for a timeout.
+    // round, so a loss it revealed is handled rather than taken for lateness.
     const asked = this.clock.now();
     const done = await step.poll();
     if (done === true) return step.finish();
     if (asked > step.deadline) {
-      throw new Error(
-        `${step.label}: ${step.what} did not complete within its timeout${
-          done ? ` (waiting for: ${done})` : ""
-        }`,
-      );
+      await step.expire();
+      return step.finish();
     }
     this.next({ ...step, trigger: this.clock.now() + POLL_MS });
   }
@@ -272,12 +296,16 @@ export class Experiment implements StepContext {
     this.save();
   }
 
-  /** Declares a worker lost: out of every pool from now on, recorded. */
+  /**
+   * Declares a worker lost (silent, paused, late or refusing): out of every
+   * pool until it answers a later CONNECT, recorded with why.
+   */
   markLost(
     addr: string,
     during: LostWorker["during"],
     detail: string,
     run?: TreeRun,
+    reason: LostReason = "lost",
   ): void {
     if (!this.alive.has(addr)) return;
     this.alive.delete(addr);
@@ -288,6 +316,7 @@ export class Experiment implements StepContext {
       during,
       ...(run ? { tree: run.spec.name } : {}),
       detail,
+      reason,
     };
     this.#lost.set(addr, lost);
     this.results.lost.push(lost);

@@ -272,13 +272,25 @@ export class Manager extends Node {
    * Sends STOP (every job, and the jobs they depend on) to each worker, with
    * a short deadline and no retries; resolves to the workers that confirmed.
    */
-  async stopAll(addrs: readonly string[], timeoutMs = 1000): Promise<string[]> {
-    const done = await Promise.allSettled(addrs.map(async (addr) => {
+  stopAll(addrs: readonly string[], timeoutMs = 1000): Promise<string[]> {
+    return this.stopJobs(addrs.map((addr) => ({ addr, id: "" })), timeoutMs);
+  }
+
+  /**
+   * Sends STOP for each job (`id` "": every job of the worker) to its owner,
+   * all at once, with a short deadline and no retries; resolves to the
+   * owners that confirmed.
+   */
+  async stopJobs(
+    jobs: readonly { addr: string; id: string }[],
+    timeoutMs = 1000,
+  ): Promise<string[]> {
+    const done = await Promise.allSettled(jobs.map(async ({ addr, id }) => {
       const client = this.#newClient(addr, timeoutMs, 0);
       try {
         await this.request(client, () =>
           this.message("STOP", addr, {
-            report: { job: emptyJob({ id: "" }), complete: false },
+            report: { job: emptyJob({ id }), complete: false },
           }));
         return addr;
       } finally {
@@ -288,6 +300,24 @@ export class Manager extends Node {
     return done.filter((r) => r.status === "fulfilled").map((r) =>
       (r as PromiseFulfilledResult<string>).value
     );
+  }
+
+  /**
+   * Whether `addr` still accepts a TCP connection (within `timeoutMs`): a
+   * worker that does but answers no request is paused or stalled, not gone.
+   */
+  async listening(addr: string, timeoutMs = 500): Promise<boolean> {
+    const i = addr.lastIndexOf(":");
+    const hostname = addr.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(addr.slice(i + 1));
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const conn = await Deno.connect({ hostname, port, signal });
+      conn.close();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Closes every socket. */

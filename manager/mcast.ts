@@ -125,7 +125,7 @@ interface Evaluated {
 function collect(run: TreeRun, evalRun: number, p: Probed<Probe>): Evaluated {
   const failed = rootFailure(run, p);
   const evaluation: EvaluationResult = {
-    ...evaluationFromReport(p.report, {
+    ...evaluationFromReport(p.report ?? p.partial, {
       run: evalRun,
       root: run.root,
       treeNodes: run.tree.nodes.filter((n): n is string => n !== undefined),
@@ -156,11 +156,11 @@ function rootFailure(
 ): { error: string; lost?: Lost } | undefined {
   const f = p.failure;
   if (!f) return undefined;
-  const lost = f.lost?.addr === run.root ? f.lost : undefined;
+  const lost = f.lost.addr === run.root ? f.lost : undefined;
   if (p.jobId === undefined) {
     return {
       error: `The evaluation could not start: ${f.error}`,
-      ...(lost ? { lost } : {}),
+      lost: f.lost,
     };
   }
   if (!lost) throw f.cause;
@@ -177,7 +177,9 @@ function recordEvaluation(
   { evaluation, lost, mismatches }: Evaluated,
 ): void {
   const { run: evalRun, error } = evaluation;
-  for (const l of lost) ctx.markLost(l.addr, "evaluation", l.detail, run);
+  for (const l of lost) {
+    ctx.markLost(l.addr, "evaluation", l.detail, run, l.reason);
+  }
   ctx.recordMismatches(mismatches, run.spec.name, "evaluation");
   run.result.evaluations.push(evaluation);
   run.result.evaluationMs += (evaluation.finishedUs - evaluation.startedUs) /

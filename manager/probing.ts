@@ -17,9 +17,11 @@
  * @module
  */
 import { lostForJob, RemoteError } from "../core/node.ts";
+import type { LostReason } from "../core/results.ts";
 import {
   type Command,
   emptyCommand,
+  emptyJob,
   type Job,
   nowUs,
   type Subtree,
@@ -66,14 +68,19 @@ export interface ProbePlan<P extends Probe> {
 export interface Lost {
   addr: string;
   detail: string;
+  /** Absent: "lost". */
+  reason?: LostReason;
 }
 
 /** Why a probe has no report. */
 export interface ProbeFailure {
   error: string;
-  /** The worker lost: the parent, or one its relay could not reach. */
-  lost?: Lost;
-  /** The error itself (a refusal that is no loss: a step may rethrow it). */
+  /**
+   * The worker excluded for it: the parent (silent, paused, late, or
+   * refusing), or the one below that its relay could not reach.
+   */
+  lost: Lost;
+  /** The error itself. */
   cause: unknown;
 }
 
@@ -84,12 +91,17 @@ export interface Probed<P extends Probe> {
   startedUs: number;
   /** The job, once it started. */
   jobId?: string;
-  /** Its complete report (every job of it ended). */
+  /**
+   * Its report: complete (every job of it ended), or, past the deadline,
+   * the last one with the late jobs' owners in `lostBelow`.
+   */
   report?: Job;
+  /** The last incomplete report, while waiting. */
+  partial?: Job;
   failure?: ProbeFailure;
   /** Receivers whose timestamps are not the run's: why, by address. */
   mismatches: Map<string, string>;
-  /** Receivers the report names lost ("Lost:" errors). */
+  /** Receivers the report names lost ("Lost:" errors), or late. */
   lostBelow: Lost[];
 }
 
@@ -116,15 +128,19 @@ export async function probe<P extends Probe>(
   for (const group of groups) {
     await Promise.all(group.map((p) => start(ctx, cmd, p)));
   }
-  if (probed.every((p) => p.jobId === undefined)) return finish(probed);
+  if (probed.every((p) => p.jobId === undefined)) {
+    await classify(ctx, probed);
+    return finish(probed);
+  }
   const layers = plan.mcast?.layers ?? 1;
-  ctx.awaitReport(
-    plan.label,
-    plan.what,
-    streamMs(plan.stream),
-    () => poll(ctx, groups, layers),
-    () => finish(probed),
-  );
+  ctx.awaitReport(plan.label, plan.what, streamMs(plan.stream), {
+    poll: () => poll(ctx, groups, layers),
+    expire: () => expire(ctx, probed, `${plan.label}: ${plan.what}`),
+    finish: async () => {
+      await classify(ctx, probed);
+      return finish(probed);
+    },
+  });
 }
 
 /** A receiver whose timestamps are not the run's, and what it reported. */
@@ -189,8 +205,15 @@ async function start(
       subtrees: p.probe.subtrees ?? [],
     }, ctx.signal);
     p.jobId = job.id;
+    ctx.running.set(job.id, { addr: p.probe.parent, id: job.id });
   } catch (e) {
-    p.failure = failure(ctx, p.probe.parent, e);
+    const f = p.failure = failure(ctx, p.probe.parent, e);
+    // A proxy below that could start none of its children: they all are.
+    if (e instanceof RemoteError && e.about) {
+      p.lostBelow.push(
+        ...lostOf(p, e.about, e.desc).filter((l) => l.addr !== f.lost.addr),
+      );
+    }
   }
 }
 
@@ -210,10 +233,14 @@ async function poll(
             signal: ctx.signal,
           });
           if (r.complete) collect(ctx, p, r.job);
-          else waiting.push(pendingOf({ ...r.job, owner: p.probe.parent }));
+          else {
+            p.partial = r.job;
+            waiting.push(pendingOf({ ...r.job, owner: p.probe.parent }));
+          }
         } catch (e) {
           p.failure = failure(ctx, p.probe.parent, e);
         }
+        if (p.report || p.failure) ctx.running.delete(p.jobId!);
       }),
     );
   }
@@ -221,7 +248,11 @@ async function poll(
     waiting.filter((w) => w !== "").join("; ");
 }
 
-/** Takes a complete report: its mismatched and its lost receivers. */
+/**
+ * Takes a report: its mismatched and its lost receivers. A receiver that
+ * answered its relay (a proxy that could start none of its children) is
+ * not lost: the worker below it that failed is.
+ */
 function collect(ctx: StepContext, p: Probed<Probe>, job: Job): void {
   p.report = job;
   const mode = ctx.ioMode();
@@ -230,7 +261,7 @@ function collect(ctx: StepContext, p: Probed<Probe>, job: Job): void {
       const why = statsMismatch(d.stats, mode);
       if (why) p.mismatches.set(d.owner, why);
       if (d.error.startsWith("Lost:")) {
-        p.lostBelow.push({ addr: d.owner, detail: d.error });
+        p.lostBelow.push(...lostOf(p, d.owner, d.error));
       }
       visit(d);
     }
@@ -239,10 +270,125 @@ function collect(ctx: StepContext, p: Probed<Probe>, job: Job): void {
 }
 
 /**
+ * Who a "Lost:" dependency is about: its owner; or, when the owner answered
+ * that it could start none of its children, those children (the one its
+ * error names with that error).
+ */
+function lostOf(p: Probed<Probe>, owner: string, error: string): Lost[] {
+  const { addr, reason } = culprit(owner, error);
+  const kids = findSubtree(p.probe.subtrees ?? [], owner)?.children ?? [];
+  if (addr === owner || !kids.some((k) => k.addr === addr)) {
+    return [{ addr, detail: error, reason }];
+  }
+  return kids.map((k) => ({
+    addr: k.addr,
+    detail: k.addr === addr ? error : `Lost: its proxy "${owner}" could ` +
+      `start a job on none of its children (first: ${error})`,
+    reason: k.addr === addr ? reason : "lost",
+  }));
+}
+
+function findSubtree(
+  trees: readonly Subtree[],
+  addr: string,
+): Subtree | undefined {
+  for (const t of trees) {
+    if (t.addr === addr) return t;
+    const found = findSubtree(t.children, addr);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Past the deadline: every probe still without its report is given up on.
+ * One whose own job ended keeps its last report, the owners of the jobs
+ * below it that had not ended marked late; one whose own job had not
+ * ended (or that never answered a REPORT) fails with its parent late. The
+ * late jobs are stopped.
+ */
+async function expire(
+  ctx: StepContext,
+  probed: Probed<Probe>[],
+  what: string,
+): Promise<void> {
+  const late = probed.filter((p) => p.jobId && !p.report && !p.failure);
+  const detail = `${what} did not complete within its timeout`;
+  for (const p of late) {
+    const job = { ...p.partial ?? emptyJobOf(p), owner: p.probe.parent };
+    const stuck = lateOwners(job);
+    if (p.partial && job.end) {
+      collect(ctx, p, job);
+      p.lostBelow.push(
+        ...stuck.map((addr) => ({ addr, detail, reason: "late" as const })),
+      );
+    } else {
+      const error = `${detail} (waiting for: ${pendingOf(job) || "a report"})`;
+      p.failure = {
+        error,
+        lost: { addr: p.probe.parent, detail: error, reason: "late" },
+        cause: new Error(error),
+      };
+    }
+    ctx.running.delete(p.jobId!);
+  }
+  await ctx.m.stopJobs(
+    late.map((p) => ({ addr: p.probe.parent, id: p.jobId! })),
+  );
+}
+
+/** A job not yet heard of: not ended. */
+function emptyJobOf(p: Probed<Probe>): Job {
+  return { ...emptyJob({ id: p.jobId! }), owner: p.probe.parent };
+}
+
+/** The owners of the topmost jobs of `job` that have not ended. */
+function lateOwners(job: Job): string[] {
+  return job.end ? job.deps.flatMap(lateOwners) : [job.owner];
+}
+
+/**
+ * Who an error of (or about) `owner` is about: `owner` when it did not
+ * answer; when it answered, the last worker its relay names: "lost" when
+ * that one did not answer, "refused" when it answered with the error.
+ */
+export function culprit(
+  owner: string,
+  error: string,
+): { addr: string; reason: "lost" | "refused" } {
+  const answered = new Set(
+    [...error.matchAll(/Worker "([^"]+)" answered/g)].map((m) => m[1]!),
+  );
+  if (!answered.has(owner)) return { addr: owner, reason: "lost" };
+  const named = [...error.matchAll(/ job on "([^"]+)"/g)].map((m) => m[1]!);
+  const addr = named[named.length - 1] ?? owner;
+  return { addr, reason: answered.has(addr) ? "refused" : "lost" };
+}
+
+/**
+ * Tells a paused worker from a gone one: each worker lost for want of an
+ * answer whose port still accepts connections is "paused".
+ */
+async function classify(
+  ctx: StepContext,
+  probed: readonly Probed<Probe>[],
+): Promise<void> {
+  const silent = probed.flatMap((p) => [
+    ...p.failure ? [p.failure.lost] : [],
+    ...p.lostBelow,
+  ]).filter((l) =>
+    (l.reason ?? "lost") === "lost" && / did not answer /.test(l.detail)
+  );
+  await Promise.all(silent.map(async (l) => {
+    if (await ctx.m.listening(l.addr)) l.reason = "paused";
+  }));
+}
+
+/**
  * A request to `parent` failed: a worker that did not answer (or restarted
- * since it started the job) is lost, as is one its relay could not reach;
- * another worker's refusal is a failure without a loss. Anything else (and
- * an interruption) is thrown.
+ * since it started the job) is lost, as is the one below that its relay
+ * could not reach (the last its error names); a worker that refused is
+ * excluded as "refused". Anything else (and an interruption) is thrown.
  */
 function failure(ctx: StepContext, parent: string, e: unknown): ProbeFailure {
   ctx.checkAborted();
@@ -254,9 +400,12 @@ function failure(ctx: StepContext, parent: string, e: unknown): ProbeFailure {
     };
   }
   if (!(e instanceof RemoteError)) throw e;
+  const below = e.about ? culprit(e.about, e.desc) : undefined;
   return {
     error: e.message,
-    ...(e.about ? { lost: { addr: e.about, detail: e.desc } } : {}),
+    lost: below
+      ? { ...below, detail: e.desc }
+      : { addr: parent, detail: e.message, reason: "refused" },
     cause: e,
   };
 }

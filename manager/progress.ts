@@ -266,7 +266,9 @@ export function eventLine(
       }`;
     }
     case "lost":
-      return `lost worker ${e.lost.addr} during ${
+      return `lost worker ${e.lost.addr}${
+        e.lost.reason && e.lost.reason !== "lost" ? ` (${e.lost.reason})` : ""
+      } during ${
         e.lost.tree ? `${e.lost.tree} ` : ""
       }${e.lost.during}: ${e.lost.detail}`;
     case "readmitted":

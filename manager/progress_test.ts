@@ -91,7 +91,7 @@ Deno.test("plain mode: one line per event, no cursor or colour codes", () => {
   assert.match(text, /^tree 4\/4 RANDOM: complete$/m);
 });
 
-Deno.test("plain mode: lost and readmitted workers get a line each", () => {
+Deno.test("plain mode: lost and readmitted workers get a line each; a lost one says why unless merely lost", () => {
   const lines: string[] = [];
   const p = createProgress({ isTerminal: false, write: (t) => lines.push(t) });
   p.onEvent({
@@ -104,9 +104,20 @@ Deno.test("plain mode: lost and readmitted workers get a line each", () => {
       detail: "REPORT timed out after 2 retries",
     },
   });
+  p.onEvent({
+    kind: "lost",
+    lost: {
+      addr: "10.0.0.8:7000",
+      atUs: 0,
+      during: "evaluation",
+      detail: "no answer",
+      reason: "paused",
+    },
+  });
   p.onEvent({ kind: "readmitted", addr: "10.0.0.7:7000" });
   assert.deepEqual(lines, [
     "lost worker 10.0.0.7:7000 during BEST-P90 stage: REPORT timed out after 2 retries\n",
+    "lost worker 10.0.0.8:7000 (paused) during evaluation: no answer\n",
     "worker 10.0.0.7:7000 answered CONNECT again: admitted\n",
   ]);
 });

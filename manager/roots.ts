@@ -82,8 +82,9 @@ async function probeRoots(ctx: StepContext, admitted: string[]): Promise<void> {
     probes: rootSamples(ctx.script, admitted),
   }, (probed) => {
     for (const p of probed) {
-      const lost = p.failure?.lost;
-      if (lost) ctx.markLost(lost.addr, "stage", lost.detail);
+      for (const l of [...p.failure ? [p.failure.lost] : [], ...p.lostBelow]) {
+        ctx.markLost(l.addr, "stage", l.detail, undefined, l.reason);
+      }
     }
     ctx.recordMismatches(mismatchesOf(probed), ROOT_PROBE, "stage");
     const stages = probed.map((p) => rootStage(ctx, p));

@@ -15,6 +15,7 @@ import type { Clock } from "./time_source.ts";
 import type {
   ConnectResult,
   EvaluationResult,
+  LostReason,
   LostWorker,
   Mismatch,
   Results,
@@ -26,7 +27,10 @@ import type { Script } from "./script.ts";
 import type { TreeRun } from "./treerun.ts";
 
 /** What the workflow asks of the workers (implemented by {@link Manager}). */
-export type Workers = Pick<Manager, "connect" | "command" | "report">;
+export type Workers = Pick<
+  Manager,
+  "connect" | "command" | "report" | "stopJobs" | "listening"
+>;
 
 /** Progress of an experiment, for the CLI to show. */
 export type ExperimentEvent =
@@ -79,8 +83,9 @@ export type Step =
 /**
  * REPORT: at `trigger` (clock ms) ask the workers how the pending jobs
  * went; `poll` resolves true once they are all accounted for, then
- * `finish` runs; otherwise false, or what it still waits for (for the
- * timeout's message). Past `deadline` the run fails, naming `what`.
+ * `finish` runs; otherwise false, or what it still waits for. Past
+ * `deadline`, `expire` marks what has not reported as late (and stops it),
+ * then `finish` runs with what did.
  */
 export interface ReportStep {
   action: "REPORT";
@@ -90,6 +95,7 @@ export interface ReportStep {
   trigger: number;
   deadline: number;
   poll: () => Promise<boolean | string>;
+  expire: () => void | Promise<void>;
   finish: () => void | Promise<void>;
 }
 
@@ -123,12 +129,19 @@ export interface StepContext {
   save(): void;
   /** Runs these steps next, in this order. */
   next(...steps: Step[]): void;
+  /** Excludes a worker from the rest of the run, recording why. */
   markLost(
     addr: string,
     during: LostWorker["during"],
     detail: string,
     run?: TreeRun,
+    reason?: LostReason,
   ): void;
+  /**
+   * Jobs started and not yet accounted for (reported complete, or given up
+   * on): the ones stopped when the run ends any way but complete.
+   */
+  readonly running: Map<string, { addr: string; id: string }>;
   /** Copies the tree's shape into its result. */
   sync(run: TreeRun): void;
   /** Queues a REPORT for jobs expected to end in `expectedMs`. */
@@ -136,8 +149,7 @@ export interface StepContext {
     label: string,
     what: string,
     expectedMs: number,
-    poll: ReportStep["poll"],
-    finish: ReportStep["finish"],
+    handlers: Pick<ReportStep, "poll" | "expire" | "finish">,
   ): void;
   /** Throws when interrupted (for catch blocks that would swallow it). */
   checkAborted(): void;
@@ -158,10 +170,22 @@ export interface StepContext {
   ): void;
 }
 
+/**
+ * A tree that cannot be finished (too few workers left, its root lost, a
+ * stage failed again after its retry): the tree fails, the run goes on.
+ */
+export class TreeFailure extends Error {
+  override name = "TreeFailure";
+  constructor(readonly run: TreeRun, message: string) {
+    super(message);
+  }
+}
+
 /** Throws a clear error when the pool cannot supply `k` workers. */
 export function enough(ctx: StepContext, run: TreeRun, k: number): number {
   if (run.pool.size < k) {
-    throw new Error(
+    throw new TreeFailure(
+      run,
       `${run.spec.name}: the pool has ${run.pool.size} live workers left, too few to ` +
         `finish the tree (lost: ${
           ctx.lostAddrs().map((a) => `"${a}"`).join(", ") || "none"
