@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { MessageFigures } from "./message_figures.ts";
-import { nearestRank } from "./message_parts.ts";
+import { nearestRank } from "./quantile.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */
 export function seeded(seed: number): () => number {

@@ -23,11 +23,8 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
-import {
-  type MessagePart,
-  nearestRank,
-  NOT_RECEIVED,
-} from "./message_parts.ts";
+import { type MessagePart, NOT_RECEIVED } from "./message_parts.ts";
+import { nearestRank } from "./quantile.ts";
 
 /** The largest delay the histograms hold, ns; larger ones are recorded as it. */
 export const FIGURES_MAX_NS = 2 ** 32 - 1;

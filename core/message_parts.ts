@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { nearestRank } from "./quantile.ts";
 import { delayEntry, type MessageLog, NOT_RECEIVED } from "./message_log.ts";
 import type { MessagePartWire } from "../proto/codec.ts";
 
@@ -56,11 +57,6 @@ export interface MessagePart {
   startSeq: number;
   /** ... and the largest end seq (one past the last logged message). */
   endSeq: number;
-}
-
-/** The nearest rank (1-based) of the p-th percentile among n samples. */
-export function nearestRank(p: number, n: number): number {
-  return Math.min(n, Math.max(1, Math.ceil((p * n) / 100 - 1e-9)));
 }
 
 /** The window index of the first and past-the-last window of a range. */

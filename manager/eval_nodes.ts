@@ -20,7 +20,7 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
-import { histogramPercentiles, nearestRank } from "../probes/stats.ts";
+import { histogramPercentiles, nearestRank } from "../core/quantile.ts";
 import type { Job, ProbeStats } from "../proto/codec.ts";
 import type {
   EvalNode,

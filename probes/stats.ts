@@ -20,7 +20,10 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
+import { histogramPercentiles, nearestRank } from "../core/quantile.ts";
 import { HISTOGRAM_DIGITS, HISTOGRAM_MAX_NS, SERIES_CAP } from "./defaults.ts";
+
+export { histogramPercentiles, nearestRank };
 
 /** Delay percentiles and moments, µs; all null when nothing was recorded. */
 export interface LatencySummary {
@@ -45,13 +48,6 @@ export interface SeriesPoint {
   stddev_us: number;
 }
 
-/** The nearest rank (1-based) of the p-th percentile among n samples. */
-export function nearestRank(p: number, n: number): number {
-  // p * n / 100 in this order keeps whole results exact (e.g. 29 * 100 / 100);
-  // the epsilon absorbs a last-bit error such as 99.9 * 1000 = 99900.00000000001.
-  return Math.min(n, Math.max(1, Math.ceil((p * n) / 100 - 1e-9)));
-}
-
 /** The p-th percentile of ascending `sorted` values by nearest rank (reference for tests). */
 export function percentileOf(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) throw new RangeError("No values");
@@ -67,33 +63,6 @@ export function newHistogram(): hdr.JsHistogram {
     autoResize: false,
     useWebAssembly: false,
   }) as hdr.JsHistogram;
-}
-
-/**
- * Values at several nearest-rank percentiles of `h` in one pass, as the
- * highest value of the ranked sample's bucket.
- */
-export function histogramPercentiles(
-  h: hdr.JsHistogram,
-  ps: readonly number[],
-): number[] {
-  const n = h.totalCount;
-  const out = ps.map(() => 0);
-  if (n === 0) return out;
-  const ranks = ps.map((p) => nearestRank(p, n));
-  let seen = 0;
-  for (let i = 0; i < h.countsArrayLength; i++) {
-    const c = h.getCountAtIndex(i);
-    if (c === 0) continue;
-    seen += c;
-    for (let j = 0; j < ranks.length; j++) {
-      if (ranks[j]! <= seen && ranks[j]! > seen - c) {
-        out[j] = h.highestEquivalentValue(h.valueFromIndex(i));
-      }
-    }
-    if (seen >= n) break;
-  }
-  return out;
 }
 
 /** Running count, mean and sum of squared deviations (Welford). */
