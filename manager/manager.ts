@@ -18,6 +18,7 @@ import {
 } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import type { ConnectResult } from "../core/results.ts";
+import { namedAddrs, newRun, rosterTag, type RunKey } from "../core/roster.ts";
 import {
   type Command,
   emptyJob,
@@ -25,6 +26,7 @@ import {
   type Job,
   type Message,
   type Report,
+  ROSTER_TAG_BYTES,
 } from "../proto/codec.ts";
 
 /** CONNECT round trips after the first, for the clock offset estimate. */
@@ -53,6 +55,12 @@ function _checkHello(reply: Message): string | undefined {
   return undefined;
 }
 
+/** A worker's hello as results keep it: without a manager's run fields. */
+function _workerHello(hello: Hello): Omit<Hello, "run" | "rosterKey"> {
+  const { run: _run, rosterKey: _key, ...rest } = hello;
+  return rest;
+}
+
 /** Options of a {@link Manager}. */
 export interface ManagerOptions {
   /** Deadline of each request attempt, ms. */
@@ -73,6 +81,10 @@ export class Manager extends Node {
   #retries: number;
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
+  /** This run's id and roster key (`core/roster.ts`), in every hello. */
+  #run: RunKey = newRun();
+  /** The workers admitted in this run: the only ones a COMMAND may name. */
+  #roster = new Set<string>();
 
   constructor(opts: ManagerOptions = {}) {
     super(`manager@${Deno.hostname()}`, opts.log ?? new MessageLog());
@@ -133,6 +145,7 @@ export class Manager extends Node {
         });
         results.push(...await Promise.all(batch));
       }
+      for (const r of results) if (r.status === "ok") this.#roster.add(r.addr);
       return results;
     } finally {
       for (const c of clients) c.close();
@@ -164,7 +177,7 @@ export class Manager extends Node {
       rttUs,
       offsetUs: reply.ts - (sentUs + recvUs) / 2,
       offsetBoundUs: rttUs / 2,
-      hello: reply.data.hello!,
+      hello: _workerHello(reply.data.hello!),
     };
   }
 
@@ -182,6 +195,8 @@ export class Manager extends Node {
       hostname: Deno.hostname(),
       emulate: "",
       incarnation: "",
+      run: this.#run.run,
+      rosterKey: this.#run.key,
     };
     try {
       const r = await this.request(
@@ -195,7 +210,9 @@ export class Manager extends Node {
         addr,
         status: "refused",
         error: bad,
-        ...(r.reply.data.hello ? { hello: r.reply.data.hello } : {}),
+        ...(r.reply.data.hello
+          ? { hello: _workerHello(r.reply.data.hello) }
+          : {}),
       };
     } catch (e) {
       if (e instanceof RemoteError) {
@@ -217,9 +234,10 @@ export class Manager extends Node {
     command: Command,
     signal?: AbortSignal,
   ): Promise<Job> {
+    const tagged = { ...command, ...this.#tags(command) };
     const { reply } = await this.request(
       this.client(addr),
-      () => this.message("COMMAND", addr, { command }),
+      () => this.message("COMMAND", addr, { command: tagged }),
       {
         timeoutMs: this.#layered(command.layer, PROBE_START_MS),
         ...(signal ? { signal } : {}),
@@ -233,6 +251,21 @@ export class Manager extends Node {
       );
     }
     return job;
+  }
+
+  /**
+   * The run and roster tags of `command`: a tag for each worker it names
+   * that this run admitted, zeros (refused by the worker) for any other.
+   */
+  #tags(command: Command): Pick<Command, "run" | "rosterTags"> {
+    const named = namedAddrs(command);
+    const tags = new Uint8Array(named.length * ROSTER_TAG_BYTES);
+    named.forEach((n, i) => {
+      if (this.#roster.has(n.addr)) {
+        tags.set(rosterTag(this.#run.key, n.addr), i * ROSTER_TAG_BYTES);
+      }
+    });
+    return { run: this.#run.run, rosterTags: tags };
   }
 
   /** Sends a REPORT for job `id` to its owner; resolves to the job's report. */

@@ -13,6 +13,7 @@ import {
   relayRetries,
 } from "../core/defaults.ts";
 import type { Node } from "../core/node.ts";
+import { relayedTags } from "../core/roster.ts";
 import { type CurveClientKeys, ReqClient } from "../core/transport.ts";
 import {
   type Command,
@@ -37,6 +38,8 @@ export class Relay {
   #timeoutMs: number;
   #curve: CurveClientKeys | undefined;
   #clients = new Map<string, ReqClient>();
+  /** Where each worker below is reached (its name resolved once per run). */
+  #targets = new Map<string, string>();
 
   constructor(node: Node, opts: RelayOptions) {
     this.#node = node;
@@ -52,13 +55,17 @@ export class Relay {
     return relayedDeadlineMs(this.#timeoutMs, layers, startMs);
   }
 
-  /** The REQ socket to the worker at `addr`, with `layers` layers below it. */
+  /**
+   * The REQ socket to the worker at `addr` (reached where the run pinned it),
+   * with `layers` layers below it.
+   */
   #client(addr: string, layers: number): ReqClient {
     const retries = relayRetries(layers);
-    const key = `${retries}/${addr}`;
+    const target = this.#targets.get(addr) ?? addr;
+    const key = `${retries}/${target}`;
     let c = this.#clients.get(key);
     if (!c) {
-      c = new ReqClient(addr, {
+      c = new ReqClient(target, {
         timeoutMs: this.#timeoutMs,
         retries,
         ...(this.#curve ? { curve: this.#curve } : {}),
@@ -69,12 +76,19 @@ export class Relay {
   }
 
   /**
-   * Relays `cmd` one layer down, its stream to come from host `sender`;
-   * resolves to the started jobs, in addrs order. A lost subtree of an
+   * Relays `cmd` one layer down, its stream to come from host `sender`,
+   * each worker below reached at its `targets` entry (its address as the
+   * run resolved it, `roster.ts`); resolves to the started jobs, in addrs
+   * order. A lost subtree of an
    * evaluation is an ended job naming why; a lost child of a PARENT (or
    * every subtree lost) stops what started and throws {@link RelayError}.
    */
-  async command(cmd: Command, sender: string): Promise<Job[]> {
+  async command(
+    cmd: Command,
+    sender: string,
+    targets: ReadonlyMap<string, string> = new Map(),
+  ): Promise<Job[]> {
+    for (const [addr, target] of targets) this.#targets.set(addr, target);
     const settled = await Promise.allSettled(cmd.addrs.map(async (addr, i) => {
       const sub = cmd.subtrees[i] ?? { addr, children: [] };
       const h = height(sub);
@@ -86,6 +100,7 @@ export class Relay {
         subtrees: h > 0 ? sub.children : [],
         senders: [sender],
       };
+      command.rosterTags = relayedTags(cmd, command);
       const { reply } = await this.#node.request(
         this.#client(addr, h),
         () => this.#node.message("COMMAND", addr, { command }),

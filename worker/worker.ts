@@ -38,6 +38,7 @@ import { jobReport } from "./report.ts";
 import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
 import { helloBootId, readKernelClock } from "./kernel_clock.ts";
 import { Relay } from "./relay.ts";
+import { Rosters } from "./roster.ts";
 import { RelayError } from "./relay_errors.ts";
 import {
   commandIo,
@@ -82,6 +83,7 @@ export class Worker extends Node {
   #advertise: string | undefined;
   #clock: KernelClock | undefined;
   #relay: Relay;
+  #rosters = new Rosters();
   #io: IoOffer;
   #admission: Admission;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
@@ -176,6 +178,7 @@ export class Worker extends Node {
           `(treecast ${PROGRAM_VERSION}) speaks protocol ${PROTOCOL_VERSION}`,
       );
     }
+    this.#rosters.connect(hello);
     return this.reply(req, "ACK", {
       hello: {
         protocol: PROTOCOL_VERSION,
@@ -204,17 +207,26 @@ export class Worker extends Node {
     const io = commandIo(cmd, this.#io);
     const release = this.#admission.admit(cmd, this.jobs.running());
     try {
-      return await this.#run(req, cmd, io);
+      // Only workers of its run, each reached where the run resolved it.
+      const targets = await this.#rosters.pin(cmd);
+      return await this.#run(req, cmd, io, targets);
     } finally {
       release(); // started (now in the job table) or failed
     }
   }
 
   /** Relays a validated and admitted COMMAND, then starts its probe. */
-  async #run(req: Message, cmd: Command, io: ProbeIo): Promise<Message> {
+  async #run(
+    req: Message,
+    cmd: Command,
+    io: ProbeIo,
+    targets: ReadonlyMap<string, string>,
+  ): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
-    const deps = cmd.layer > 0 ? await this.#relay.command(cmd, sender) : [];
+    const deps = cmd.layer > 0
+      ? await this.#relay.command(cmd, sender, targets)
+      : [];
     const kind: ProbeKind = cmd.flag === "CHILD"
       ? "child"
       : cmd.flag === "PROXY"
