@@ -155,6 +155,10 @@ export interface ProbeStats {
   offsetBoundUs?: number;
   /** Echoes the offset is from. */
   offsetSamples?: number;
+  /** Seconds of the per-second series beyond its cap, counted, not kept. */
+  seriesDropped?: number;
+  /** The probe stopped before its stream ended: the figures cover part of it. */
+  partial?: boolean;
 }
 
 /** One sender-child pair's clock offset, from the child's echoes. */
@@ -174,6 +178,10 @@ export interface SenderStats {
   latenessP50Us: number;
   latenessP99Us: number;
   latenessMaxUs: number;
+  /** Sends that failed (every child counted). */
+  sendErrors?: number;
+  /** Stopped before the end of its stream. */
+  partial?: boolean;
 }
 
 /** A proxy's forwarding counts. */
@@ -181,6 +189,10 @@ export interface ForwardStats {
   forwarded: number;
   dropped: number;
   malformed: number;
+  /** Forwards that failed (every child counted). */
+  sendErrors?: number;
+  /** Stopped before its stream ended. */
+  partial?: boolean;
 }
 
 /** A job's state and results. */
