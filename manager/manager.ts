@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isLoopback, splitHostPort } from "../core/cli.ts";
 import {
   PROBE_START_MS,
   relayedDeadlineMs,
@@ -72,6 +73,8 @@ export interface ManagerOptions {
   log?: MessageLog;
   /** CURVE: this manager's key pair and the workers' public key. */
   curve?: CurveClientKeys;
+  /** Told a warning line (no newline): plaintext beyond loopback, once. */
+  warn?: (line: string) => void;
 }
 
 /** The manager's control-plane side. */
@@ -85,6 +88,7 @@ export class Manager extends Node {
   #run: RunKey = newRun();
   /** The workers admitted in this run: the only ones a COMMAND may name. */
   #roster = new Set<string>();
+  #warn: ((line: string) => void) | undefined;
 
   constructor(opts: ManagerOptions = {}) {
     super(`manager@${Deno.hostname()}`, opts.log ?? new MessageLog());
@@ -92,6 +96,7 @@ export class Manager extends Node {
     this.#retries = opts.retries ?? REQUEST_RETRIES;
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? this.#timeoutMs;
     this.#curve = opts.curve;
+    this.#warn = opts.warn;
   }
 
   /**
@@ -130,6 +135,7 @@ export class Manager extends Node {
     addrs: readonly string[],
     signal?: AbortSignal,
   ): Promise<ConnectResult[]> {
+    this.#plaintextWarning(addrs);
     const clients = addrs.map((addr) =>
       this.#newClient(addr, this.#connectTimeoutMs, this.#retries)
     );
@@ -150,6 +156,30 @@ export class Manager extends Node {
     } finally {
       for (const c of clients) c.close();
     }
+  }
+
+  /**
+   * Warns once, naming the first such worker, when this manager talks
+   * without CURVE to a worker beyond loopback: its commands (and the run's
+   * roster key) cross the network in the clear.
+   */
+  #plaintextWarning(addrs: readonly string[]): void {
+    if (this.#curve || !this.#warn) return;
+    const far = addrs.filter((a) => {
+      try {
+        return !isLoopback(splitHostPort(a).hostname);
+      } catch {
+        return false;
+      }
+    });
+    if (far.length === 0) return;
+    this.#warn(
+      `warning: Talking to ${far.length} worker(s) beyond loopback ` +
+        `("${far[0]}"${far.length > 1 ? ", ..." : ""}) without CURVE: anyone ` +
+        `on the path can read and forge the commands (see "treecast keygen" ` +
+        `and SECURITY in the README)`,
+    );
+    this.#warn = undefined;
   }
 
   /**
