@@ -78,8 +78,8 @@ export class Relay {
   /**
    * Relays `cmd` one layer down, its stream to come from host `sender`,
    * each worker below reached at its `targets` entry (its address as the
-   * run resolved it, `roster.ts`); resolves to the started jobs, in addrs
-   * order. A lost subtree of an
+   * run resolved it, `roster.ts`) and given the run's tags of its subtree;
+   * resolves to the started jobs, in addrs order. A lost subtree of an
    * evaluation is an ended job naming why; a lost child of a PARENT (or
    * every subtree lost) stops what started and throws {@link RelayError}.
    */
