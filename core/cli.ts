@@ -273,6 +273,11 @@ export interface HostPort {
   port: number;
 }
 
+/** Whether `host` (a name or an IP) is this host's loopback. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host.startsWith("127.") || host === "::1";
+}
+
 /**
  * Parses `HOST:PORT` (or `[IPv6]:PORT`). Throws a plain Error (the caller
  * wraps it as a usage error or an ERR reply, naming its own field).

@@ -34,7 +34,8 @@ export interface ConnectResult {
   offsetUs?: number;
   /** Error bound of the offset: half the round trip, us. */
   offsetBoundUs?: number;
-  hello?: Hello;
+  /** Its hello (a manager's run fields are never in it). */
+  hello?: Omit<Hello, "run" | "rosterKey">;
   /** Why it was not admitted. */
   error?: string;
 }

@@ -48,6 +48,8 @@ const STATS: Full<ProbeStats> = {
   offsetUs: -12,
   offsetBoundUs: 30,
   offsetSamples: 10,
+  seriesDropped: 3,
+  partial: false,
 };
 const SENDER = {
   sent: 1100,
@@ -56,6 +58,8 @@ const SENDER = {
   latenessP50Us: 5,
   latenessP99Us: 50,
   latenessMaxUs: 80,
+  sendErrors: 1,
+  partial: false,
 };
 const STAGE = {
   depth: 0,
@@ -235,7 +239,13 @@ const FULL: Full<Results> = {
         role: "proxy",
         depth: 1,
         stats: STATS,
-        forward: { forwarded: 900, dropped: 1, malformed: 0 },
+        forward: {
+          forwarded: 900,
+          dropped: 1,
+          malformed: 0,
+          sendErrors: 0,
+          partial: false,
+        },
         sender: SENDER,
         emulate: "",
         error: "",

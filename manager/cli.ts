@@ -165,6 +165,7 @@ function newManager(script: Script, opts: RunScriptOptions): Manager {
     retries: opts.retries ?? script.timeouts.retries,
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.curve ? { curve: opts.curve } : {}),
+    warn: (line) => stdio.err(`${line}\n`),
   });
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isLoopback, splitHostPort } from "../core/cli.ts";
 import {
   PROBE_START_MS,
   relayedDeadlineMs,
@@ -18,6 +19,7 @@ import {
 } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import type { ConnectResult } from "../core/results.ts";
+import { namedAddrs, newRun, rosterTag, type RunKey } from "../core/roster.ts";
 import {
   type Command,
   emptyJob,
@@ -26,6 +28,7 @@ import {
   type Message,
   type PartRequest,
   type Report,
+  ROSTER_TAG_BYTES,
 } from "../proto/codec.ts";
 
 /** CONNECT round trips after the first, for the clock offset estimate. */
@@ -54,6 +57,12 @@ function _checkHello(reply: Message): string | undefined {
   return undefined;
 }
 
+/** A worker's hello as results keep it: without a manager's run fields. */
+function _workerHello(hello: Hello): Omit<Hello, "run" | "rosterKey"> {
+  const { run: _run, rosterKey: _key, ...rest } = hello;
+  return rest;
+}
+
 /** Options of a {@link Manager}. */
 export interface ManagerOptions {
   /** Deadline of each request attempt, ms. */
@@ -65,6 +74,8 @@ export interface ManagerOptions {
   log?: MessageLog;
   /** CURVE: this manager's key pair and the workers' public key. */
   curve?: CurveClientKeys;
+  /** Told a warning line (no newline): plaintext beyond loopback, once. */
+  warn?: (line: string) => void;
 }
 
 /** The manager's control-plane side. */
@@ -74,6 +85,11 @@ export class Manager extends Node {
   #retries: number;
   #clients = new Map<string, ReqClient>();
   #curve: CurveClientKeys | undefined;
+  /** This run's id and roster key (`core/roster.ts`), in every hello. */
+  #run: RunKey = newRun();
+  /** The workers admitted in this run: the only ones a COMMAND may name. */
+  #roster = new Set<string>();
+  #warn: ((line: string) => void) | undefined;
 
   constructor(opts: ManagerOptions = {}) {
     super(`manager@${Deno.hostname()}`, opts.log ?? new MessageLog());
@@ -81,6 +97,7 @@ export class Manager extends Node {
     this.#retries = opts.retries ?? REQUEST_RETRIES;
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? this.#timeoutMs;
     this.#curve = opts.curve;
+    this.#warn = opts.warn;
   }
 
   /**
@@ -119,6 +136,7 @@ export class Manager extends Node {
     addrs: readonly string[],
     signal?: AbortSignal,
   ): Promise<ConnectResult[]> {
+    this.#plaintextWarning(addrs);
     const clients = addrs.map((addr) =>
       this.#newClient(addr, this.#connectTimeoutMs, this.#retries)
     );
@@ -134,10 +152,35 @@ export class Manager extends Node {
         });
         results.push(...await Promise.all(batch));
       }
+      for (const r of results) if (r.status === "ok") this.#roster.add(r.addr);
       return results;
     } finally {
       for (const c of clients) c.close();
     }
+  }
+
+  /**
+   * Warns once, naming the first such worker, when this manager talks
+   * without CURVE to a worker beyond loopback: its commands (and the run's
+   * roster key) cross the network in the clear.
+   */
+  #plaintextWarning(addrs: readonly string[]): void {
+    if (this.#curve || !this.#warn) return;
+    const far = addrs.filter((a) => {
+      try {
+        return !isLoopback(splitHostPort(a).hostname);
+      } catch {
+        return false;
+      }
+    });
+    if (far.length === 0) return;
+    this.#warn(
+      `warning: Talking to ${far.length} worker(s) beyond loopback ` +
+        `("${far[0]}"${far.length > 1 ? ", ..." : ""}) without CURVE: anyone ` +
+        `on the path can read and forge the commands (see "treecast keygen" ` +
+        `and SECURITY in the README)`,
+    );
+    this.#warn = undefined;
   }
 
   /**
@@ -165,7 +208,7 @@ export class Manager extends Node {
       rttUs,
       offsetUs: reply.ts - (sentUs + recvUs) / 2,
       offsetBoundUs: rttUs / 2,
-      hello: reply.data.hello!,
+      hello: _workerHello(reply.data.hello!),
     };
   }
 
@@ -183,6 +226,8 @@ export class Manager extends Node {
       hostname: Deno.hostname(),
       emulate: "",
       incarnation: "",
+      run: this.#run.run,
+      rosterKey: this.#run.key,
     };
     try {
       const r = await this.request(
@@ -196,7 +241,9 @@ export class Manager extends Node {
         addr,
         status: "refused",
         error: bad,
-        ...(r.reply.data.hello ? { hello: r.reply.data.hello } : {}),
+        ...(r.reply.data.hello
+          ? { hello: _workerHello(r.reply.data.hello) }
+          : {}),
       };
     } catch (e) {
       if (e instanceof RemoteError) {
@@ -218,9 +265,10 @@ export class Manager extends Node {
     command: Command,
     signal?: AbortSignal,
   ): Promise<Job> {
+    const tagged = { ...command, ...this.#tags(command) };
     const { reply } = await this.request(
       this.client(addr),
-      () => this.message("COMMAND", addr, { command }),
+      () => this.message("COMMAND", addr, { command: tagged }),
       {
         timeoutMs: this.#layered(command.layer, PROBE_START_MS),
         ...(signal ? { signal } : {}),
@@ -234,6 +282,21 @@ export class Manager extends Node {
       );
     }
     return job;
+  }
+
+  /**
+   * The run and roster tags of `command`: a tag for each worker it names
+   * that this run admitted, zeros (refused by the worker) for any other.
+   */
+  #tags(command: Command): Pick<Command, "run" | "rosterTags"> {
+    const named = namedAddrs(command);
+    const tags = new Uint8Array(named.length * ROSTER_TAG_BYTES);
+    named.forEach((n, i) => {
+      if (this.#roster.has(n.addr)) {
+        tags.set(rosterTag(this.#run.key, n.addr), i * ROSTER_TAG_BYTES);
+      }
+    });
+    return { run: this.#run.run, rosterTags: tags };
   }
 
   /**

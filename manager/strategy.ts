@@ -9,7 +9,9 @@
  *
  * A candidate that failed (no statistics, or nothing received) scores
  * `Infinity` and is never kept, by BEST or by WORST: a worst tree is built
- * from the slowest workers that work, not from broken ones.
+ * from the slowest workers that work, not from broken ones. A candidate
+ * whose probe stopped before its stream ended (partial statistics) ranks
+ * after every complete one ({@link partialLast}).
  *
  * With `clocks: correct` a candidate's delays are scored minus the clock
  * offset its parent measured to it ({@link corrected}), so a child
@@ -127,7 +129,11 @@ export function select(
     failed: failed.map((c) => c.addr),
   });
   const sign = type === "BEST" ? 1 : -1;
-  const ranked = usable.map((c) => ({ addr: c.addr, s: scores[c.addr]! }))
+  const ranked = usable.map((c) => ({
+    addr: c.addr,
+    s: scores[c.addr]!,
+    partial: c.stats?.partial === true,
+  }))
     .sort((a, b) =>
       a.s !== b.s
         ? sign * (a.s - b.s)
@@ -137,7 +143,26 @@ export function select(
         ? 1
         : 0
     );
-  return { kept: ranked.slice(0, keep).map((c) => c.addr), scores };
+  return {
+    kept: partialLast(ranked).slice(0, keep).map((c) => c.addr),
+    scores,
+  };
+}
+
+/**
+ * `ranked` with the candidates whose statistics are partial (their probe
+ * stopped before its stream ended, `ProbeStats.partial`) after every
+ * complete one, each group in its order: part of a stream is never scored
+ * as if it were all of it, so it is kept only when too few complete
+ * candidates are left.
+ */
+export function partialLast<T extends { partial: boolean }>(
+  ranked: readonly T[],
+): T[] {
+  return [
+    ...ranked.filter((c) => !c.partial),
+    ...ranked.filter((c) => c.partial),
+  ];
 }
 
 function _enough(

@@ -56,7 +56,18 @@ export interface Hello {
    * ASCII characters.
    */
   bootId?: string;
+  /** From a manager: its run's id (see `treecast.proto`). */
+  run?: string;
+  /** From a manager: its run's roster key, {@link ROSTER_KEY_BYTES} bytes. */
+  rosterKey?: Uint8Array;
 }
+
+/** The length of a run's roster key. */
+export const ROSTER_KEY_BYTES = 32;
+/** The length of one roster tag in `Command.rosterTags`. */
+export const ROSTER_TAG_BYTES = 8;
+/** The longest run id. */
+export const RUN_ID_MAX = 32;
 
 /** The longest boot id a hello may carry (Linux's is 36 characters). */
 export const BOOT_ID_MAX = 64;
@@ -110,6 +121,10 @@ export interface Command {
   senders: string[];
   /** A phase of a hedged relay; absent for the one-phase relay. */
   hedge?: HedgeStep;
+  /** The run the command belongs to ("" when none: it may name no worker). */
+  run?: string;
+  /** One {@link ROSTER_TAG_BYTES}-byte tag per worker address named (`core/roster.ts`). */
+  rosterTags?: Uint8Array;
 }
 
 /** One point of a receiver's per-second series. */
@@ -151,6 +166,10 @@ export interface ProbeStats {
   offsetBoundUs?: number;
   /** Echoes the offset is from. */
   offsetSamples?: number;
+  /** Seconds of the per-second series beyond its cap, counted, not kept. */
+  seriesDropped?: number;
+  /** The probe stopped before its stream ended: the figures cover part of it. */
+  partial?: boolean;
 }
 
 /** One sender-child pair's clock offset, from the child's echoes. */
@@ -170,6 +189,10 @@ export interface SenderStats {
   latenessP50Us: number;
   latenessP99Us: number;
   latenessMaxUs: number;
+  /** Sends that failed (every child counted). */
+  sendErrors?: number;
+  /** Stopped before the end of its stream. */
+  partial?: boolean;
 }
 
 /** A proxy's forwarding counts. */
@@ -177,6 +200,10 @@ export interface ForwardStats {
   forwarded: number;
   dropped: number;
   malformed: number;
+  /** Forwards that failed (every child counted). */
+  sendErrors?: number;
+  /** Stopped before its stream ended. */
+  partial?: boolean;
 }
 
 /** A job's state and results. */
@@ -270,7 +297,7 @@ const _PAYLOAD: Record<MsgType, (keyof Metadata)[]> = {
 
 /** Encodes a message. Throws if it does not fit the schema. */
 export function encode(msg: Message): Uint8Array {
-  const pb = _Message.fromObject(msg);
+  const pb = _Message.fromObject(_unsetRun(msg));
   const err = _Message.verify(pb);
   if (err) throw new Error(`Cannot encode message: ${err}`);
   return _Message.encode(pb).finish();
@@ -323,6 +350,7 @@ export function decode(bytes: Uint8Array): Message {
         `(${boot.length} characters)`,
     );
   }
+  _checkRun(msg);
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);
   }
@@ -348,6 +376,72 @@ export function decode(bytes: Uint8Array): Message {
   };
   cmd?.subtrees.forEach((t, i) => visit(t, `command.subtrees[${i}]`));
   return msg;
+}
+
+/**
+ * `msg` without its run fields where they are empty, so that a message of no
+ * run encodes to the same bytes as before they existed.
+ */
+function _unsetRun(msg: Message): Message {
+  const { hello, command } = msg.data;
+  if (!hello && !command) return msg;
+  const data = { ...msg.data };
+  if (hello) {
+    const { run, rosterKey, ...rest } = hello;
+    data.hello = {
+      ...rest,
+      ...(run ? { run } : {}),
+      ...(rosterKey?.length ? { rosterKey } : {}),
+    };
+  }
+  if (command) {
+    const { run, rosterTags, ...rest } = command;
+    data.command = {
+      ...rest,
+      ...(run ? { run } : {}),
+      ...(rosterTags?.length ? { rosterTags } : {}),
+    } as Command;
+  }
+  return { ...msg, data };
+}
+
+/** The run fields of a hello or command have their sizes (see `treecast.proto`). */
+function _checkRun(msg: Message): void {
+  const { hello, command } = msg.data;
+  for (
+    const [field, run] of [["hello.run", hello?.run], [
+      "command.run",
+      command?.run,
+    ]] as const
+  ) {
+    if (run !== undefined && !/^[\x21-\x7e]{0,32}$/.test(run)) {
+      throw new DecodeError(
+        `${field} is not up to ${RUN_ID_MAX} printable ASCII characters`,
+      );
+    }
+  }
+  // A manager's fields only: absent from a worker's hello (and its results).
+  if (hello && !hello.run) delete hello.run;
+  if (hello && !hello.rosterKey?.length) delete hello.rosterKey;
+  // Plain byte arrays (protobufjs gives Buffers).
+  if (hello?.rosterKey) hello.rosterKey = _bytes(hello.rosterKey);
+  if (command?.rosterTags) command.rosterTags = _bytes(command.rosterTags);
+  const key = hello?.rosterKey?.length ?? 0;
+  if (key !== 0 && key !== ROSTER_KEY_BYTES) {
+    throw new DecodeError(
+      `hello.rosterKey has ${key} bytes, not ${ROSTER_KEY_BYTES}`,
+    );
+  }
+  const tags = command?.rosterTags?.length ?? 0;
+  if (tags % ROSTER_TAG_BYTES !== 0) {
+    throw new DecodeError(
+      `command.rosterTags has ${tags} bytes, not a multiple of ${ROSTER_TAG_BYTES}`,
+    );
+  }
+}
+
+function _bytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** An IP address or a DNS name, at most 253 characters. */
@@ -446,6 +540,8 @@ export function emptyCommand(fields: Partial<Command> = {}): Command {
     io: "AUTO",
     timestamps: "TIMESTAMPS_UNSPECIFIED",
     senders: [],
+    run: "",
+    rosterTags: new Uint8Array(),
     ...fields,
   };
 }

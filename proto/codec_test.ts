@@ -6,6 +6,7 @@ import {
   emptyCommand,
   emptyJob,
   encode,
+  type Message,
   SCHEMA,
 } from "./codec.ts";
 import { FIXTURES } from "./_fixtures.ts";
@@ -176,4 +177,57 @@ Deno.test("the schema is parsed from the embedded text, not read at run time", a
   assert.match(src, /with \{ type: "text" \}/);
   assert.doesNotMatch(src, /readTextFile|readFile|protobuf\.load/);
   assert.ok(SCHEMA instanceof protobuf.Root);
+});
+
+Deno.test("a hello's run and roster key and a command's run and tags come through; wrong sizes are refused", () => {
+  const hello = {
+    ...FIXTURES.connect!.data.hello!,
+    run: "0123456789abcdef",
+    rosterKey: new Uint8Array(32).fill(1),
+  };
+  const connect = { ...FIXTURES.connect!, data: { src: "m", dst: "w", hello } };
+  assert.deepEqual(decode(encode(connect)).data.hello, hello);
+  const command = emptyCommand({
+    flag: "PARENT",
+    addrs: ["w:1", "w:2"],
+    run: "0123456789abcdef",
+    rosterTags: new Uint8Array(16).fill(2),
+  });
+  const cmd = { ...FIXTURES.command!, data: { src: "m", dst: "w", command } };
+  assert.deepEqual(decode(encode(cmd)).data.command, command);
+  const bad: [Message, RegExp][] = [
+    [
+      {
+        ...connect,
+        data: {
+          ...connect.data,
+          hello: { ...hello, rosterKey: new Uint8Array(31) },
+        },
+      },
+      /hello\.rosterKey has 31 bytes, not 32/,
+    ],
+    [
+      {
+        ...connect,
+        data: { ...connect.data, hello: { ...hello, run: "x".repeat(33) } },
+      },
+      /hello\.run is not up to 32 printable ASCII characters/,
+    ],
+    [
+      {
+        ...cmd,
+        data: {
+          ...cmd.data,
+          command: { ...command, rosterTags: new Uint8Array(12) },
+        },
+      },
+      /command\.rosterTags has 12 bytes, not a multiple of 8/,
+    ],
+  ];
+  for (const [msg, want] of bad) {
+    assert.throws(
+      () => decode(encode(msg)),
+      (e) => e instanceof DecodeError && want.test(e.message),
+    );
+  }
 });

@@ -135,6 +135,8 @@ Deno.test("CURVE: workers relay to each other with the relay key, which the work
     },
   });
   try {
+    // The run's roster: a COMMAND names only workers it connected.
+    await m.connect([a.addr, b.addr]);
     // a relays to b: b admits a's relay key.
     const job = await m.command(
       a.addr,

@@ -8,6 +8,8 @@ Deno.test("a 7-node MCAST delivers to all 4 leaves through 1 proxy hop; every le
   const bed = await startTestbed(7);
   const m = new Manager({ timeoutMs: 3000, retries: 1 });
   try {
+    // The run's roster: a COMMAND names only workers it connected.
+    await m.connect(bed.addrs);
     const tree = new Tree({ depth: 2, fanout: 2 });
     tree.setRoot(bed.addrs[0]!);
     tree.addChildren(0, bed.addrs.slice(1, 3));

@@ -8,6 +8,7 @@ import { LIMITS } from "../core/limits.ts";
 import {
   type Command,
   type CommandSpec,
+  isLoopback,
   joinHostPort,
   parseHost,
   parseHostPort,
@@ -206,10 +207,6 @@ export function budgetFromFlags(values: {
   };
 }
 
-function _loopback(host: string): boolean {
-  return host === "localhost" || host.startsWith("127.") || host === "::1";
-}
-
 /**
  * The host a worker bound at `bindHost` names itself by, in every reply and
  * job it gives out (the manager and the workers above it know it by the
@@ -237,7 +234,7 @@ export function nameHost(
     ...new Set(
       addrs.filter((a) =>
         (bindHost === "::" || a.family === "IPv4") &&
-        !_loopback(a.address) && !a.address.startsWith("169.254.") &&
+        !isLoopback(a.address) && !a.address.startsWith("169.254.") &&
         !/^fe[89ab]/i.test(a.address)
       ).map((a) => a.address),
     ),
@@ -355,7 +352,7 @@ export const workerCommand: Command = {
         joinHostPort(bind),
         curve ? { curve, zapDomain: "treecast" } : {},
       );
-      if (!curve && !_loopback(bind.hostname)) {
+      if (!curve && !isLoopback(bind.hostname)) {
         stdio.err(
           `warning: Worker bound to "${server.addr}" without CURVE: anyone who can ` +
             `reach this port can start probes here (see "treecast keygen" and SECURITY in the README)\n`,

@@ -94,6 +94,16 @@ export class JobRecord {
   }
 }
 
+/**
+ * Whether a probe's stop reason (its result line's `stop`) means it stopped
+ * before its stream ended: interrupted (STOP, a job timeout), past its
+ * deadline, or a failed socket. `end` (END arrived, or a sender sent it) and
+ * `idle` (the stream itself stopped) cover the whole stream.
+ */
+export function partialStop(stop: unknown): boolean {
+  return stop === "interrupted" || stop === "deadline" || stop === "error";
+}
+
 /** Maps a probe's result JSON line onto the job's typed results. */
 export function applyResult(job: Job, r: Record<string, unknown>): void {
   const n = (
@@ -136,6 +146,8 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
         : r.timestamps === "user"
         ? "USER"
         : "TIMESTAMPS_UNSPECIFIED",
+      seriesDropped: n(r.series_dropped),
+      partial: partialStop(r.stop),
     };
     job.stats = stats;
   }
@@ -154,6 +166,8 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
       latenessP50Us: n(l.p50),
       latenessP99Us: n(l.p99),
       latenessMaxUs: n(l.max),
+      sendErrors: n(r.send_errors),
+      partial: partialStop(r.stop),
     };
     job.sender = sender;
   }
@@ -163,6 +177,8 @@ export function applyResult(job: Job, r: Record<string, unknown>): void {
       forwarded: n(r.forwarded),
       dropped: n(r.dropped),
       malformed: n(r.malformed),
+      sendErrors: n(r.send_errors),
+      partial: partialStop(r.stop),
     };
     job.forward = forward;
   }

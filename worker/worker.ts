@@ -6,19 +6,12 @@
  */
 import type { Budget } from "../core/budget.ts";
 import { splitHostPort } from "../core/cli.ts";
-import {
-  CAPABILITIES,
-  PROBE_START_MS,
-  RELAY_TIMEOUT_MS,
-  relayedDeadlineMs,
-  relayRetries,
-} from "../core/defaults.ts";
+import { CAPABILITIES, RELAY_TIMEOUT_MS } from "../core/defaults.ts";
 import { MessageLog, Node } from "../core/node.ts";
 import {
   type CurveClientKeys,
   MAX_MESSAGE_BYTES,
   type RepServer,
-  ReqClient,
 } from "../core/transport.ts";
 import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import {
@@ -44,18 +37,18 @@ import { partReport } from "./messages.ts";
 import { jobReport } from "./report.ts";
 import { logsMessages, probeArgs, streamSource } from "./probe_args.ts";
 import { helloBootId, readKernelClock } from "./kernel_clock.ts";
-import { BadAnswer, RelayError } from "./relay_errors.ts";
-import { HedgedRelay, HeldRelays } from "./hedge.ts";
-
-export { RelayError };
+import { HeldRelays } from "./hedge.ts";
+import { Relay } from "./relay.ts";
+import { Rosters } from "./roster.ts";
+import { RelayError } from "./relay_errors.ts";
 import {
   commandIo,
-  height,
   type IoOffer,
-  probeAddrProblem,
   type ProbeIo,
   validateCommand,
 } from "./validate.ts";
+
+export { RelayError };
 
 /** Options of a {@link Worker}. */
 export interface WorkerOptions {
@@ -89,10 +82,9 @@ export class Worker extends Node {
   #emulate: string;
   #bindHost: string;
   #advertise: string | undefined;
-  #relayTimeoutMs: number;
   #clock: KernelClock | undefined;
-  #clients = new Map<string, ReqClient>();
-  #curve: CurveClientKeys | undefined;
+  #relay: Relay;
+  #rosters = new Rosters();
   #io: IoOffer;
   #admission: Admission;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
@@ -107,9 +99,11 @@ export class Worker extends Node {
     this.#emulate = opts.emulate ?? "";
     this.#bindHost = opts.bindHost ?? _host(opts.name) ?? "127.0.0.1";
     this.#advertise = opts.advertise;
-    this.#relayTimeoutMs = opts.relayTimeoutMs ?? RELAY_TIMEOUT_MS;
     this.#clock = opts.clock;
-    this.#curve = opts.curve;
+    this.#relay = new Relay(this, {
+      timeoutMs: opts.relayTimeoutMs ?? RELAY_TIMEOUT_MS,
+      curve: opts.curve,
+    });
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
     this.#admission = new Admission(opts.budget);
     this.jobs = new JobTable({
@@ -187,6 +181,7 @@ export class Worker extends Node {
           `(treecast ${PROGRAM_VERSION}) speaks protocol ${PROTOCOL_VERSION}`,
       );
     }
+    this.#rosters.connect(hello);
     return this.reply(req, "ACK", {
       hello: {
         protocol: PROTOCOL_VERSION,
@@ -206,30 +201,6 @@ export class Worker extends Node {
   }
 
   /**
-   * Deadline of a request relayed to a worker with `layers` layers below it;
-   * a COMMAND's also covers the probe start at every layer.
-   */
-  #deadline(layers: number, startMs = 0): number {
-    return relayedDeadlineMs(this.#relayTimeoutMs, layers, startMs);
-  }
-
-  /** The REQ socket to the worker at `addr`, with `layers` layers below it. */
-  #client(addr: string, layers: number): ReqClient {
-    const retries = relayRetries(layers);
-    const key = `${retries}/${addr}`;
-    let c = this.#clients.get(key);
-    if (!c) {
-      c = new ReqClient(addr, {
-        timeoutMs: this.#relayTimeoutMs,
-        retries,
-        ...(this.#curve ? { curve: this.#curve } : {}),
-      });
-      this.#clients.set(key, c);
-    }
-    return c;
-  }
-
-  /**
    * COMMAND: validate, relay to the layer below (their probes must listen
    * before this one sends), then start this worker's own probe.
    */
@@ -239,26 +210,33 @@ export class Worker extends Node {
     const io = commandIo(cmd, this.#io);
     const release = this.#admission.admit(cmd, this.jobs.running());
     try {
-      return await this.#run(req, cmd, io);
+      // Only workers of its run, each reached where the run resolved it.
+      const targets = await this.#rosters.pin(cmd);
+      return await this.#run(req, cmd, io, targets);
     } finally {
       release(); // started (now in the job table) or failed
     }
   }
 
   /** Relays a validated and admitted COMMAND, then starts its probe. */
-  async #run(req: Message, cmd: Command, io: ProbeIo): Promise<Message> {
+  async #run(
+    req: Message,
+    cmd: Command,
+    io: ProbeIo,
+    targets: ReadonlyMap<string, string>,
+  ): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
     const step = cmd.hedge;
     const deps = step?.phase === 2
       ? this.#held.take(req.data.src, step.key)
       : cmd.layer > 0
-      ? await this.#relay(cmd, sender)
+      ? await this.#relay.command(cmd, sender, targets)
       : [];
     if (step?.phase === 1) {
       // Hedged relay, phase 1: everything below listens; the probe waits.
       const ms = cmd.timeout > 0 ? cmd.timeout : cmd.warmup + cmd.dur + 30_000;
-      const stop = () => void this.#stopDeps(deps);
+      const stop = () => void this.#relay.stop(deps);
       this.#held.put(req.data.src, step.key, deps, ms, stop);
       const job = emptyJob({ flag: cmd.flag, owner: this.name, deps });
       return this.reply(req, "ACK", { report: { job, complete: false } });
@@ -303,7 +281,7 @@ export class Worker extends Node {
     }).catch(async (e) => {
       // This probe did not start: the jobs below it would wait for a stream
       // that never comes, until their timeouts. Stop them now.
-      await this.#stopDeps(deps);
+      await this.#relay.stop(deps);
       throw e;
     });
     this.log.event("info", "job started", {
@@ -317,89 +295,6 @@ export class Worker extends Node {
     });
   }
 
-  /**
-   * Relays `cmd` one layer down, its stream to come from host `sender`;
-   * resolves to the started jobs, in addrs order.
-   */
-  async #relay(cmd: Command, sender: string): Promise<Job[]> {
-    const hedged = HedgedRelay.of(cmd);
-    const settled = await Promise.allSettled(cmd.addrs.map(async (addr, i) => {
-      const sub = cmd.subtrees[i] ?? { addr, children: [] };
-      const h = height(sub);
-      const { hedge: _, ...base } = cmd;
-      let command: Command = {
-        ...base,
-        flag: h > 0 ? "PROXY" : "CHILD",
-        layer: h,
-        addrs: sub.children.map((c) => c.addr),
-        subtrees: h > 0 ? sub.children : [],
-        senders: [sender, ...sub.hedgeSenders ?? []],
-      };
-      const send = async (command: Command) =>
-        (await this.request(
-          this.#client(addr, h),
-          () => this.message("COMMAND", addr, { command }),
-          { timeoutMs: this.#deadline(h, PROBE_START_MS) },
-        )).reply;
-      if (hedged !== null && h > 0) {
-        let held: Job | null = null; // two phases (hedge.ts)
-        try {
-          held = (await send(hedged.hold(i, command))).data.report?.job ?? null;
-        } finally {
-          await hedged.heard(held);
-        }
-        command = hedged.start(i, command);
-      } else if (hedged !== null) await hedged.heard(null);
-      const reply = await send(command);
-      const job = reply.data.report?.job;
-      if (!job || !job.addr) {
-        throw new Error(`Worker "${addr}" answered without a probe address`);
-      }
-      // The owner is the address this worker reaches it at (for REPORT).
-      const started = { ...job, owner: addr };
-      // The address goes into this worker's probe flags (--to): it must be
-      // a probe address, nothing else.
-      const bad = probeAddrProblem(job.addr);
-      if (bad) throw new BadAnswer(started, `Worker "${addr}" answered ${bad}`);
-      return started;
-    }));
-    const jobs: Job[] = [];
-    const failures: { addr: string; why: string }[] = [];
-    const strays: Job[] = [];
-    settled.forEach((r, i) => {
-      const addr = cmd.addrs[i]!;
-      if (r.status === "fulfilled") return void jobs.push(r.value);
-      const why = r.reason instanceof Error
-        ? r.reason.message
-        : String(r.reason);
-      if (r.reason instanceof BadAnswer) strays.push(r.reason.job);
-      failures.push({ addr, why });
-      // A lost subtree of an evaluation is reported, not fatal: the stream
-      // goes to the rest of the tree.
-      jobs.push(emptyJob({
-        flag: (cmd.subtrees[i]?.children.length ?? 0) > 0 ? "PROXY" : "CHILD",
-        owner: addr,
-        end: true,
-        error: `Lost: ${why}`,
-      }));
-    });
-    // Started, but with an address this worker will not send to.
-    await this.#stopDeps(strays);
-    const first = failures[0];
-    if (
-      first && (cmd.flag === "PARENT" || failures.length === cmd.addrs.length)
-    ) {
-      await this.#stopDeps(jobs.filter((j) => j.id !== ""));
-      throw new RelayError(
-        first.addr,
-        `Cannot start the ${
-          cmd.flag === "PARENT" ? "child" : "subtree"
-        } job on "${first.addr}": ${first.why}`,
-      );
-    }
-    return jobs;
-  }
-
   /** STOP: end a job (or, with an empty id, every job) and its dependencies. */
   async #stop(req: Message): Promise<Message> {
     const id = req.data.report!.job.id;
@@ -407,7 +302,7 @@ export class Worker extends Node {
     if (!Array.isArray(found) && !(found instanceof JobRecord)) return found;
     const recs = Array.isArray(found) ? found : [found];
     for (const r of recs) r.stop();
-    await this.#stopDeps(recs.flatMap((r) => r.job.deps));
+    await this.#relay.stop(recs.flatMap((r) => r.job.deps));
     this.log.event("info", "stopped", { jobs: recs.map((r) => r.job.id) });
     return this.reply(req, "ACK", {
       report: {
@@ -415,22 +310,6 @@ export class Worker extends Node {
         complete: true,
       },
     });
-  }
-
-  /** Sends STOP for each dependency to its owner; failures are ignored. */
-  async #stopDeps(deps: Job[]): Promise<void> {
-    await Promise.allSettled(
-      deps.filter((d) => d.id !== "" && !d.end).map((d) =>
-        this.request(
-          this.#client(d.owner, _layers(d)),
-          () =>
-            this.message("STOP", d.owner, {
-              report: { job: emptyJob({ id: d.id }), complete: false },
-            }),
-          { timeoutMs: this.#deadline(_layers(d)) },
-        )
-      ),
-    );
   }
 
   /**
@@ -444,7 +323,8 @@ export class Worker extends Node {
     const asked = req.data.report!;
     const rec = this.#job(req, asked.job.id);
     if (!(rec instanceof JobRecord)) return rec;
-    const ask = (dep: Job, extra?: Partial<Report>) => this.#ask(dep, extra);
+    const ask = (dep: Job, extra?: Partial<Report>) =>
+      this.#relay.ask(dep, extra);
     const report = asked.partRequest
       ? await partReport(rec, asked.partRequest, ask, this.name)
       : await jobReport(rec, ask);
@@ -472,21 +352,6 @@ export class Worker extends Node {
     });
   }
 
-  /** REPORT to the owner of `dep` (its job named), with `ask` added. */
-  async #ask(dep: Job, ask: Partial<Report> = {}): Promise<Report> {
-    const { reply } = await this.request(
-      this.#client(dep.owner, _layers(dep)),
-      () =>
-        this.message("REPORT", dep.owner, {
-          report: { job: emptyJob({ id: dep.id }), complete: false, ...ask },
-        }),
-      { timeoutMs: this.#deadline(_layers(dep)) },
-    );
-    const report = reply.data.report;
-    if (!report) throw new Error("answered without a report");
-    return report;
-  }
-
   /** Serves requests arriving on `server` until the signal aborts. */
   serve(server: RepServer, signal?: AbortSignal): Promise<void> {
     return server.serve((bytes) => this.handle(bytes), signal);
@@ -495,15 +360,9 @@ export class Worker extends Node {
   /** Stops every job the worker started, then closes its sockets and log. */
   async close(): Promise<void> {
     await this.jobs.close();
-    for (const c of this.#clients.values()) c.close();
-    this.#clients.clear();
+    this.#relay.close();
     this.log.close();
   }
-}
-
-/** Layers of workers below a job's owner (its `params` end with the layer). */
-function _layers(job: Job): number {
-  return job.params[4] ?? 0;
 }
 
 function _host(addr: string): string | undefined {

@@ -17,6 +17,7 @@ import { FLAG_END, FLAG_WARMUP } from "../probes/wire.ts";
 import { logsMessages, probeArgs } from "./probe_args.ts";
 import { BOOT_ID_FILE, readBootId } from "./kernel_clock.ts";
 import { Worker } from "./worker.ts";
+import { joinRun } from "./_testing.ts";
 
 const connect = (protocol = PROTOCOL_VERSION): Message => ({
   ...FIXTURES.connect!,
@@ -322,7 +323,10 @@ Deno.test("a relayed probe address that is not HOST:PORT gets ERR, starts nothin
     const below = await fakeBelow(bad);
     const w = new Worker({ name: "127.0.0.1:9101", relayTimeoutMs: 2000 });
     try {
-      const reply = decode(await w.handle(encode(parentCommand(below.addr))));
+      const ofRun = await joinRun(w);
+      const reply = decode(
+        await w.handle(encode(ofRun(parentCommand(below.addr)))),
+      );
       assert.equal(reply.type, "ERR", bad);
       assert.match(reply.data.error!.desc, /invalid probe address/);
       assert.equal(reply.data.error!.addr, below.addr);
@@ -341,7 +345,10 @@ Deno.test("a probe that fails to start after its relays stops the jobs already s
   const w = new Worker({ name: "127.0.0.1:9101", relayTimeoutMs: 2000 });
   w.jobs.start = () => Promise.reject(new Error("The parent probe exited"));
   try {
-    const reply = decode(await w.handle(encode(parentCommand(below.addr))));
+    const ofRun = await joinRun(w);
+    const reply = decode(
+      await w.handle(encode(ofRun(parentCommand(below.addr)))),
+    );
     assert.equal(reply.type, "ERR");
     assert.match(reply.data.error!.desc, /The parent probe exited/);
     assert.deepEqual(below.seen.map((m) => m.type), ["COMMAND", "STOP"]);
@@ -513,9 +520,10 @@ Deno.test("a relayed CHILD or PROXY command names the relaying worker's probe ho
       ]] as const
     ) {
       refuseStarts(w);
+      const ofRun = await joinRun(w);
       below.seen.length = 0;
-      await w.handle(encode(parentCommand(below.addr))); // a stage
-      await w.handle(encode(mcast(below.addr))); // an evaluation
+      await w.handle(encode(ofRun(parentCommand(below.addr)))); // a stage
+      await w.handle(encode(ofRun(mcast(below.addr)))); // an evaluation
       const relayed = below.seen.filter((m) => m.type === "COMMAND")
         .map((m) => [m.data.command!.flag, m.data.command!.senders]);
       assert.deepEqual(relayed, [["CHILD", [host]], ["PROXY", [host]]]);
@@ -543,12 +551,13 @@ Deno.test("a CHILD or PROXY job's probe takes its stream only from the command's
   try {
     const senders = ["198.18.0.1", "fd00::1"];
     await w.handle(encode(command(1, { flag: "CHILD", senders })));
-    await w.handle(encode(command(2, {
+    const ofRun = await joinRun(w);
+    await w.handle(encode(ofRun(command(2, {
       flag: "PROXY",
       layer: 1,
       addrs: [below.addr],
       senders,
-    })));
+    }))));
     await w.handle(encode(command(3, { flag: "CHILD" }))); // no sender: any
     const from = started.map((s) => {
       const i = s.args.indexOf("--from");
