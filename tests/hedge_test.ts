@@ -10,6 +10,8 @@ Deno.test("a hedged MCAST (depth 2, fanout 2, hedge 1): each leaf gets every mes
   const bed = await startTestbed(7);
   const m = new Manager({ timeoutMs: 5000, retries: 1 });
   try {
+    // The run's roster: a COMMAND names only workers it connected.
+    await m.connect(bed.addrs);
     const tree = new Tree({ depth: 2, fanout: 2 });
     tree.setRoot(bed.addrs[0]!);
     tree.addChildren(0, bed.addrs.slice(1, 3));
