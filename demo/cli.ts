@@ -127,7 +127,7 @@ const spec = {
       arg: "HOW",
       help:
         "emulate (in-band delay) or cpu (a CPU quota on the straggler's worker and probes; root)",
-      defaultText: "emulate; with --thesis as root, cpu in namespaces",
+      defaultText: "emulate",
     },
     netns: {
       type: "boolean",
@@ -234,7 +234,9 @@ function planDemo(values: Parsed<typeof spec.flags>["values"]): DemoPlan {
   );
   const none = values["no-stragglers"] === true;
   if (none && values.stragglers !== undefined) {
-    throw new UsageError(`Flag "--no-stragglers" does not go with "--stragglers"`);
+    throw new UsageError(
+      `Flag "--no-stragglers" does not go with "--stragglers"`,
+    );
   }
   const slow = none ? 0 : parseNumber("stragglers", values.stragglers ?? "3", {
     min: 0,
@@ -248,18 +250,13 @@ function planDemo(values: Parsed<typeof spec.flags>["values"]): DemoPlan {
     min: 0,
     integer: true,
   });
-  // The thesis as root: CPU-quota stragglers in namespaces, the deployment's
-  // shape, unless told otherwise.
-  const deploy = thesis && slow > 0 && Deno.build.os === "linux" &&
-    Deno.uid() === 0 &&
-    values.straggle === undefined && values.netns !== true;
-  const straggle = values.straggle ?? (deploy ? "cpu" : "emulate");
+  const straggle = values.straggle ?? "emulate";
   if (straggle !== "emulate" && straggle !== "cpu") {
     throw new UsageError(
       `Flag "--straggle" must be emulate or cpu, got "${straggle}"`,
     );
   }
-  const netns = values.netns === true || deploy;
+  const netns = values.netns === true;
   if (netns) requireNetnsSupport();
   if (straggle === "cpu" && Deno.uid() !== 0) {
     throw new UsageError(`"--straggle cpu" needs root (it makes cgroups)`);

@@ -115,7 +115,11 @@ export async function settle(
     share = used * tickMs / (now.at - last.at);
     last = now;
     if (now.ready && share < idle) {
-      return { settled: true, waitedMs: performance.now() - t0, cpuShare: share };
+      return {
+        settled: true,
+        waitedMs: performance.now() - t0,
+        cpuShare: share,
+      };
     }
   }
   return { settled: false, waitedMs: performance.now() - t0, cpuShare: share };

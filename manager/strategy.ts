@@ -173,7 +173,9 @@ export function statValue(
     const ref = medianIqrUs !== undefined && Number.isFinite(medianIqrUs)
       ? medianIqrUs
       : iqr;
-    return iqr === Infinity ? iqr : Math.max(0, iqr - INSTRUMENT_IQR_FACTOR * ref);
+    return iqr === Infinity
+      ? iqr
+      : Math.max(0, iqr - INSTRUMENT_IQR_FACTOR * ref);
   }
   const q = SHARE[stat];
   return q === undefined

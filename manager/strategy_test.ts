@@ -78,7 +78,12 @@ Deno.test("WEIGHTED is 0.3 × p90 + 0.7 × the IQR above 1.5 × the candidates' 
   assert.equal(INSTRUMENT_IQR_FACTOR, 1.5);
   const iqr = (addr: string, p90: number, iqrUs: number, stddevUs = 50) => ({
     addr,
-    stats: stats({ p25Us: 150, p75Us: 150 + iqrUs, p90Us: 400 + p90, stddevUs }),
+    stats: stats({
+      p25Us: 150,
+      p75Us: 150 + iqrUs,
+      p90Us: 400 + p90,
+      stddevUs,
+    }),
   });
   // Median IQR 100: 150 is the threshold; "wide" (IQR 250) pays 0.7 x 100.
   const cands = [
@@ -233,7 +238,9 @@ Deno.test("a percentile is over every message sent, a lost one infinitely late",
   // 15 % lost: beyond what a p90 can hide, but not a p50.
   const many = stats({ lost: 150, received: 850 });
   assert.equal(score(many, P90), Infinity);
-  assert.ok(Math.abs(percentileOverSent(many, 0.5) - (200 + 50 * 0.0882 / 0.25)) < 0.1);
+  assert.ok(
+    Math.abs(percentileOverSent(many, 0.5) - (200 + 50 * 0.0882 / 0.25)) < 0.1,
+  );
 });
 
 Deno.test("loss counts in every preset: a lossy candidate ranks after every other for BEST, first for WORST", () => {
