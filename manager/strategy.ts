@@ -2,8 +2,9 @@
  * Scoring probed candidates and choosing which a parent keeps.
  *
  * A candidate's score is the weighted sum of its probe statistics, as its
- * {@link Strategy} says (e.g. WEIGHTED = 0.3 × p90 + 0.7 × iqr, the
- * thesis's WEIGHTED-THESIS = 0.3 × p90 + 0.7 × stddev, see
+ * {@link Strategy} says (e.g. WEIGHTED = 0.3 × p90 + 0.7 × iqr_excess,
+ * the IQR above 1.5 × the median IQR of the candidates probed with it; the
+ * thesis's WEIGHTED-THESIS = 0.3 × p90 + 0.7 × stddev; see
  * `STRATEGY_WEIGHTS` in `defaults.ts`). Lower is better: BEST keeps the
  * lowest scores, WORST the highest. (RANDOM trees are drawn from the pool
  * without probing, `roots.ts`: they never select.)
@@ -133,7 +134,9 @@ export function percentileOverSent(stats: ProbeStats, q: number): number {
 
 /** A candidate's interquartile range (p75 - p25), over every message sent. */
 export function iqrOverSent(stats: ProbeStats): number {
-  return percentileOverSent(stats, 0.75) - percentileOverSent(stats, 0.25);
+  const p75 = percentileOverSent(stats, 0.75);
+  // Lost beyond a quarter: infinitely wide (not Infinity - Infinity).
+  return p75 === Infinity ? p75 : p75 - percentileOverSent(stats, 0.25);
 }
 
 /**

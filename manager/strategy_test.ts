@@ -238,6 +238,15 @@ Deno.test("a percentile is over every message sent, a lost one infinitely late",
   // 15 % lost: beyond what a p90 can hide, but not a p50.
   const many = stats({ lost: 150, received: 850 });
   assert.equal(score(many, P90), Infinity);
+  // 80 % lost: beyond even the IQR's p75; lossy still, not failed.
+  const most = stats({ lost: 800, received: 200 });
+  assert.equal(score(most, { name: "CUSTOM", weights: { iqr: 1 } }), Infinity);
+  const kept = select([{ addr: "m", stats: most }, ...byP90(100)], {
+    keep: 2,
+    type: "BEST",
+    strategy: WEIGHTED,
+  });
+  assert.deepEqual(kept.kept, ["a", "m"]);
   assert.ok(
     Math.abs(percentileOverSent(many, 0.5) - (200 + 50 * 0.0882 / 0.25)) < 0.1,
   );
