@@ -25,6 +25,7 @@ import { runScript } from "../manager/cli.ts";
 import { Pool } from "../manager/pool.ts";
 import { parseScript, type Script } from "../manager/script.ts";
 import { requireNetnsSupport } from "./netns.ts";
+import { settle } from "./settle.ts";
 import { thesisScript } from "./thesis.ts";
 import { startTestbed, type Straggle, type Testbed } from "./testbed.ts";
 import { STRAGGLER_SHARE } from "./virtual/model.ts";
@@ -105,6 +106,10 @@ const spec = {
         "How many of them emulate a slow VM; with --virtual, the share of VMs the model makes stragglers (5% or 0.05)",
       defaultText: "3; with --virtual 5%",
     },
+    "no-stragglers": {
+      type: "boolean",
+      help: "No stragglers: every worker as it is",
+    },
     delay: {
       type: "string",
       arg: "DURATION",
@@ -181,7 +186,14 @@ function planVirtual(
   values: Parsed<typeof spec.flags>["values"],
 ): VirtualPlan {
   for (
-    const f of ["workers", "delay", "straggle", "netns", "thesis"] as const
+    const f of [
+      "workers",
+      "delay",
+      "straggle",
+      "netns",
+      "thesis",
+      "no-stragglers",
+    ] as const
   ) {
     if (values[f] !== undefined && values[f] !== false) {
       throw new UsageError(`Flag "--${f}" does not go with "--virtual"`);
@@ -220,7 +232,13 @@ function planDemo(values: Parsed<typeof spec.flags>["values"]): DemoPlan {
     values.workers ?? (thesis ? "25" : "12"),
     { min: least, max: 64, integer: true },
   );
-  const slow = parseNumber("stragglers", values.stragglers ?? "3", {
+  const none = values["no-stragglers"] === true;
+  if (none && values.stragglers !== undefined) {
+    throw new UsageError(
+      `Flag "--no-stragglers" does not go with "--stragglers"`,
+    );
+  }
+  const slow = none ? 0 : parseNumber("stragglers", values.stragglers ?? "3", {
     min: 0,
     max: workers - least,
     integer: true,
@@ -277,6 +295,7 @@ async function runDemo(plan: DemoPlan): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
     bed = await startDemoTestbed(plan, abort.signal);
+    await settleTestbed(bed, abort.signal);
     if (abort.signal.aborted) throw new Interrupted();
     const script = await writeDemoScript(plan, bed);
     running = true;
@@ -299,6 +318,23 @@ async function runDemo(plan: DemoPlan): Promise<number> {
       }\n`,
     );
   }
+}
+
+/**
+ * Waits for the workers' warm probes to start and the testbed to go quiet
+ * (`settle.ts`): the first trees are then measured on the same testbed as
+ * the last.
+ */
+async function settleTestbed(bed: Testbed, signal: AbortSignal) {
+  const s = await settle(bed.workers.map((w) => w.child.pid), { signal });
+  const secs = (s.waitedMs / 1000).toFixed(1);
+  stdio.err(
+    s.settled
+      ? `demo: the workers' warm probes started; the testbed settled in ${secs} s\n`
+      : `demo: the testbed did not settle in ${secs} s (its processes use ${
+        Math.round(s.cpuShare * 100)
+      } % of a CPU); starting anyway\n`,
+  );
 }
 
 /** Starts the plan's workers and makes its stragglers slow. */

@@ -95,7 +95,13 @@ export const JOB_GRACE = 5;
 export const STRATEGY_WEIGHTS = {
   P90: { p90: 1 },
   P50: { p50: 1 },
-  WEIGHTED: { p90: 0.3, stddev: 0.7 },
+  /**
+   * The thesis's stddev reads the instrument's own spread: the IQR above
+   * that of the candidates probed with it instead (`strategy.ts`).
+   */
+  WEIGHTED: { p90: 0.3, iqr_excess: 0.7 },
+  /** The thesis's formula, kept for comparison (`strategy.ts`). */
+  "WEIGHTED-THESIS": { p90: 0.3, stddev: 0.7 },
 } as const;
 
 /** Trees built when a script lists none. */

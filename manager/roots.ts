@@ -44,14 +44,21 @@ export async function expandRoots(ctx: StepContext): Promise<void> {
   queueTrees(ctx, roots);
 }
 
-/** Queues every tree of the script from each root, in order. */
+/**
+ * Queues every tree of the script from each root: the script's order from
+ * the first root, the reverse from the second, and so on, so that a kind
+ * measured early from one root is measured late from the next and a load
+ * that changes over the run (workers still starting, other tenants) weighs
+ * on every kind alike.
+ */
 export function queueTrees(ctx: StepContext, roots: readonly string[]): void {
   const s = ctx.script;
   const total = roots.length * s.trees.length;
   const steps: Step[] = [];
   let index = 0;
   roots.forEach((root, rootIndex) => {
-    const runs = s.trees.map((spec) =>
+    const specs = rootIndex % 2 === 0 ? s.trees : [...s.trees].reverse();
+    const runs = specs.map((spec) =>
       newTreeRun(spec, { script: s, root, rootIndex, index: index++, total })
     );
     const lemon = runs.filter((r) => r.spec.type === "LEMON");

@@ -80,7 +80,7 @@ Deno.test("the original design's example parses, with defaults applied", () => {
   ]);
   assert.deepEqual(s.trees[0]!.strategy, {
     name: "WEIGHTED",
-    weights: { p90: 0.3, stddev: 0.7 },
+    weights: { p90: 0.3, iqr_excess: 0.7 },
   });
   assert.deepEqual(s.steps, [
     {
@@ -131,6 +131,7 @@ Deno.test("examples/thesis.yaml is the thesis's comparison", async () => {
   assert.equal(s.lemon.limit, 4);
   assert.deepEqual(s.trees.map((t) => [t.name, t.type]), [
     ["BEST-WEIGHTED", "BEST"],
+    ["BEST-WEIGHTED-THESIS", "BEST"],
     ["BEST-P90", "BEST"],
     ["BEST-P50", "BEST"],
     ["WORST-P90", "WORST"],
@@ -728,7 +729,7 @@ const ROWS: Row[] = [
     `${OK}trees:\n  - type: RANDOM\n  - type: BEST\n`,
     "5:5",
     "trees[1].strategy",
-    "is missing: a BEST tree needs P90, P50, WEIGHTED or weights",
+    "is missing: a BEST tree needs P90, P50, WEIGHTED, WEIGHTED-THESIS or weights",
   ],
   [
     "strategy on RANDOM",
@@ -742,14 +743,14 @@ const ROWS: Row[] = [
     `${OK}trees:\n  - {type: WORST, strategy: P95}\n`,
     "4:29",
     "trees[0].strategy",
-    'unknown strategy "P95", did you mean "P90"? (allowed: P90, P50, WEIGHTED, or { weights:',
+    'unknown strategy "P95", did you mean "P90"? (allowed: P90, P50, WEIGHTED, WEIGHTED-THESIS, or { weights:',
   ],
   [
     "weights with an unknown stat",
     `${OK}trees:\n  - type: BEST\n    strategy:\n      weights: {p90: 1, jitter: 2}\n`,
     "6:25",
     "trees[0].strategy.weights.jitter",
-    'unknown key "jitter" (allowed: min, p25, p50, p75, p90, p99, p999, max, mean, stddev, lost)',
+    'unknown key "jitter" (allowed: min, p25, p50, p75, p90, p99, p999, max, mean, stddev, iqr, iqr_excess, lost)',
   ],
   [
     "negative weight",

@@ -22,6 +22,8 @@ export const STATS = [
   "max",
   "mean",
   "stddev",
+  "iqr",
+  "iqr_excess",
   "lost",
 ] as const;
 /** One statistic of a candidate's probe results. */

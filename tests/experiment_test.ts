@@ -43,7 +43,7 @@ Deno.test({
   fn: async () => {
     // Workers 0 (the root) and 1..8 are fast; 9, 10, 11 add 5 ms to every packet they receive
     // (enough to stay out of BEST-WEIGHTED trees when load inflates a fast
-    // node's stddev, which that strategy weighs 0.7).
+    // node's spread, which that strategy weighs 0.7 above the stage's median).
     const bed = await startTestbed(12, {
       slow: [9, 10, 11],
       emulate: "delay=5ms,jitter=100us",
