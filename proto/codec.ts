@@ -10,6 +10,7 @@
  */
 import protobuf from "protobufjs";
 import PROTO_TEXT from "./treecast.proto" with { type: "text" };
+import { checkHello, checkHosts, checkRun, unsetRun } from "./field_checks.ts";
 import {
   checkPart,
   checkPartRequest,
@@ -17,6 +18,13 @@ import {
   type PartRequest,
 } from "./part_check.ts";
 
+export {
+  BOOT_ID_MAX,
+  ROSTER_KEY_BYTES,
+  ROSTER_TAG_BYTES,
+  RUN_ID_MAX,
+  validBootId,
+} from "./field_checks.ts";
 export {
   MAX_PART_NAMES,
   MAX_PART_SIZE,
@@ -60,21 +68,6 @@ export interface Hello {
   run?: string;
   /** From a manager: its run's roster key, {@link ROSTER_KEY_BYTES} bytes. */
   rosterKey?: Uint8Array;
-}
-
-/** The length of a run's roster key. */
-export const ROSTER_KEY_BYTES = 32;
-/** The length of one roster tag in `Command.rosterTags`. */
-export const ROSTER_TAG_BYTES = 8;
-/** The longest run id. */
-export const RUN_ID_MAX = 32;
-
-/** The longest boot id a hello may carry (Linux's is 36 characters). */
-export const BOOT_ID_MAX = 64;
-
-/** Whether `s` can be a hello's boot id: "" or up to {@link BOOT_ID_MAX} printable ASCII characters. */
-export function validBootId(s: string): boolean {
-  return s.length <= BOOT_ID_MAX && /^[\x21-\x7e]*$/.test(s);
 }
 
 /** What a worker's kernel says of its clock (see `treecast.proto`). */
@@ -297,7 +290,7 @@ const _PAYLOAD: Record<MsgType, (keyof Metadata)[]> = {
 
 /** Encodes a message. Throws if it does not fit the schema. */
 export function encode(msg: Message): Uint8Array {
-  const pb = _Message.fromObject(_unsetRun(msg));
+  const pb = _Message.fromObject({ ...msg, data: unsetRun(msg.data) });
   const err = _Message.verify(pb);
   if (err) throw new Error(`Cannot encode message: ${err}`);
   return _Message.encode(pb).finish();
@@ -343,14 +336,8 @@ export function decode(bytes: Uint8Array): Message {
   if (stray) {
     throw new DecodeError(`${msg.type} message carries a ${stray} payload`);
   }
-  const boot = msg.data.hello?.bootId ?? "";
-  if (!validBootId(boot)) {
-    throw new DecodeError(
-      `hello.bootId is not up to ${BOOT_ID_MAX} printable ASCII characters ` +
-        `(${boot.length} characters)`,
-    );
-  }
-  _checkRun(msg);
+  checkHello(msg.data.hello, (d) => new DecodeError(d));
+  checkRun(msg.data, (d) => new DecodeError(d));
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);
   }
@@ -358,97 +345,8 @@ export function decode(bytes: Uint8Array): Message {
   const fail = (desc: string) => new DecodeError(desc);
   if (report?.partRequest) checkPartRequest(report.partRequest, fail);
   if (report?.part) report.part = checkPart(report.part, fail);
-  // Senders become a probe flag's value: a host, nothing else.
-  const hosts = (list: string[], path: string) =>
-    list.forEach((h, i) => {
-      if (!_isHost(h)) {
-        throw fail(`${msg.type} message: ${path}[${i}] "${h}" is not a host`);
-      }
-    });
-  const cmd = msg.data.command;
-  if (cmd) hosts(cmd.senders, "command.senders");
-  const visit = (t: Subtree, path: string): void => {
-    hosts(t.hedgeSenders ?? [], `${path}.hedgeSenders`);
-    // Absent when empty, as the manager's trees give them (`manager/tree.ts`).
-    if (t.hedges?.length === 0) delete t.hedges;
-    if (t.hedgeSenders?.length === 0) delete t.hedgeSenders;
-    t.children.forEach((c, j) => visit(c, `${path}.children[${j}]`));
-  };
-  cmd?.subtrees.forEach((t, i) => visit(t, `command.subtrees[${i}]`));
+  if (msg.data.command) checkHosts(msg.type, msg.data.command, fail);
   return msg;
-}
-
-/**
- * `msg` without its run fields where they are empty, so that a message of no
- * run encodes to the same bytes as before they existed.
- */
-function _unsetRun(msg: Message): Message {
-  const { hello, command } = msg.data;
-  if (!hello && !command) return msg;
-  const data = { ...msg.data };
-  if (hello) {
-    const { run, rosterKey, ...rest } = hello;
-    data.hello = {
-      ...rest,
-      ...(run ? { run } : {}),
-      ...(rosterKey?.length ? { rosterKey } : {}),
-    };
-  }
-  if (command) {
-    const { run, rosterTags, ...rest } = command;
-    data.command = {
-      ...rest,
-      ...(run ? { run } : {}),
-      ...(rosterTags?.length ? { rosterTags } : {}),
-    } as Command;
-  }
-  return { ...msg, data };
-}
-
-/** The run fields of a hello or command have their sizes (see `treecast.proto`). */
-function _checkRun(msg: Message): void {
-  const { hello, command } = msg.data;
-  for (
-    const [field, run] of [["hello.run", hello?.run], [
-      "command.run",
-      command?.run,
-    ]] as const
-  ) {
-    if (run !== undefined && !/^[\x21-\x7e]{0,32}$/.test(run)) {
-      throw new DecodeError(
-        `${field} is not up to ${RUN_ID_MAX} printable ASCII characters`,
-      );
-    }
-  }
-  // A manager's fields only: absent from a worker's hello (and its results).
-  if (hello && !hello.run) delete hello.run;
-  if (hello && !hello.rosterKey?.length) delete hello.rosterKey;
-  // Plain byte arrays (protobufjs gives Buffers).
-  if (hello?.rosterKey) hello.rosterKey = _bytes(hello.rosterKey);
-  if (command?.rosterTags) command.rosterTags = _bytes(command.rosterTags);
-  const key = hello?.rosterKey?.length ?? 0;
-  if (key !== 0 && key !== ROSTER_KEY_BYTES) {
-    throw new DecodeError(
-      `hello.rosterKey has ${key} bytes, not ${ROSTER_KEY_BYTES}`,
-    );
-  }
-  const tags = command?.rosterTags?.length ?? 0;
-  if (tags % ROSTER_TAG_BYTES !== 0) {
-    throw new DecodeError(
-      `command.rosterTags has ${tags} bytes, not a multiple of ${ROSTER_TAG_BYTES}`,
-    );
-  }
-}
-
-function _bytes(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** An IP address or a DNS name, at most 253 characters. */
-function _isHost(text: string): boolean {
-  return text.length <= 253 &&
-    (/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(text) ||
-      /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(text));
 }
 
 function _checkEnums(
