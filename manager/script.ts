@@ -34,7 +34,7 @@ import type { Scalar } from "yaml";
 import { UsageError } from "../core/cli.ts";
 import { LIMITS } from "../core/limits.ts";
 import { normAddr } from "./addrs_file.ts";
-import { overBudget } from "./script_budget.ts";
+import { checkBudget } from "./script_budget.ts";
 import { fairnessOf, scriptKeys, treeSpec } from "./script_keys.ts";
 import {
   type Action,
@@ -143,7 +143,7 @@ function _build(
   const root = _root(c, top, addrs, problems);
   _stepsImplemented(top, implemented, problems);
   _jobTimeouts(top, problems);
-  _budget(top, hyperparameter, addrs.length, problems);
+  checkBudget(top, hyperparameter, addrs.length, problems);
   _hedges(c, top, problems);
   problems.throwFirst();
   return _withDefaults(c, top, { text, addrs, depth, hyperparameter, root });
@@ -442,16 +442,4 @@ function _hedges(c: Context, { v, at }: Top, problems: _Problems): void {
     const field = `trees[${i}].hedge`;
     problems.add(node ? { node, field } : at.trees!, why, field);
   });
-}
-
-function _budget(
-  top: Top,
-  hyperparameter: Hyperparameter,
-  n: number,
-  problems: _Problems,
-): void {
-  const fanout = top.v.fanout ?? D.FANOUT;
-  for (const b of overBudget(top, hyperparameter, n, fanout)) {
-    problems.add(b.at, b.why, b.field);
-  }
 }

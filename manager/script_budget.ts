@@ -28,7 +28,7 @@ const BUDGET_KEY = {
  * beside its `limit` children). Each problem names the key that sets what
  * goes beyond (the script's top when it is a default).
  */
-export function overBudget(
+function overBudget(
   { v, at, self }: Read<ReturnType<typeof scriptKeys>>,
   hp: Hyperparameter,
   n: number,
@@ -111,4 +111,17 @@ export function overBudget(
     });
   }
   return out;
+}
+
+/** Adds a problem for each job of the script beyond a worker's default budget. */
+export function checkBudget(
+  top: Read<ReturnType<typeof scriptKeys>>,
+  hyperparameter: Hyperparameter,
+  n: number,
+  problems: { add(at: Entry, why: string, field: string): void },
+): void {
+  const fanout = top.v.fanout ?? D.FANOUT;
+  for (const b of overBudget(top, hyperparameter, n, fanout)) {
+    problems.add(b.at, b.why, b.field);
+  }
 }
