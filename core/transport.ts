@@ -341,8 +341,9 @@ export interface CurveServerKeys {
 export type Handler = (request: Uint8Array) => Promise<Uint8Array>;
 
 /**
- * A server bound to an address, answering one request at a time as a REP
- * socket does; it is a ROUTER underneath, so that the ROUTER of a
+ * A server bound to an address, answering each request under its envelope
+ * as a REP socket does (one at a time unless {@link RepServer.serve} is told
+ * otherwise); it is a ROUTER underneath, so that the ROUTER of a
  * {@link ReqClient} may connect (REP refuses ROUTER peers).
  */
 export class RepServer {
@@ -385,9 +386,33 @@ export class RepServer {
    * Serves requests until the signal aborts or the socket closes. Each
    * request's reply is the handler's result; the handler must not throw.
    * A request without an envelope (no empty delimiter frame) is dropped.
+   * With `concurrent` above 1, up to that many requests are handled at once
+   * (a slow one does not hold up the others; a ROUTER may answer out of
+   * order, each reply under its request's envelope); one more waits until
+   * one of them is answered.
    */
-  async serve(handler: Handler, signal?: AbortSignal): Promise<void> {
+  async serve(
+    handler: Handler,
+    signal?: AbortSignal,
+    opts: { concurrent?: number } = {},
+  ): Promise<void> {
     const s = this.#socket;
+    const most = Math.max(1, opts.concurrent ?? 1);
+    const running = new Set<Promise<void>>();
+    let sending: Promise<void> = Promise.resolve();
+    const answer = async (frames: Uint8Array[], bottom: number) => {
+      const reply = await handler(frames[bottom + 1] ?? _empty);
+      // One send at a time on the socket, in the order replies are ready.
+      const sent = sending.then(async () => {
+        try {
+          await s.send([...frames.slice(0, bottom + 1), reply]);
+        } catch {
+          // Closed, or the requester went away: drop the reply.
+        }
+      });
+      sending = sent;
+      await sent;
+    };
     for (;;) {
       let frames: Uint8Array[];
       try {
@@ -398,20 +423,19 @@ export class RepServer {
         });
         frames = await s.receive();
       } catch (e) {
-        if (e instanceof Closed || s.closed) return;
+        if (e instanceof Closed || s.closed) break;
         throw e;
       }
       // [peer, ...correlation, "", body]: REP's envelope, echoed back.
       const bottom = frames.findIndex((f, i) => i > 0 && f.length === 0);
       if (bottom < 0) continue;
-      const reply = await handler(frames[bottom + 1] ?? _empty);
-      try {
-        await s.send([...frames.slice(0, bottom + 1), reply]);
-      } catch {
-        if (s.closed) return;
-        // The requester went away: drop the reply.
-      }
+      const task = answer(frames, bottom);
+      running.add(task);
+      void task.finally(() => running.delete(task));
+      if (running.size >= most) await Promise.race(running);
+      if (s.closed) break;
     }
+    await Promise.allSettled(running);
   }
 
   /** Closes the socket; {@link serve} returns. */

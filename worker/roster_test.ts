@@ -5,53 +5,12 @@ import { RepServer, ReqClient } from "../core/transport.ts";
 import { Manager } from "../manager/manager.ts";
 import { decode, emptyCommand, encode } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
-import type { ProbeRunner } from "./jobs.ts";
 import { Rosters } from "./roster.ts";
 import { Worker } from "./worker.ts";
+import { served } from "./_testing.ts";
 
 /** An address no worker listens at: a relay to it would time out. */
 const NOWHERE = "198.51.100.7:9";
-
-/** Probes that print a ready line and run until stopped; `kinds` records each start. */
-function fakeProbes(kinds: string[]): ProbeRunner {
-  return (kind) => {
-    kinds.push(kind);
-    let end: (code: number) => void = () => {};
-    const ended = new Promise<number>((r) => (end = r));
-    return {
-      pid: 0,
-      run: (onOut) => {
-        onOut(JSON.stringify({ event: "ready", bind: "127.0.0.1:40000" }));
-        return ended;
-      },
-      kill: () => end(143),
-    };
-  };
-}
-
-/** A worker on a real REP socket whose relays would wait 30 s. */
-async function served() {
-  const server = await RepServer.bind("127.0.0.1:0");
-  const kinds: string[] = [];
-  const worker = new Worker({
-    name: server.addr,
-    relayTimeoutMs: 30_000,
-    probes: fakeProbes(kinds),
-  });
-  const stop = new AbortController();
-  const serving = worker.serve(server, stop.signal);
-  return {
-    addr: server.addr,
-    worker,
-    kinds,
-    close: async () => {
-      stop.abort();
-      await serving;
-      server.close();
-      await worker.close();
-    },
-  };
-}
 
 Deno.test("a COMMAND naming an address the run did not connect gets ERR naming it within 2 s and starts nothing", async () => {
   const [a, b] = [await served(), await served()];

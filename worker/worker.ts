@@ -89,6 +89,8 @@ export class Worker extends Node {
   #admission: Admission;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
+  /** COMMANDs and STOPs being handled, by key: a retry waits for the same reply. */
+  #inFlight = new Map<string, Promise<Uint8Array>>();
   /** The jobs this worker started. */
   readonly jobs: JobTable;
   /** Relays held by phase 1 of a hedged relay (`hedge.ts`). */
@@ -125,22 +127,29 @@ export class Worker extends Node {
       req = decode(bytes);
       this.log.message("recv", req.data.src, req);
       const key = `${req.data.src}#${req.id}#${req.ts}`;
-      const cached = this.#replies.get(key);
+      const cached = this.#replies.get(key) ?? this.#inFlight.get(key);
       if (cached) {
-        // A retry of a request already handled (its reply was lost).
+        // A retry of a request already handled, or still being handled
+        // (requests are handled concurrently): never start a job twice.
         this.log.event("info", "retry answered from cache", { key });
-        return cached;
+        return await cached;
+      }
+      if (req.type === "COMMAND" || req.type === "STOP") {
+        const r = req;
+        const once = (async () => {
+          const reply = await this.#dispatch(r);
+          const bytes = encode(reply);
+          this.#replies.set(key, bytes);
+          if (this.#replies.size > REPLY_CACHE) {
+            this.#replies.delete(this.#replies.keys().next().value!);
+          }
+          this.log.message("send", reply.data.dst, reply);
+          return bytes;
+        })().finally(() => this.#inFlight.delete(key));
+        this.#inFlight.set(key, once);
+        return await once;
       }
       reply = await this.#dispatch(req);
-      if (req.type === "COMMAND" || req.type === "STOP") {
-        const bytes = encode(reply);
-        this.#replies.set(key, bytes);
-        if (this.#replies.size > REPLY_CACHE) {
-          this.#replies.delete(this.#replies.keys().next().value!);
-        }
-        this.log.message("send", reply.data.dst, reply);
-        return bytes;
-      }
     } catch (e) {
       const desc = e instanceof Error ? e.message : String(e);
       if (!(e instanceof DecodeError)) {
@@ -354,7 +363,9 @@ export class Worker extends Node {
 
   /** Serves requests arriving on `server` until the signal aborts. */
   serve(server: RepServer, signal?: AbortSignal): Promise<void> {
-    return server.serve((bytes) => this.handle(bytes), signal);
+    return server.serve((bytes) => this.handle(bytes), signal, {
+      concurrent: CONCURRENT_REQUESTS,
+    });
   }
 
   /** Stops every job the worker started, then closes its sockets and log. */
@@ -375,3 +386,8 @@ function _host(addr: string): string | undefined {
 
 /** How many recent COMMAND/STOP replies a worker keeps for retries. */
 const REPLY_CACHE = 256;
+/**
+ * Requests a worker handles at once: a COMMAND waiting on a slow relay below
+ * (seconds) does not hold up a REPORT, STOP or CONNECT behind it. More wait.
+ */
+const CONCURRENT_REQUESTS = 64;

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { RemoteError } from "../core/node.ts";
+import { RepServer } from "../core/transport.ts";
+import { Manager } from "../manager/manager.ts";
+import { decode, emptyCommand } from "../proto/codec.ts";
+import { served } from "./_testing.ts";
+import { Worker } from "./worker.ts";
+
+/**
+ * A worker below that answers CONNECT as a worker does but never answers a
+ * COMMAND: a relay to it waits out its deadline. `commanded` resolves when
+ * a COMMAND arrived.
+ */
+async function silentBelow() {
+  const server = await RepServer.bind("127.0.0.1:0");
+  const worker = new Worker({ name: server.addr });
+  let heard = () => {};
+  const commanded = new Promise<void>((r) => (heard = r));
+  const never = new Promise<Uint8Array>(() => {});
+  const stop = new AbortController();
+  const serving = server.serve(
+    async (bytes) => {
+      if (decode(bytes).type !== "COMMAND") return await worker.handle(bytes);
+      heard();
+      return await Promise.race([
+        never,
+        new Promise<Uint8Array>((r) =>
+          stop.signal.addEventListener("abort", () => r(new Uint8Array()))
+        ),
+      ]);
+    },
+    stop.signal,
+    { concurrent: 8 },
+  );
+  return {
+    addr: server.addr,
+    commanded,
+    close: async () => {
+      stop.abort();
+      server.close();
+      await serving;
+      await worker.close();
+    },
+  };
+}
+
+Deno.test("a COMMAND waiting on a slow relay below does not hold up the worker's other requests", async () => {
+  const a = await served({ relayTimeoutMs: 3_000 });
+  const below = await silentBelow();
+  const m = new Manager({ timeoutMs: 30_000, retries: 0 });
+  // Another client: one client's requests to a worker go one at a time.
+  const other = new Manager({ timeoutMs: 30_000, retries: 0 });
+  try {
+    await m.connect([a.addr, below.addr]);
+    let settled = false;
+    const command = m.command(
+      a.addr,
+      emptyCommand({
+        flag: "PARENT",
+        layer: 1,
+        rate: 100,
+        dur: 1000,
+        addrs: [below.addr],
+      }),
+    ).finally(() => (settled = true));
+    command.catch(() => {}); // it fails once the relay gives up: not this test's point
+    await below.commanded; // the relay to the silent worker is under way
+    await assert.rejects(
+      other.report(a.addr, "no-such.1"),
+      (e) => e instanceof RemoteError && /incarnation/.test(e.message),
+    );
+    assert.equal(
+      settled,
+      false,
+      "the REPORT was answered before the relay ended",
+    );
+    await command.catch(() => {});
+  } finally {
+    m.close();
+    other.close();
+    await a.close();
+    await below.close();
+  }
+});
