@@ -54,6 +54,12 @@ export interface JobStart {
   io: "native" | "deno";
   /** Where the probe writes its per-message log ({@link JobTable.messagesPath}), if it keeps one. */
   messagesPath?: string | undefined;
+  /**
+   * Called once the job is in the table (counted by {@link JobTable.running}),
+   * at once: an admission's reservation ends there, so a job is never counted
+   * twice (`admit.ts`).
+   */
+  onListed?: () => void;
 }
 
 /** A job in the table: its protobuf view plus the process behind it. */
@@ -348,6 +354,7 @@ export class JobTable {
     })();
     const rec = new JobRecord(job, process, done, timer, s.messagesPath);
     this.#jobs.set(id, rec);
+    s.onListed?.();
     this.#forgetOld();
     const exited = done.then(() => {
       throw new Error(

@@ -221,9 +221,9 @@ export class Worker extends Node {
     try {
       // Only workers of its run, each reached where the run resolved it.
       const targets = await this.#rosters.pin(cmd);
-      return await this.#run(req, cmd, io, targets);
+      return await this.#run(req, cmd, io, targets, release);
     } finally {
-      release(); // started (now in the job table) or failed
+      release(); // failed before its job was listed (else a no-op)
     }
   }
 
@@ -233,6 +233,7 @@ export class Worker extends Node {
     cmd: Command,
     io: ProbeIo,
     targets: ReadonlyMap<string, string>,
+    listed: () => void,
   ): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
@@ -287,6 +288,7 @@ export class Worker extends Node {
       emulate,
       advertise,
       messagesPath,
+      onListed: listed,
     }).catch(async (e) => {
       // This probe did not start: the jobs below it would wait for a stream
       // that never comes, until their timeouts. Stop them now.
