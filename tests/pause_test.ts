@@ -40,14 +40,14 @@ trees: [{ type: BEST, strategy: P90 }]
     const output = manager.output();
     // The first stage's candidates run their probes: pause one of them.
     const pids = bed.workers.map((w) => w.child.pid);
+    // The first worker (not the root) seen running a probe.
+    const running = () =>
+      pids.findIndex((p, i) => i > 0 && jobsOf(p).length > 0);
     assert.ok(
-      await until(
-        () => pids.slice(1).some((p) => jobsOf(p).length > 0),
-        30_000,
-      ),
+      await until(() => (paused = running()) > 0, 30_000),
       "no probe started",
     );
-    paused = pids.findIndex((p, i) => i > 0 && jobsOf(p).length > 0);
+    if (paused === undefined || paused < 1) throw new Error("no probe started");
     Deno.kill(pids[paused]!, "SIGSTOP");
     const victim = bed.addrs[paused]!;
     const out = await output;
@@ -69,7 +69,7 @@ trees: [{ type: BEST, strategy: P90 }]
       [[victim, "paused"]],
     );
   } finally {
-    if (paused !== undefined) {
+    if (paused !== undefined && paused > 0) {
       Deno.kill(bed.workers[paused]!.child.pid, "SIGCONT");
     }
     await bed.stop();

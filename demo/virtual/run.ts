@@ -52,6 +52,8 @@ export interface VirtualScriptOptions {
   requestTimeoutS?: number;
   /** The tree's shape (default {@link virtualShape}'s for the workers). */
   shape?: { depth: number; fanout: number; hyperparameter: number };
+  /** The evaluation's stream (default 1,000 messages/s for 1 s). */
+  evaluation?: { rate: number; durationS: number };
 }
 
 /**
@@ -81,8 +83,8 @@ rate: 1000
 duration: 500ms
 warmup: 100ms
 evaluation:
-  rate: 1000
-  duration: 1s
+  rate: ${o.evaluation?.rate ?? 1000}
+  duration: ${o.evaluation?.durationS ?? 1}s
   warmup: 200ms
   runs: 1
 root: "${o.root}"
@@ -105,6 +107,7 @@ export interface VirtualPlan {
   /** Tree lines and shape of the script (default {@link virtualScript}'s). */
   trees?: string[];
   shape?: VirtualScriptOptions["shape"];
+  evaluation?: VirtualScriptOptions["evaluation"];
 }
 
 /** Lines naming, per tree, how many stragglers it kept. */
@@ -152,6 +155,7 @@ export async function runVirtual(
       seed: plan.seed,
       ...(plan.trees ? { trees: plan.trees } : {}),
       ...(plan.shape ? { shape: plan.shape } : {}),
+      ...(plan.evaluation ? { evaluation: plan.evaluation } : {}),
     });
     await Deno.mkdir(plan.out, { recursive: true });
     const file = `${plan.out}/virtual.yaml`;
