@@ -7,18 +7,10 @@
 import assert from "node:assert/strict";
 import type { MessageFigures } from "./message_figures.ts";
 import { nearestRank } from "./quantile.ts";
+import { mulberry32 } from "./prng.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded: (seed: number) => () => number = mulberry32;
 
 /** What the brute force judges. */
 export interface BruteInput {

@@ -19,6 +19,9 @@
  */
 import { durationSeconds, parseSeconds, UsageError } from "../core/cli.ts";
 import { MAX_EMULATED_S } from "./defaults.ts";
+import { mulberry32 } from "../core/prng.ts";
+
+export { mulberry32 };
 
 /** Emulation parameters, as the result JSON reports them. */
 export interface EmulationParams {
@@ -123,18 +126,6 @@ export function parseEmulation(
     ...(offsetText !== undefined
       ? { offset_us: Math.round(offset * 1e9) / 1e3 }
       : {}),
-  };
-}
-
-/** mulberry32: a small, fast, seeded 32-bit PRNG; uniform floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -1,0 +1,19 @@
+/**
+ * The small seeded PRNG of emulation and of the tests' generators: the same
+ * seed gives the same draws on every machine. (The pool's draws use sfc32,
+ * `manager/pool.ts`; the virtual pool hashes, `demo/virtual/model.ts`.)
+ *
+ * @module
+ */
+
+/** mulberry32: a small, fast, seeded 32-bit PRNG; uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
