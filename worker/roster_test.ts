@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { RemoteError } from "../core/node.ts";
 import { newRun, rosterTags } from "../core/roster.ts";
-import { RepServer, ReqClient } from "../core/transport.ts";
+import { ReqClient } from "../core/transport.ts";
 import { Manager } from "../manager/manager.ts";
 import { decode, emptyCommand, encode } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
 import { Rosters } from "./roster.ts";
-import { Worker } from "./worker.ts";
 import { served } from "./_testing.ts";
 
 /** An address no worker listens at: a relay to it would time out. */
