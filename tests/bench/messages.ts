@@ -31,14 +31,9 @@
  * @module
  */
 import { MAX_MESSAGE_BYTES } from "../../core/transport.ts";
-import type { MessagePart } from "../../core/message_parts.ts";
-import {
-  collectMessageFigures,
-  type CollectOptions,
-  partRequest,
-} from "../../manager/messages.ts";
+import { collectMessageFigures, partRequest } from "../../manager/messages.ts";
 import { MessageTreeSim } from "../../worker/_messages_sim.ts";
-import { cpuSeconds } from "./_procs.ts";
+import { figureOptions, replayApart } from "./messages_replay.ts";
 import { type Log, median, mib, r1, r3, stderrLog } from "./_util.ts";
 
 /** Options of {@link runMessagesBench}. */
@@ -108,24 +103,6 @@ const STRAGGLERS = [3, 41, 98, 417, 998];
 const LOSSY = [42, 500];
 /** #19's goals. */
 const RATIO_GOAL = 1.5, CPU_GOAL_S = 2, GROWTH_GOAL_MIB = 1;
-const REPEATS = 10;
-
-const rssMib = () => r1(Deno.memoryUsage().rss / 2 ** 20);
-/** V8's live heap after a full GC, MiB (the replay runs with --expose-gc). */
-const liveMib = () => {
-  (globalThis as { gc?: () => void }).gc?.();
-  return r3(Deno.memoryUsage().heapUsed / 2 ** 20);
-};
-
-/** A part of a stream `shift` seqs later. */
-function _shifted(p: MessagePart, shift: number): MessagePart {
-  return {
-    ...p,
-    firstSeq: p.firstSeq + shift,
-    startSeq: p.startSeq + shift,
-    endSeq: p.endSeq + shift,
-  };
-}
 
 /** Simulates one tree; the root's replies as bytes, with its figures. */
 async function _tree(
@@ -143,7 +120,7 @@ async function _tree(
     stragglers: STRAGGLERS.filter((l) => l < 10 ** depth),
     lossy: LOSSY.filter((l) => l < 10 ** depth),
   });
-  const opts = _opts(rate, sim.leaves);
+  const opts = figureOptions(rate, sim.leaves);
   const replies: Uint8Array[] = [];
   const f = await collectMessageFigures(async (k) => {
     const bytes = sim.encodeReply(
@@ -176,133 +153,6 @@ async function _tree(
   return { figures, replies };
 }
 
-const _opts = (rate: number, receivers: number): CollectOptions => ({
-  rate,
-  receivers,
-  correct: true,
-});
-
-/** What the manager's process measured (see {@link _replay}). */
-interface Replay {
-  cpu_runs_s: number[];
-  wall_s: number;
-  rss_mib: number[];
-  live_mib: number[];
-  messages: number;
-  parts: number;
-}
-
-/**
- * The manager alone, in this process: the root's replies `replies` (bytes)
- * decoded and accumulated by `collectMessageFigures`, first as a stream
- * ten times as long (RSS before each part), then three times as they are
- * (process CPU time of each).
- */
-async function _replay(
-  replies: Uint8Array[],
-  rate: number,
-  seconds: number,
-  receivers: number,
-): Promise<Replay> {
-  const opts = _opts(rate, receivers);
-  const S = partRequest(0, opts).size;
-  const end = rate + seconds * rate;
-  const span = Math.ceil(end / S) * S; // whole parts: windows never straddle
-  const rss: number[] = [rssMib()], live: number[] = [liveMib()];
-  const long = await collectMessageFigures((k) => {
-    live.push(liveMib());
-    rss.push(rssMib());
-    const copy = Math.floor(k / replies.length);
-    const p = _shifted(
-      MessageTreeSim.decodeReply(replies[k % replies.length]!),
-      copy * span,
-    );
-    // The stream's extent: all ten copies (the seqs between two copies,
-    // past the original's end, are judged lost).
-    p.endSeq = end + (REPEATS - 1) * span;
-    return Promise.resolve(p);
-  }, opts);
-  live.push(liveMib());
-  rss.push(rssMib());
-  const cpu: number[] = [];
-  let wall = 0;
-  for (let i = 0; i < 3; i++) {
-    const c0 = cpuSeconds(Deno.pid)!, t0 = performance.now();
-    await collectMessageFigures(
-      (k) => Promise.resolve(MessageTreeSim.decodeReply(replies[k]!)),
-      opts,
-    );
-    cpu.push(r3(cpuSeconds(Deno.pid)! - c0));
-    wall = Math.max(wall, performance.now() - t0);
-  }
-  return {
-    cpu_runs_s: cpu,
-    wall_s: r3(wall / 1000),
-    rss_mib: rss,
-    live_mib: live,
-    messages: long.messages,
-    parts: replies.length,
-  };
-}
-
-/** Replies as one file: each a u32 length, then its bytes. */
-function _pack(replies: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(
-    replies.reduce((a, r) => a + 4 + r.length, 0),
-  );
-  const v = new DataView(out.buffer);
-  let at = 0;
-  for (const r of replies) {
-    v.setUint32(at, r.length, true);
-    out.set(r, at + 4);
-    at += 4 + r.length;
-  }
-  return out;
-}
-
-function _unpack(b: Uint8Array): Uint8Array[] {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < b.length;) {
-    const n = v.getUint32(at, true);
-    out.push(b.slice(at + 4, at + 4 + n));
-    at += 4 + n;
-  }
-  return out;
-}
-
-/** {@link _replay} in a process of its own (a fresh heap: the manager's). */
-async function _replayApart(
-  replies: Uint8Array[],
-  rate: number,
-  seconds: number,
-  receivers: number,
-): Promise<Replay> {
-  const file = await Deno.makeTempFile({ suffix: ".parts" });
-  try {
-    await Deno.writeFile(file, _pack(replies));
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--v8-flags=--expose-gc",
-        new URL(import.meta.url).pathname,
-        "--replay",
-        file,
-        String(rate),
-        String(seconds),
-        String(receivers),
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    if (!o.success) throw new Error("The manager's replay process failed");
-    return JSON.parse(new TextDecoder().decode(o.stdout));
-  } finally {
-    await Deno.remove(file);
-  }
-}
-
 /** Runs the section; see the module doc. */
 export async function runMessagesBench(
   o: MessagesBenchOptions = {},
@@ -311,7 +161,7 @@ export async function runMessagesBench(
   const rate = o.rate ?? 10_000, seconds = o.seconds ?? 30;
   const small = await _tree(2, rate, seconds, log);
   const big = await _tree(3, rate, seconds, log);
-  const r = await _replayApart(big.replies, rate, seconds, big.figures.leaves);
+  const r = await replayApart(big.replies, rate, seconds, big.figures.leaves);
   const cpu = median(r.cpu_runs_s);
   // Before any part; before part 1 (part 0 accumulated); after one
   // stream's parts; at the end.
@@ -369,13 +219,44 @@ export async function runMessagesBench(
   return result;
 }
 
-if (import.meta.main && Deno.args[0] === "--replay") {
-  const [, file, rate, seconds, receivers] = Deno.args;
-  const replies = _unpack(await Deno.readFile(file!));
-  console.log(JSON.stringify(
-    await _replay(replies, Number(rate), Number(seconds), Number(receivers)),
-  ));
-} else if (import.meta.main) {
+/** #19's goals, measured. */
+export function messagesGoals(
+  r: MessagesBenchResult,
+): { goal: string; measured: string; met: boolean }[] {
+  const [a, b] = r.trees;
+  const m = r.memory;
+  return [{
+    goal:
+      "root's per-message report, 100 -> 1,000 leaves (D=2 -> D=3, F=10): <= 1.5 x",
+    measured:
+      `${r.ratio_root_bytes_1000_to_100} x (${a?.root_bytes} -> ${b?.root_bytes} bytes; ` +
+      `${a?.root_bytes_per_leaf} -> ${b?.root_bytes_per_leaf} bytes per leaf; ${r.seconds} s at ${r.rate} msg/s)`,
+    met: r.bytes_goal.met,
+  }, {
+    goal:
+      `manager CPU to turn a 1,000-leaf evaluation (${r.seconds} s at ${r.rate} msg/s) into figures <= 2 s`,
+    measured:
+      `${r.manager_cpu_s} s (runs ${r.manager_cpu_runs_s.join(", ")} s; ` +
+      `${b?.messages} messages, ${b?.root_parts} parts)`,
+    met: r.cpu_goal.met,
+  }, {
+    goal:
+      "every hop's message under the cap; the manager's live heap grows <= 1 MiB over ten streams",
+    measured:
+      `largest ${
+        Math.max(a?.largest_hop_bytes ?? 0, b?.largest_hop_bytes ?? 0)
+      } bytes ` +
+      `(${r.largest_to_cap} x ${r.cap_bytes}); live heap ${
+        m.live_heap_mib.join(" -> ")
+      } MiB ` +
+      `(+${m.live_growth_mib}; keeping the parts: ${m.kept_parts_mib} MiB), RSS ${
+        m.rss_mib.join(" -> ")
+      } MiB`,
+    met: r.largest_to_cap < 1 && r.memory_goal.met,
+  }];
+}
+
+if (import.meta.main) {
   const seconds = Number(Deno.args[0] ?? "30");
   console.log(JSON.stringify(await runMessagesBench({ seconds }), null, 2));
 }

@@ -48,6 +48,14 @@ export interface VirtualTreeFigures {
   overhead_per_layer_ms: number | null;
   /** The worst receiver's p99 per message, µs (null: among lost messages). */
   worst_receiver_p99_us: number | null | typeof NO_MESSAGES;
+  /** The delivery window's (worst - best receiver) p99 per message, µs. */
+  window_p99_us: number | null | typeof NO_MESSAGES;
+  /**
+   * Datagrams sent per message in the first evaluation, as the results
+   * count them: the root's sent x its children, plus every proxy's
+   * forwarded, over the root's sent (null: not reported).
+   */
+  packets_per_message: number | null;
   error?: string;
 }
 
@@ -69,13 +77,24 @@ export interface VirtualRunFigures {
   lemon_ms?: number;
 }
 
-/** The worst receiver's p99 of a tree's first evaluation, if the results have it. */
-function _p99(t: TreeResult): VirtualTreeFigures["worst_receiver_p99_us"] {
-  const ev = t.evaluations[0] as
-    | { messages?: { latency?: { p99Us?: number | null } } }
-    | undefined;
-  const p = ev?.messages?.latency?.p99Us;
+/** A p99 of a tree's first evaluation's per-message figures, if the results have them. */
+function _p99(
+  t: TreeResult,
+  which: "latency" | "window",
+): VirtualTreeFigures["worst_receiver_p99_us"] {
+  type Figures = Record<typeof which, { p99Us?: number | null } | undefined>;
+  const ev = t.evaluations[0] as { messages?: Figures } | undefined;
+  const p = ev?.messages?.[which]?.p99Us;
   return p === undefined ? NO_MESSAGES : p;
+}
+
+/** See {@link VirtualTreeFigures.packets_per_message}. */
+function _packets(t: TreeResult): number | null {
+  const nodes = t.evaluations[0]?.nodes ?? [];
+  const root = nodes.find((n) => n.role === "root")?.sender;
+  if (!root || root.sent === 0) return null;
+  const forwarded = nodes.reduce((s, n) => s + (n.forward?.forwarded ?? 0), 0);
+  return r3((root.sent * root.children + forwarded) / root.sent);
 }
 
 /** The figures of a run's results. */
@@ -95,7 +114,9 @@ export function virtualFigures(
     overhead_per_layer_ms: t.stages.length === 0
       ? null
       : r1((t.buildMs - t.depth * VIRTUAL_JOB_MS) / t.depth),
-    worst_receiver_p99_us: _p99(t),
+    worst_receiver_p99_us: _p99(t, "latency"),
+    window_p99_us: _p99(t, "window"),
+    packets_per_message: _packets(t),
     ...(t.error ? { error: t.error } : {}),
   }));
   const a2a = r.allToAll?.[0];
