@@ -1,7 +1,9 @@
 /**
  * How the manager's control plane scales with the number of workers (#21).
  * For each N, N fake workers are served by one separate process
- * (`tests/helpers/fake_pool.ts`), and this process, the manager, prints:
+ * (`tests/helpers/fake_pool.ts`), and this process, the manager, measures
+ * ({@link connectScale}; the bench's `scale` section, `scale_bench.ts`,
+ * runs it at 100, 1,000 and 5,000):
  * CONNECT time until every worker is admitted, the median (and p90) best
  * CONNECT round trip (what each clock offset's bound is half of), the
  * manager's CPU share while N requests wait for replies the pool holds,
