@@ -89,12 +89,13 @@ export async function runHedgingBench(
   }
   const runs: HedgeRun[] = [];
   for (const hedge of HEDGES) {
-    const run = await virtualRun({
+    const got = await virtualRun({
       workers: WORKERS,
       seed: 1,
       stragglers: 0.05,
       trees: [_tree(hedge)],
     }, 15 * 60_000);
+    const run = "killed" in got ? undefined : got;
     const t = run?.trees[0];
     const base = runs[0];
     const num = (x: unknown) => typeof x === "number" ? x : null;

@@ -13,7 +13,11 @@
  *
  * @module
  */
-import { virtualRun, type VirtualRunFigures } from "./scale_virtual.ts";
+import {
+  type KilledRun,
+  virtualRun,
+  type VirtualRunFigures,
+} from "./scale_virtual.ts";
 import { type Log, r1, stderrLog } from "./_util.ts";
 
 /** The ladder of N, and its cap. */
@@ -32,6 +36,8 @@ export interface LemonStep {
   within: boolean;
   /** The run's figures (absent when it was killed). */
   run?: VirtualRunFigures;
+  /** A killed run: how far it had come. */
+  killed?: KilledRun;
 }
 
 /** The section's JSON. */
@@ -55,12 +61,14 @@ export async function runLemonScale(
   const steps: LemonStep[] = [];
   for (const n of ladder) {
     log(`lemon-scale: N=${n} (load ${Deno.loadavg()[0]})...`);
-    const run = await virtualRun({
+    const got = await virtualRun({
       workers: n,
       seed: o.seed ?? 1,
       stragglers: 0.05,
       trees: ["{ type: LEMON }"],
     }, DEADLINE_MS);
+    const run = "killed" in got ? undefined : got;
+    const killed = "killed" in got ? got : undefined;
     const lemonMs = run?.lemon_ms ?? null;
     const step: LemonStep = {
       workers: n,
@@ -69,6 +77,7 @@ export async function runLemonScale(
       within: lemonMs !== null && lemonMs <= LIMIT_MS &&
         run?.status === "complete",
       ...(run ? { run } : {}),
+      ...(killed ? { killed } : {}),
     };
     steps.push(step);
     log(
@@ -81,7 +90,11 @@ export async function runLemonScale(
             `kept ${run.trees[0]?.stragglers_kept} stragglers of ${
               run.trees[0]?.nodes
             } nodes`
-          : `killed after ${DEADLINE_MS / 60_000} min`
+          : `killed after ${DEADLINE_MS / 60_000} min (last: ${
+            killed?.last
+              ? `${killed.last.progress} at ${killed.last.at_s} s`
+              : "none"
+          })`
       } (load ${Deno.loadavg()[0]})`,
     );
     if (!step.within) break;

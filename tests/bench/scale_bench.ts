@@ -72,10 +72,11 @@ export async function runScaleBench(
   log(
     `scale: ${workers} virtual workers, 5 % stragglers: BEST, WORST, RANDOM...`,
   );
-  const h = await virtualRun(
+  const got = await virtualRun(
     { workers, seed: 1, stragglers: 0.05, trees: TREES },
     20 * 60_000,
   );
+  const h = "killed" in got ? undefined : got;
   if (h) {
     for (const t of h.trees) {
       log(

@@ -173,6 +173,19 @@ export async function virtualRunHere(
       parseScript(text, "bench-virtual.yaml"),
       {
         manager: m,
+        // LEMON's progress, for a run killed at its deadline to tell where.
+        onEvent: (e) => {
+          if (e.kind !== "alltoall-start" && e.kind !== "alltoall-done") return;
+          const at = r1((performance.now() - t0) / 1000);
+          console.error(JSON.stringify(
+            e.kind === "alltoall-done"
+              ? { progress: "all-to-all done", ms: r1(e.ms), at_s: at }
+              : {
+                progress: `all-to-all round ${e.round}/${e.rounds}`,
+                at_s: at,
+              },
+          ));
+        },
         testbed: {
           kind: "virtual",
           straggle: "model",
@@ -187,14 +200,18 @@ export async function virtualRunHere(
   }
 }
 
-/**
- * One run in a process of its own, killed after `deadlineMs` (then
- * resolves to undefined).
- */
+/** A run killed at its deadline: how far LEMON's all-to-all had come. */
+export interface KilledRun {
+  killed: true;
+  /** Its last progress line, e.g. `all-to-all round 12/50` (and when, s). */
+  last?: { progress: string; at_s: number; ms?: number };
+}
+
+/** One run in a process of its own, killed after `deadlineMs`. */
 export async function virtualRun(
   o: { workers: number; seed: number; stragglers: number; trees: string[] },
   deadlineMs: number,
-): Promise<VirtualRunFigures | undefined> {
+): Promise<VirtualRunFigures | KilledRun> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -207,7 +224,7 @@ export async function virtualRun(
     ],
     stdin: "null",
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -216,7 +233,11 @@ export async function virtualRun(
   }, deadlineMs);
   try {
     const out = await child.output();
-    if (timedOut) return undefined;
+    if (timedOut) {
+      const last = new TextDecoder().decode(out.stderr).split("\n")
+        .filter((l) => l.startsWith('{"progress"')).at(-1);
+      return { killed: true, ...(last ? { last: JSON.parse(last) } : {}) };
+    }
     const text = new TextDecoder().decode(out.stdout).trim();
     if (!out.success || !text) {
       throw new Error(
