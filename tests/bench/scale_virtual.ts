@@ -240,8 +240,10 @@ export async function virtualRun(
     }
     const text = new TextDecoder().decode(out.stdout).trim();
     if (!out.success || !text) {
+      const why = new TextDecoder().decode(out.stderr).trim().split("\n")
+        .filter((l) => !l.startsWith('{"progress"')).slice(-3).join(" | ");
       throw new Error(
-        `The virtual run of ${o.workers} workers exited ${out.code}`,
+        `The virtual run of ${o.workers} workers exited ${out.code}: ${why}`,
       );
     }
     return JSON.parse(text.split("\n").at(-1)!);
