@@ -58,7 +58,9 @@ export function placeTree(o: PlaceOptions): Placement {
   }
   // A pair that did not report costs more than any measured one.
   const measured = o.delaysUs.flat().filter((d): d is number => d !== null);
-  const missing = 10 * Math.max(1, ...measured);
+  // A loop, not Math.max(...measured): N (N - 1) arguments overflow the
+  // stack from N ~ 350 on.
+  const missing = 10 * measured.reduce((m, d) => Math.max(m, d), 1);
   const delay = (from: number, to: number) => o.delaysUs[to]![from] ?? missing;
   const n = items.length;
   const parentOf = (p: number) => Math.floor((p - 1) / o.fanout);

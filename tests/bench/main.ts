@@ -12,7 +12,15 @@
  *   packets (`memory.ts`);
  * - `control`: REQ/ACK round trip to one worker, CONNECT to 50 workers
  *   (`control.ts`);
- * - `build`: a D = 3, F = 2 tree built with parallel on and off (`build.ts`).
+ * - `build`: a D = 3, F = 2 tree built with parallel on and off (`build.ts`);
+ * - `messages`: per-message figures of 100 and 1,000 simulated leaves, the
+ *   root's report size, the manager's CPU and memory (#19, `messages.ts`);
+ * - `scale`: CONNECT at 100 to 5,000 fake workers, and the heuristics on a
+ *   virtual pool of 1,000 (#21, `scale_bench.ts`);
+ * - `hedging`: the same RANDOM tree with hedge 0, 1, 2 (#22, `hedging.ts`;
+ *   "not available" until the script takes `hedge:`);
+ * - `lemon-scale`: LEMON's largest N within 10 min (#21, `lemon_scale.ts`;
+ *   about 20 min: only with `--only`, not in the default run).
  *
  * Each section reports ratios against a baseline measured in the same run
  * where there is one, the absolute figures beside them, the machine's load
@@ -31,6 +39,22 @@ import { type BuildBenchResult, runBuildBench } from "./build.ts";
 import { type ControlBenchResult, runControlBench } from "./control.ts";
 import { type MemoryBenchResult, runMemoryBench } from "./memory.ts";
 import { type ProbeBenchResult, runProbeBench } from "./probes.ts";
+import {
+  type HedgingBenchResult,
+  hedgingGoals,
+  runHedgingBench,
+} from "./hedging.ts";
+import { type LemonScaleResult, runLemonScale } from "./lemon_scale.ts";
+import {
+  type MessagesBenchResult,
+  messagesGoals,
+  runMessagesBench,
+} from "./messages.ts";
+import {
+  runScaleBench,
+  type ScaleBenchResult,
+  scaleGoals,
+} from "./scale_bench.ts";
 import { type Load, load, machine, r1, stderrLog } from "./_util.ts";
 
 const SECTIONS = [
@@ -39,14 +63,21 @@ const SECTIONS = [
   "memory",
   "control",
   "build",
+  "messages",
+  "scale",
+  "hedging",
+  "lemon-scale",
 ] as const;
 type Section = typeof SECTIONS[number];
+/** Sections run only when named in `--only`. */
+const ONLY_WHEN_NAMED: readonly Section[] = ["lemon-scale"];
 
 const USAGE =
   `Usage: deno task bench [--quick] [--only SECTION,...] [--out FILE]
 
-  --quick         shorter runs of everything (about 2 minutes instead of ~10)
-  --only LIST     sections to run, of: ${SECTIONS.join(", ")} (default: all)
+  --quick         shorter runs of every section
+  --only LIST     sections to run, of: ${SECTIONS.join(", ")}
+                  (default: all but ${ONLY_WHEN_NAMED.join(", ")})
   --out FILE      where to write the JSON (default results/bench-<UTC>.json)
 `;
 
@@ -62,7 +93,7 @@ export interface BenchFlags {
 export function parseFlags(args: readonly string[]): BenchFlags {
   const flags: BenchFlags = {
     quick: false,
-    only: [...SECTIONS],
+    only: SECTIONS.filter((s) => !ONLY_WHEN_NAMED.includes(s)),
     out: undefined,
     help: false,
   };
@@ -104,13 +135,20 @@ export interface Goal {
   met: boolean;
 }
 
-function _goals(s: {
+/** Each section's JSON, when it ran. */
+interface SectionResults {
   backends?: BackendBenchResult;
   probes?: ProbeBenchResult;
   memory?: MemoryBenchResult;
   control?: ControlBenchResult;
   build?: BuildBenchResult;
-}): Goal[] {
+  messages?: MessagesBenchResult;
+  scale?: ScaleBenchResult;
+  hedging?: HedgingBenchResult;
+  "lemon-scale"?: LemonScaleResult;
+}
+
+function _goals(s: SectionResults): Goal[] {
   const out: Goal[] = s.backends ? backendGoals(s.backends) : [];
   const { probes: p, memory: m, control: c, build: b } = s;
   if (p) {
@@ -193,6 +231,11 @@ function _goals(s: {
       met: l.met,
     });
   }
+  if (s.messages) out.push(...messagesGoals(s.messages));
+  if (s.scale || s["lemon-scale"]) {
+    out.push(...scaleGoals(s.scale, s["lemon-scale"]));
+  }
+  if (s.hedging) out.push(...hedgingGoals(s.hedging));
   return out;
 }
 
@@ -206,13 +249,7 @@ export async function runBench(
 ): Promise<{ doc: Record<string, unknown>; ok: boolean }> {
   const log = stderrLog;
   const started = new Date();
-  const results: {
-    backends?: BackendBenchResult;
-    probes?: ProbeBenchResult;
-    memory?: MemoryBenchResult;
-    control?: ControlBenchResult;
-    build?: BuildBenchResult;
-  } = {};
+  const results: SectionResults = {};
   const errors: Record<string, string> = {};
   const loads: Record<string, { before: Load; after: Load; seconds: number }> =
     {};
@@ -244,6 +281,17 @@ export async function runBench(
       }),
     build: async () =>
       results.build = await runBuildBench({ quick: q, rounds: 2, log }),
+    messages: async () =>
+      results.messages = await runMessagesBench({ seconds: q ? 3 : 30, log }),
+    scale: async () =>
+      results.scale = await runScaleBench({
+        ns: q ? [100, 1000] : [100, 1000, 5000],
+        workers: q ? 200 : 1000,
+        log,
+      }),
+    hedging: async () => results.hedging = await runHedgingBench({ log }),
+    "lemon-scale": async () =>
+      results["lemon-scale"] = await runLemonScale({ log }),
   };
   for (const name of flags.only) {
     log(`== ${name}`);

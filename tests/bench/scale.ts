@@ -1,7 +1,9 @@
 /**
  * How the manager's control plane scales with the number of workers (#21).
  * For each N, N fake workers are served by one separate process
- * (`tests/helpers/fake_pool.ts`), and this process, the manager, prints:
+ * (`tests/helpers/fake_pool.ts`), and this process, the manager, measures
+ * ({@link connectScale}; the bench's `scale` section, `scale_bench.ts`,
+ * runs it at 100, 1,000 and 5,000):
  * CONNECT time until every worker is admitted, the median (and p90) best
  * CONNECT round trip (what each clock offset's bound is half of), the
  * manager's CPU share while N requests wait for replies the pool holds,
@@ -43,7 +45,25 @@ function jsonLines(child: Deno.ChildProcess) {
   };
 }
 
-async function scale(n: number): Promise<void> {
+/** CONNECT at one N. */
+export interface ConnectScale {
+  workers: number;
+  admitted: number;
+  connect_s: number;
+  /** CONNECT time per worker, ms. */
+  connect_per_worker_ms: number;
+  /** Each worker's best CONNECT round trip: median and p90, ms. */
+  rtt_median_ms: number;
+  rtt_p90_ms: number;
+  /** The manager's CPU share (cores) while N requests wait for replies. */
+  cpu_pending_cores: number;
+  /** The manager's CPU time during CONNECT, s. */
+  connect_cpu_s: number;
+  rss_per_worker_kib: number;
+}
+
+/** N fake workers in a process of their own; the manager here (see the module doc). */
+export async function connectScale(n: number): Promise<ConnectScale> {
   const pool = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", POOL, String(n)],
     stdin: "piped",
@@ -55,9 +75,11 @@ async function scale(n: number): Promise<void> {
   const addrs = ready.addrs as string[];
   const m = new Manager({ timeoutMs: 60_000, retries: 0 });
   const rss0 = Deno.memoryUsage().rss;
+  const c0 = cpuSeconds(Deno.pid)!;
   const t0 = performance.now();
   const results = await m.connect(addrs);
   const connectS = (performance.now() - t0) / 1000;
+  const connectCpu = cpuSeconds(Deno.pid)! - c0;
   const ok = results.filter((r) => r.status === "ok");
   const rtts = ok.map((r) => r.rttUs!);
   // N requests the pool holds: the manager waits for N replies at once.
@@ -77,15 +99,26 @@ async function scale(n: number): Promise<void> {
   await Promise.all(pending);
   await pool.stdin.close();
   await pool.status;
-  console.log(
-    `N=${n}: admitted ${ok.length}/${n} in ${r3(connectS)} s; ` +
-      `best CONNECT round trip median ${r3(median(rtts) / 1000)} ms ` +
-      `(p90 ${r3(percentile(rtts, 90) / 1000)} ms); ` +
-      `manager CPU with ${n} requests pending ${r3(cpuShare)} core ` +
-      `(over ${HOLD_S} s); manager RSS ${
-        r1(rssPerWorker / 1024)
-      } KiB per worker`,
-  );
+  return {
+    workers: n,
+    admitted: ok.length,
+    connect_s: r3(connectS),
+    connect_per_worker_ms: r3(connectS * 1000 / n),
+    rtt_median_ms: r3(median(rtts) / 1000),
+    rtt_p90_ms: r3(percentile(rtts, 90) / 1000),
+    cpu_pending_cores: r3(cpuShare),
+    connect_cpu_s: r3(connectCpu),
+    rss_per_worker_kib: r1(rssPerWorker / 1024),
+  };
+}
+
+/** A line of {@link ConnectScale}. */
+export function connectLine(c: ConnectScale): string {
+  return `N=${c.workers}: admitted ${c.admitted}/${c.workers} in ${c.connect_s} s ` +
+    `(${c.connect_per_worker_ms} ms per worker, manager CPU ${c.connect_cpu_s} s); ` +
+    `best CONNECT round trip median ${c.rtt_median_ms} ms (p90 ${c.rtt_p90_ms} ms); ` +
+    `manager CPU with ${c.workers} requests pending ${c.cpu_pending_cores} core ` +
+    `(over ${HOLD_S} s); manager RSS ${c.rss_per_worker_kib} KiB per worker`;
 }
 
 async function idle(main: string, seconds: number): Promise<void> {
@@ -117,6 +150,6 @@ if (import.meta.main) {
     const ns = Deno.args.length
       ? Deno.args.map(Number)
       : [10, 100, 1000, 2000, 5000];
-    for (const n of ns) await scale(n);
+    for (const n of ns) console.log(connectLine(await connectScale(n)));
   }
 }
