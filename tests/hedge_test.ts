@@ -3,7 +3,7 @@ import { Manager } from "../manager/manager.ts";
 import { hedgeEdges } from "../manager/hedge.ts";
 import { Tree } from "../manager/tree.ts";
 import { emptyCommand, type Job } from "../proto/codec.ts";
-import { runHedged } from "./helpers/hedged.ts";
+import { randomDepthOf, runHedged } from "./helpers/hedged.ts";
 import { startTestbed } from "./helpers/testbed.ts";
 
 Deno.test("a hedged MCAST (depth 2, fanout 2, hedge 1): each leaf gets every message from its parent and its parent's sibling, counting one duplicate per message", async () => {
@@ -73,7 +73,7 @@ Deno.test("a hedged MCAST (depth 2, fanout 2, hedge 1): each leaf gets every mes
 
 Deno.test({
   name:
-    "a script with hedge: 1 evaluates a RANDOM tree whose nodes below depth 1 each have two parents, its leaves counting duplicates",
+    "a script with hedge: 1 evaluates a RANDOM tree whose nodes below depth 1 each have two parents, its leaves counting duplicates; randomDepthOf predicts where the draw put each worker",
   sanitizeResources: false,
   fn: async () => {
     const results = await runHedged({ hedge: 1, seed: 3 });
@@ -92,6 +92,16 @@ Deno.test({
     }
     const { nodes, missing } = t.evaluations[0]!;
     assert.deepEqual(missing, [], "workers lost during the evaluation");
+    // The bench places its stragglers by this prediction of the draw.
+    const addrs = t.nodes as string[];
+    for (const n of nodes) {
+      const at = randomDepthOf(
+        addrs,
+        { seed: 3, depth: 2, fanout: 2 },
+        addrs.indexOf(n.addr),
+      );
+      assert.equal(at, n.depth, `${n.addr}'s depth`);
+    }
     for (const l of leaves) {
       const s = nodes.find((n) => n.addr === l)!.stats!;
       assert.ok(s.received > 0, `${l} received nothing`);

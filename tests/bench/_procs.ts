@@ -29,6 +29,39 @@ export function cpuSeconds(pid: number): number | undefined {
 }
 
 /**
+ * CPU seconds of the processes `pids` and of every process below them,
+ * those still running (utime + stime) and those they reaped (cutime +
+ * cstime of their parent): a sum that only grows while the processes live,
+ * so the difference of two readings is the CPU the whole family used in
+ * between (a child that exits unreaped between them is missed).
+ */
+export function familyCpuSeconds(pids: readonly number[]): number {
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // f[1] is field 4 (ppid); f[11] to f[14] fields 14 to 17 of stat(5).
+      parent.set(Number(e.name), Number(f[1]));
+      cpu.set(Number(e.name), f.slice(11, 15).reduce((s, x) => s + +x, 0));
+    } catch { /* gone meanwhile */ }
+  }
+  const roots = new Set(pids);
+  const inFamily = (pid: number) => {
+    for (let p: number | undefined = pid, i = 0; p && i < 64; i++) {
+      if (roots.has(p)) return true;
+      p = parent.get(p);
+    }
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, t] of cpu) if (inFamily(pid)) ticks += t;
+  return ticks / CLK_TCK;
+}
+
+/**
  * CPU seconds a process uses from `start()` on, sampled every 50 ms (the
  * last sample before it exits: at most 50 ms of CPU go unseen).
  */
