@@ -20,6 +20,9 @@ import type { TreeResult } from "./results.ts";
 /** How long finished jobs took relative to their expectation, before any did. */
 const DEFAULT_RATIO = 1.15;
 
+/** Parents whose kept children a stage's progress line names; more are counted. */
+export const STAGES_SHOWN = 4;
+
 /** What the script says about job lengths, when the caller knows it. */
 export interface Plan {
   /** Evaluation runs per tree (`evaluation.runs`). */
@@ -243,14 +246,26 @@ export function eventLine(
       } at depth ${e.depth} probe ${e.candidates} candidates for ${
         (e.expectedMs / 1000).toFixed(1)
       } s${etaText}`;
-    case "stage-done":
-      return `${prefix}: stage ${t.stage}/${t.stages} done: ` +
-        e.stages.map((s) =>
-          `${s.parent} keeps ${
-            s.candidates.filter((c) => c.kept).map((c) => c.addr).join(", ") ||
-            "none"
-          }`
-        ).join("; ");
+    case "stage-done": {
+      // One line whatever the number of parents: the first few in full.
+      const shown = e.stages.slice(0, STAGES_SHOWN).map((s) =>
+        `${s.parent} keeps ${
+          s.candidates.filter((c) => c.kept).map((c) => c.addr).join(", ") ||
+          "none"
+        }`
+      );
+      const rest = e.stages.length - shown.length;
+      if (rest > 0) {
+        const kept = e.stages.slice(STAGES_SHOWN).reduce(
+          (n, s) => n + s.candidates.filter((c) => c.kept).length,
+          0,
+        );
+        shown.push(`${rest} more parents keep ${kept} (results.json has them)`);
+      }
+      return `${prefix}: stage ${t.stage}/${t.stages} done: ${
+        shown.join("; ")
+      }`;
+    }
     case "eval-start":
       return `${prefix}: evaluation ${e.run}/${t.evalRuns}: multicast for ${
         (e.expectedMs / 1000).toFixed(1)

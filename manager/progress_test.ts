@@ -6,6 +6,7 @@ import {
   createProgress,
   formatDuration,
   plannedStages,
+  STAGES_SHOWN,
   stagesLeft,
   Tracker,
 } from "./progress.ts";
@@ -89,6 +90,34 @@ Deno.test("plain mode: one line per event, no cursor or colour codes", () => {
     ),
   );
   assert.match(text, /^tree 4\/4 RANDOM: complete$/m);
+});
+
+Deno.test("plain mode: a stage of 1,000 parents is one line naming the first few and counting the rest", () => {
+  const lines: string[] = [];
+  const p = createProgress({ isTerminal: false, write: (t) => lines.push(t) });
+  const tree = demoResults().trees[0]!;
+  const one = tree.stages[0]!;
+  const stages = Array.from({ length: 1000 }, (_, i) => ({
+    ...one,
+    parent: `10.0.${i >> 8}.${i & 255}:9000`,
+  }));
+  p.onEvent({ kind: "tree-start", tree, index: 0, total: 1 });
+  p.onEvent({ kind: "stage-done", tree, stages });
+  p.close();
+  const line = lines.at(-1)!;
+  assert.match(line, /^[^\n]+\n$/);
+  const kept = one.candidates.filter((c) => c.kept).length;
+  assert.equal(line.match(/ keeps /g)?.length, STAGES_SHOWN);
+  assert.ok(line.includes("10.0.0.3:9000 keeps "));
+  assert.ok(!line.includes(`10.0.0.${STAGES_SHOWN}:9000`));
+  assert.ok(
+    line.includes(
+      `; ${1000 - STAGES_SHOWN} more parents keep ${
+        (1000 - STAGES_SHOWN) * kept
+      } (results.json has them)`,
+    ),
+  );
+  assert.ok(line.length < 1000, `${line.length} characters`);
 });
 
 Deno.test("plain mode: lost and readmitted workers get a line each; a lost one says why unless merely lost", () => {
