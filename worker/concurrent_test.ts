@@ -3,7 +3,7 @@ import { RemoteError } from "../core/node.ts";
 import { RepServer } from "../core/transport.ts";
 import { Manager } from "../manager/manager.ts";
 import { decode, emptyCommand } from "../proto/codec.ts";
-import { served } from "./_testing.ts";
+import { fakeProbes, served } from "./_testing.ts";
 import { Worker } from "./worker.ts";
 
 /**
@@ -79,6 +79,68 @@ Deno.test("a COMMAND waiting on a slow relay below does not hold up the worker's
     m.close();
     other.close();
     await a.close();
+    await below.close();
+  }
+});
+
+Deno.test("a STOP of every job that overtakes a COMMAND during its relays: its probe never starts, the job below is stopped", async () => {
+  // The worker below answers the relayed COMMAND only once the gate opens.
+  const belowServer = await RepServer.bind("127.0.0.1:0");
+  const belowKinds: string[] = [];
+  const below = new Worker({
+    name: belowServer.addr,
+    probes: fakeProbes(belowKinds),
+  });
+  let relayed = () => {};
+  const relaying = new Promise<void>((r) => (relayed = r));
+  let open = () => {};
+  const gate = new Promise<void>((r) => (open = r));
+  const stopBelow = new AbortController();
+  const servingBelow = belowServer.serve(
+    async (bytes) => {
+      if (decode(bytes).type === "COMMAND") {
+        relayed();
+        await gate;
+      }
+      return await below.handle(bytes);
+    },
+    stopBelow.signal,
+    { concurrent: 8 },
+  );
+  const a = await served({ relayTimeoutMs: 10_000 });
+  const m = new Manager({ timeoutMs: 20_000, retries: 0 });
+  const other = new Manager({ timeoutMs: 10_000, retries: 0 });
+  try {
+    await m.connect([a.addr, belowServer.addr]);
+    const command = m.command(
+      a.addr,
+      emptyCommand({
+        flag: "PARENT",
+        layer: 1,
+        rate: 100,
+        dur: 60_000,
+        addrs: [belowServer.addr],
+      }),
+    );
+    command.catch(() => {});
+    await relaying;
+    assert.deepEqual(await other.stopAll([a.addr], 5_000), [a.addr]);
+    open();
+    await assert.rejects(
+      command,
+      (e) =>
+        e instanceof RemoteError && /Stopped while starting/.test(e.message),
+    );
+    assert.deepEqual(a.kinds, [], "the worker started its probe after all");
+    assert.deepEqual(belowKinds, ["child"]);
+    assert.equal(below.jobs.running().length, 0, "the job below runs on");
+  } finally {
+    m.close();
+    other.close();
+    await a.close();
+    stopBelow.abort();
+    await servingBelow;
+    belowServer.close();
     await below.close();
   }
 });

@@ -95,6 +95,11 @@ export class Worker extends Node {
   readonly jobs: JobTable;
   /** Relays held by phase 1 of a hedged relay (`hedge.ts`). */
   #held = new HeldRelays();
+  /**
+   * STOPs of every job so far: a COMMAND still starting when one comes
+   * (its relays or probe start under way) is stopped as soon as it starts.
+   */
+  #stopAlls = 0;
 
   constructor(opts: WorkerOptions) {
     super(opts.name, opts.log ?? new MessageLog());
@@ -218,10 +223,11 @@ export class Worker extends Node {
     validateCommand(cmd, this.name);
     const io = commandIo(cmd, this.#io);
     const release = this.#admission.admit(cmd, this.jobs.running());
+    const epoch = this.#stopAlls;
     try {
       // Only workers of its run, each reached where the run resolved it.
       const targets = await this.#rosters.pin(cmd);
-      return await this.#run(req, cmd, io, targets, release);
+      return await this.#run(req, cmd, io, targets, release, epoch);
     } finally {
       release(); // failed before its job was listed (else a no-op)
     }
@@ -234,6 +240,7 @@ export class Worker extends Node {
     io: ProbeIo,
     targets: ReadonlyMap<string, string>,
     listed: () => void,
+    epoch: number,
   ): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
@@ -243,6 +250,12 @@ export class Worker extends Node {
       : cmd.layer > 0
       ? await this.#relay.command(cmd, sender, targets)
       : [];
+    if (epoch !== this.#stopAlls) {
+      // Overtaken during its relays (from here on, the job table lists the
+      // job as it starts, and a STOP of every job finds it there).
+      await this.#relay.stop(deps);
+      throw new Error(_STOPPED_WHILE_STARTING);
+    }
     if (step?.phase === 1) {
       // Hedged relay, phase 1: everything below listens; the probe waits.
       const ms = cmd.timeout > 0 ? cmd.timeout : cmd.warmup + cmd.dur + 30_000;
@@ -309,6 +322,7 @@ export class Worker extends Node {
   /** STOP: end a job (or, with an empty id, every job) and its dependencies. */
   async #stop(req: Message): Promise<Message> {
     const id = req.data.report!.job.id;
+    if (id === "") this.#stopAlls++;
     const found = id === "" ? this.jobs.running() : this.#job(req, id);
     if (!Array.isArray(found) && !(found instanceof JobRecord)) return found;
     const recs = Array.isArray(found) ? found : [found];
@@ -385,6 +399,10 @@ function _host(addr: string): string | undefined {
     return undefined;
   }
 }
+
+/** Why a COMMAND that a STOP of every job overtook did not start. */
+const _STOPPED_WHILE_STARTING =
+  "Stopped while starting: a STOP of every job came before this job had started";
 
 /** How many recent COMMAND/STOP replies a worker keeps for retries. */
 const REPLY_CACHE = 256;
