@@ -10,7 +10,13 @@
  */
 import protobuf from "protobufjs";
 import PROTO_TEXT from "./treecast.proto" with { type: "text" };
-import { checkHello, checkHosts, checkRun, unsetRun } from "./field_checks.ts";
+import {
+  checkHello,
+  checkHosts,
+  checkRelayPorts,
+  checkRun,
+  unsetRun,
+} from "./field_checks.ts";
 import {
   checkPart,
   checkPartRequest,
@@ -68,6 +74,8 @@ export interface Hello {
   run?: string;
   /** From a manager: its run's roster key, {@link ROSTER_KEY_BYTES} bytes. */
   rosterKey?: Uint8Array;
+  /** From a worker under CURVE: its relay port (absent: none). */
+  relayPort?: number;
 }
 
 /** What a worker's kernel says of its clock (see `treecast.proto`). */
@@ -118,6 +126,8 @@ export interface Command {
   run?: string;
   /** One {@link ROSTER_TAG_BYTES}-byte tag per worker address named (`core/roster.ts`). */
   rosterTags?: Uint8Array;
+  /** Each named worker's relay port, in the tags' order (0: none; empty: no CURVE). */
+  relayPorts?: number[];
 }
 
 /** One point of a receiver's per-second series. */
@@ -338,6 +348,7 @@ export function decode(bytes: Uint8Array): Message {
   }
   checkHello(msg.data.hello, (d) => new DecodeError(d));
   checkRun(msg.data, (d) => new DecodeError(d));
+  checkRelayPorts(msg.data, (d) => new DecodeError(d));
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);
   }
@@ -440,6 +451,7 @@ export function emptyCommand(fields: Partial<Command> = {}): Command {
     senders: [],
     run: "",
     rosterTags: new Uint8Array(),
+    relayPorts: [],
     ...fields,
   };
 }

@@ -141,6 +141,30 @@ export function checkRun(data: RunCarriers, fail: Fail): void {
   }
 }
 
+/**
+ * A hello's relay port and a command's relay ports are ports (at most
+ * 65535); a hello without one has none (absent, as before it existed).
+ */
+export function checkRelayPorts(
+  data: {
+    hello?: { relayPort?: number } | undefined;
+    command?: { relayPorts?: number[] } | undefined;
+  },
+  fail: Fail,
+): void {
+  const { hello, command } = data;
+  if (hello && !hello.relayPort) delete hello.relayPort;
+  if ((hello?.relayPort ?? 0) > 65535) {
+    throw fail(`hello.relayPort ${hello!.relayPort} is not a port`);
+  }
+  const bad = (command?.relayPorts ?? []).findIndex((p) => p > 65535);
+  if (bad >= 0) {
+    throw fail(
+      `command.relayPorts[${bad}] ${command!.relayPorts![bad]} is not a port`,
+    );
+  }
+}
+
 function _bytes(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
