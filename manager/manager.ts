@@ -52,7 +52,10 @@ type Exchange = { reply: Message; sentUs: number; recvUs: number };
  * port: older workers would relay to the control ports of the others, which
  * refuse them, and name healthy workers lost).
  */
-function _checkHello(reply: Message, curve: boolean): string | undefined {
+export function helloProblem(
+  reply: Message,
+  curve: boolean,
+): string | undefined {
   const hello = reply.data.hello;
   if (reply.type !== "ACK" || !hello) {
     return `Answered ${reply.type} without a hello`;
@@ -158,7 +161,7 @@ export class Manager extends Node {
     try {
       const admitted = await Promise.all(
         clients.map((c) =>
-          this.#connectTry(c, signal, (r) => _checkHello(r, !!this.#curve))
+          this.#connectTry(c, signal, (r) => helloProblem(r, !!this.#curve))
         ),
       );
       const results: ConnectResult[] = [];
