@@ -86,8 +86,8 @@ const spec = {
       type: "string",
       arg: "HOST:PORT",
       help:
-        "With CURVE: the relay port, which admits only the relay keys (on the host of --bind)",
-      defaultText: "the --bind host, its port + 1 (0 for 0)",
+        "With CURVE: the relay port, the one port that admits the relay keys; workers reach it at this worker's host",
+      defaultText: "the --bind host at its port + 1, port 0 for 0",
     },
     "relay-allow": {
       type: "string",

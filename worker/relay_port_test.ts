@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { decode, emptyCommand, emptyJob, encode } from "../proto/codec.ts";
 import type { Message, MsgType } from "../proto/codec.ts";
 import { FIXTURES } from "../proto/_fixtures.ts";
-import type { Port } from "./relay_port.ts";
+import { type Port, relayBind } from "./relay_port.ts";
+import { UsageError } from "../core/cli.ts";
 import { Worker } from "./worker.ts";
 import { fakeProbes } from "./_testing.ts";
 
@@ -87,4 +88,22 @@ Deno.test("a worker without a relay port says none in its hello", async () => {
   assert.equal(reply.type, "ACK");
   assert.equal(reply.data.hello?.relayPort, undefined);
   await w.close();
+});
+
+Deno.test("the relay port binds at --relay-bind, else beside --bind (port + 1, a free port for 0); no port above 65535 is a usage error", () => {
+  const bind = (port: number) => ({ hostname: "0.0.0.0", port });
+  assert.deepEqual(relayBind(bind(9000), undefined), bind(9001));
+  assert.deepEqual(relayBind(bind(0), undefined), bind(0));
+  assert.deepEqual(relayBind(bind(9000), "10.0.0.5:7000"), {
+    hostname: "10.0.0.5",
+    port: 7000,
+  });
+  assert.throws(
+    () => relayBind(bind(65535), undefined),
+    (e) => e instanceof UsageError && /--relay-bind HOST:PORT/.test(e.message),
+  );
+  assert.throws(
+    () => relayBind(bind(9000), "nope"),
+    (e) => e instanceof UsageError && /^Flag "--relay-bind"/.test(e.message),
+  );
 });
