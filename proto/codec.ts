@@ -10,13 +10,7 @@
  */
 import protobuf from "protobufjs";
 import PROTO_TEXT from "./treecast.proto" with { type: "text" };
-import {
-  checkHello,
-  checkHosts,
-  checkRelayPorts,
-  checkRun,
-  unsetRun,
-} from "./field_checks.ts";
+import { checkHello, checkHosts, checkRun, unsetRun } from "./field_checks.ts";
 import {
   checkPart,
   checkPartRequest,
@@ -348,7 +342,6 @@ export function decode(bytes: Uint8Array): Message {
   }
   checkHello(msg.data.hello, (d) => new DecodeError(d));
   checkRun(msg.data, (d) => new DecodeError(d));
-  checkRelayPorts(msg.data, (d) => new DecodeError(d));
   if ((msg.type === "REPORT" || msg.type === "STOP") && !msg.data.report?.job) {
     throw new DecodeError(`${msg.type} message is missing report.job`);
   }
