@@ -1,9 +1,11 @@
 /**
  * CurveZMQ keys and authentication for an encrypted, authenticated control
  * plane. `treecast keygen` writes key pairs; a worker given its secret key
- * and the managers' public keys answers only those managers (a ZAP handler
- * checks each client key), and a manager given the workers' public key
- * talks only to workers holding the matching secret key.
+ * and the managers' public keys answers only those managers on its control
+ * port, and only the relay keys on its relay port (a ZAP handler checks
+ * each client key against the list of the port's ZAP domain), and a manager
+ * given the workers' public key talks only to workers holding the matching
+ * secret key.
  *
  * @module
  */
@@ -130,29 +132,41 @@ export function readPublicKeys(
 const _enc = new TextEncoder();
 const _dec = new TextDecoder();
 
+/** The ZAP domain of a worker's control port: the managers' keys. */
+export const MANAGER_DOMAIN = "treecast";
+/** The ZAP domain of a worker's relay port: the relay keys. */
+export const RELAY_DOMAIN = "relay";
+
 /**
- * A ZAP handler (ZeroMQ's authentication protocol, RFC 27): admits CURVE
- * clients whose public key is in `allowed`, refuses every other. One per
- * process; it serves until {@link close}.
+ * A ZAP handler (ZeroMQ's authentication protocol, RFC 27): admits a CURVE
+ * client whose public key is in the list of the request's ZAP domain (the
+ * domain of the socket it connects to), refuses every other, and every
+ * client of a domain it has no list for. One per process (it binds
+ * `inproc://zeromq.zap.01`); it serves until {@link close}.
  */
 export class ZapHandler {
   #socket: zmq.Reply;
-  #allowed: Set<string>;
+  #allowed: Map<string, Set<string>>;
   #done: Promise<void>;
   /** Keys refused so far (for logs and tests). */
   refused = 0;
 
-  private constructor(socket: zmq.Reply, allowed: Set<string>) {
+  private constructor(socket: zmq.Reply, allowed: Map<string, Set<string>>) {
     this.#socket = socket;
     this.#allowed = allowed;
     this.#done = this.#serve();
   }
 
-  /** Starts the handler for the given client public keys. */
-  static async start(allowed: readonly string[]): Promise<ZapHandler> {
+  /** Starts the handler: the client public keys admitted per ZAP domain. */
+  static async start(
+    domains: Readonly<Record<string, readonly string[]>>,
+  ): Promise<ZapHandler> {
     const s = new zmq.Reply({ linger: 0 });
     await s.bind("inproc://zeromq.zap.01");
-    return new ZapHandler(s, new Set(allowed));
+    return new ZapHandler(
+      s,
+      new Map(Object.entries(domains).map(([d, keys]) => [d, new Set(keys)])),
+    );
   }
 
   async #serve(): Promise<void> {
@@ -164,9 +178,10 @@ export class ZapHandler {
         throw e;
       }
       const f = await this.#socket.receive();
-      const [version, requestId, , , , mechanism, key] = f;
+      const [version, requestId, domain, , , mechanism, key] = f;
+      const allowed = domain && this.#allowed.get(_dec.decode(domain));
       const ok = _dec.decode(mechanism) === "CURVE" && key?.length === 32 &&
-        this.#allowed.has(z85Encode(key));
+        !!allowed && allowed.has(z85Encode(key));
       if (!ok) this.refused++;
       await this.#socket.send([
         version ?? _enc.encode("1.0"),

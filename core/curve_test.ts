@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
   generateKeyPair,
+  MANAGER_DOMAIN,
   readKeyPair,
   readPublicKeys,
+  RELAY_DOMAIN,
   writeKeyPair,
   z85Encode,
   ZapHandler,
@@ -77,10 +79,10 @@ Deno.test("CURVE: the allowed manager is answered; another key, or a wrong serve
   const worker = generateKeyPair();
   const manager = generateKeyPair();
   const stranger = generateKeyPair();
-  const zap = await ZapHandler.start([manager.publicKey]);
+  const zap = await ZapHandler.start({ [MANAGER_DOMAIN]: [manager.publicKey] });
   const server = await RepServer.bind("127.0.0.1:0", {
     curve: worker,
-    zapDomain: "treecast",
+    zapDomain: MANAGER_DOMAIN,
   });
   const stop = new AbortController();
   const serving = server.serve((b) => Promise.resolve(b), stop.signal);
@@ -116,6 +118,62 @@ Deno.test("CURVE: the allowed manager is answered; another key, or a wrong serve
     stop.abort();
     await serving;
     server.close();
+    await zap.close();
+  }
+});
+
+Deno.test("ZAP admits each key on its own domain's sockets only: managers on the control port, relay keys on the relay port, nobody on an unknown domain", async () => {
+  const worker = generateKeyPair();
+  const manager = generateKeyPair();
+  const relay = generateKeyPair();
+  const zap = await ZapHandler.start({
+    [MANAGER_DOMAIN]: [manager.publicKey],
+    [RELAY_DOMAIN]: [relay.publicKey],
+  });
+  const stop = new AbortController();
+  const servers = await Promise.all(
+    [MANAGER_DOMAIN, RELAY_DOMAIN, "other"].map((zapDomain) =>
+      RepServer.bind("127.0.0.1:0", { curve: worker, zapDomain })
+    ),
+  );
+  const serving = servers.map((s) =>
+    s.serve((b) => Promise.resolve(b), stop.signal)
+  );
+  const [control, relayPort, other] = servers.map((s) => s.addr);
+  /** Whether a request with `me`'s key to `addr` is answered. */
+  const answered = async (me: typeof manager, addr: string) => {
+    const c = new ReqClient(addr, {
+      timeoutMs: 300,
+      retries: 0,
+      curve: { ...me, serverKey: worker.publicKey },
+    });
+    try {
+      await c.request(new Uint8Array([7]));
+      return true;
+    } catch (e) {
+      if (e instanceof WorkerUnreachable) return false;
+      throw e;
+    } finally {
+      c.close();
+    }
+  };
+  try {
+    assert.deepEqual(
+      [
+        await answered(manager, control!),
+        await answered(relay, relayPort!),
+        await answered(relay, control!),
+        await answered(manager, relayPort!),
+        await answered(manager, other!),
+        await answered(relay, other!),
+      ],
+      [true, true, false, false, false, false],
+    );
+    assert.ok(zap.refused >= 4);
+  } finally {
+    stop.abort();
+    await Promise.all(serving);
+    for (const s of servers) s.close();
     await zap.close();
   }
 });

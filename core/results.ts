@@ -34,8 +34,8 @@ export interface ConnectResult {
   offsetUs?: number;
   /** Error bound of the offset: half the round trip, us. */
   offsetBoundUs?: number;
-  /** Its hello (a manager's run fields are never in it). */
-  hello?: Omit<Hello, "run" | "rosterKey">;
+  /** Its hello (a manager's run fields and its relay port are never in it). */
+  hello?: Omit<Hello, "run" | "rosterKey" | "relayPort">;
   /** Why it was not admitted. */
   error?: string;
 }

@@ -93,17 +93,22 @@ export function unrostered(
 }
 
 /**
+ * Each address `cmd` names mapped to its entry of a per-name list
+ * (`value(i)` for the i-th name): its tag, its relay port.
+ */
+function _byName<T>(cmd: Command, value: (i: number) => T): Map<string, T> {
+  return new Map(commandNames(cmd).map((a, i) => [a, value(i)]));
+}
+
+/**
  * The tags of the addresses `relayed` names, taken from the (checked) tags
  * of `cmd`, the command it is relayed from.
  */
 export function relayedTags(cmd: Command, relayed: Command): Uint8Array {
   const tags = cmd.rosterTags ?? new Uint8Array();
-  const byAddr = new Map<string, Uint8Array>();
-  commandNames(cmd).forEach((a, i) =>
-    byAddr.set(
-      a,
-      tags.subarray(i * ROSTER_TAG_BYTES, (i + 1) * ROSTER_TAG_BYTES),
-    )
+  const byAddr = _byName(
+    cmd,
+    (i) => tags.subarray(i * ROSTER_TAG_BYTES, (i + 1) * ROSTER_TAG_BYTES),
   );
   const names = commandNames(relayed);
   const out = new Uint8Array(names.length * ROSTER_TAG_BYTES);
@@ -112,4 +117,23 @@ export function relayedTags(cmd: Command, relayed: Command): Uint8Array {
     if (t) out.set(t, i * ROSTER_TAG_BYTES);
   });
   return out;
+}
+
+/**
+ * The relay port of each worker address `cmd` names (`Command.relay_ports`,
+ * 0 where it has none; empty when the command carries none).
+ */
+export function relayPortsOf(cmd: Command): Map<string, number> {
+  const ports = cmd.relayPorts ?? [];
+  return ports.length === 0 ? new Map() : _byName(cmd, (i) => ports[i] ?? 0);
+}
+
+/**
+ * The relay ports of the addresses `relayed` names, taken from those of
+ * `cmd`, the command it is relayed from (empty when it carries none).
+ */
+export function relayedPorts(cmd: Command, relayed: Command): number[] {
+  const ports = relayPortsOf(cmd);
+  if (ports.size === 0) return [];
+  return commandNames(relayed).map((n) => ports.get(n) ?? 0);
 }

@@ -46,7 +46,16 @@ export const CLOCK_BATCH = 8;
 /** One CONNECT exchange: the reply, and when it was sent and received. */
 type Exchange = { reply: Message; sentUs: number; recvUs: number };
 
-function _checkHello(reply: Message): string | undefined {
+/**
+ * Why a worker's CONNECT answer is refused: another protocol, or under
+ * CURVE (`curve`) no relay port (a worker that admits relays on its control
+ * port: older workers would relay to the control ports of the others, which
+ * refuse them, and name healthy workers lost).
+ */
+export function helloProblem(
+  reply: Message,
+  curve: boolean,
+): string | undefined {
   const hello = reply.data.hello;
   if (reply.type !== "ACK" || !hello) {
     return `Answered ${reply.type} without a hello`;
@@ -54,12 +63,18 @@ function _checkHello(reply: Message): string | undefined {
   if (hello.protocol !== PROTOCOL_VERSION) {
     return `Speaks protocol ${hello.protocol}, this manager ${PROTOCOL_VERSION}`;
   }
+  if (curve && !hello.relayPort) {
+    return `Has no relay port (treecast ${hello.program}): under CURVE every ` +
+      "worker must serve relays on a relay port of its own; upgrade it";
+  }
   return undefined;
 }
 
-/** A worker's hello as results keep it: without a manager's run fields. */
-function _workerHello(hello: Hello): Omit<Hello, "run" | "rosterKey"> {
-  const { run: _run, rosterKey: _key, ...rest } = hello;
+/** A worker's hello as results keep it: without a manager's run fields or its relay port. */
+function _workerHello(
+  hello: Hello,
+): Omit<Hello, "run" | "rosterKey" | "relayPort"> {
+  const { run: _run, rosterKey: _key, relayPort: _port, ...rest } = hello;
   return rest;
 }
 
@@ -87,8 +102,11 @@ export class Manager extends Node {
   #curve: CurveClientKeys | undefined;
   /** This run's id and roster key (`core/roster.ts`), in every hello. */
   #run: RunKey = newRun();
-  /** The workers admitted in this run: the only ones a COMMAND may name. */
-  #roster = new Set<string>();
+  /**
+   * The workers admitted in this run, the only ones a COMMAND may name,
+   * each with its relay port (0: none).
+   */
+  #roster = new Map<string, number>();
   #warn: ((line: string) => void) | undefined;
 
   constructor(opts: ManagerOptions = {}) {
@@ -142,7 +160,9 @@ export class Manager extends Node {
     );
     try {
       const admitted = await Promise.all(
-        clients.map((c) => this.#connectTry(c, signal, _checkHello)),
+        clients.map((c) =>
+          this.#connectTry(c, signal, (r) => helloProblem(r, !!this.#curve))
+        ),
       );
       const results: ConnectResult[] = [];
       for (let i = 0; i < clients.length; i += CLOCK_BATCH) {
@@ -152,7 +172,11 @@ export class Manager extends Node {
         });
         results.push(...await Promise.all(batch));
       }
-      for (const r of results) if (r.status === "ok") this.#roster.add(r.addr);
+      results.forEach((r, i) => {
+        const first = admitted[i]!;
+        if (r.status !== "ok" || "status" in first) return;
+        this.#roster.set(r.addr, first.reply.data.hello?.relayPort ?? 0);
+      });
       return results;
     } finally {
       for (const c of clients) c.close();
@@ -285,10 +309,13 @@ export class Manager extends Node {
   }
 
   /**
-   * The run and roster tags of `command`: a tag for each worker it names
-   * that this run admitted, zeros (refused by the worker) for any other.
+   * The run, roster tags and relay ports of `command`: a tag for each worker
+   * it names that this run admitted, zeros (refused by the worker) for any
+   * other; the relay ports of those workers, none when no one has one.
    */
-  #tags(command: Command): Pick<Command, "run" | "rosterTags"> {
+  #tags(
+    command: Command,
+  ): Pick<Command, "run" | "rosterTags" | "relayPorts"> {
     const named = namedAddrs(command);
     const tags = new Uint8Array(named.length * ROSTER_TAG_BYTES);
     named.forEach((n, i) => {
@@ -296,7 +323,12 @@ export class Manager extends Node {
         tags.set(rosterTag(this.#run.key, n.addr), i * ROSTER_TAG_BYTES);
       }
     });
-    return { run: this.#run.run, rosterTags: tags };
+    const ports = named.map((n) => this.#roster.get(n.addr) ?? 0);
+    return {
+      run: this.#run.run,
+      rosterTags: tags,
+      relayPorts: ports.some((p) => p > 0) ? ports : [],
+    };
   }
 
   /**

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { generateKeyPair } from "../core/curve.ts";
-import { Manager } from "./manager.ts";
+import { PROTOCOL_VERSION } from "../core/version.ts";
+import { FIXTURES } from "../proto/_fixtures.ts";
+import { helloProblem, Manager } from "./manager.ts";
 
 /**
  * Addresses beyond loopback. The connects below run under an aborted signal:
@@ -52,4 +54,23 @@ Deno.test("a manager talking without CURVE to workers beyond loopback warns once
 Deno.test("a manager warns of nothing on loopback, or with CURVE", async () => {
   assert.deepEqual(await warningsOf([["127.0.0.1:9", "localhost:9"]]), []);
   assert.deepEqual(await warningsOf([FAR], true), []);
+});
+
+Deno.test("under CURVE a worker whose hello has no relay port is refused at CONNECT, naming its version; without CURVE it is admitted", () => {
+  const ack = FIXTURES.connect_ack!;
+  const hello = { ...ack.data.hello!, protocol: PROTOCOL_VERSION };
+  const reply = (relayPort?: number) => ({
+    ...ack,
+    data: {
+      ...ack.data,
+      hello: { ...hello, ...(relayPort ? { relayPort } : {}) },
+    },
+  });
+  assert.equal(helloProblem(reply(), false), undefined);
+  assert.equal(helloProblem(reply(9001), true), undefined);
+  assert.equal(
+    helloProblem(reply(), true),
+    `Has no relay port (treecast ${hello.program}): under CURVE every ` +
+      "worker must serve relays on a relay port of its own; upgrade it",
+  );
 });

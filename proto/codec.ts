@@ -68,6 +68,8 @@ export interface Hello {
   run?: string;
   /** From a manager: its run's roster key, {@link ROSTER_KEY_BYTES} bytes. */
   rosterKey?: Uint8Array;
+  /** From a worker under CURVE: its relay port (absent: none). */
+  relayPort?: number;
 }
 
 /** What a worker's kernel says of its clock (see `treecast.proto`). */
@@ -118,6 +120,8 @@ export interface Command {
   run?: string;
   /** One {@link ROSTER_TAG_BYTES}-byte tag per worker address named (`core/roster.ts`). */
   rosterTags?: Uint8Array;
+  /** Each named worker's relay port, in the tags' order (0: none; empty: no CURVE). */
+  relayPorts?: number[];
 }
 
 /** One point of a receiver's per-second series. */
@@ -440,6 +444,7 @@ export function emptyCommand(fields: Partial<Command> = {}): Command {
     senders: [],
     run: "",
     rosterTags: new Uint8Array(),
+    relayPorts: [],
     ...fields,
   };
 }

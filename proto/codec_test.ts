@@ -231,3 +231,43 @@ Deno.test("a hello's run and roster key and a command's run and tags come throug
     );
   }
 });
+
+Deno.test("a worker's relay port and a command's relay ports come through; a port above 65535 is refused; a hello without one has none", () => {
+  const hello = { ...FIXTURES.connect!.data.hello!, relayPort: 9001 };
+  const connect = { ...FIXTURES.connect!, data: { src: "w", dst: "m", hello } };
+  assert.deepEqual(decode(encode(connect)).data.hello, hello);
+  const none = {
+    ...connect,
+    data: { ...connect.data, hello: { ...hello, relayPort: 0 } },
+  };
+  assert.equal("relayPort" in decode(encode(none)).data.hello!, false);
+  const command = emptyCommand({
+    flag: "PARENT",
+    addrs: ["w:1", "w:2"],
+    relayPorts: [2, 65535],
+  });
+  const cmd = { ...FIXTURES.command!, data: { src: "m", dst: "w", command } };
+  assert.deepEqual(decode(encode(cmd)).data.command, command);
+  const bad: [Message, RegExp][] = [
+    [
+      {
+        ...connect,
+        data: { ...connect.data, hello: { ...hello, relayPort: 65536 } },
+      },
+      /hello\.relayPort 65536 is not a port/,
+    ],
+    [
+      {
+        ...cmd,
+        data: { ...cmd.data, command: { ...command, relayPorts: [1, 70000] } },
+      },
+      /command\.relayPorts\[1\] 70000 is not a port/,
+    ],
+  ];
+  for (const [msg, want] of bad) {
+    assert.throws(
+      () => decode(encode(msg)),
+      (e) => e instanceof DecodeError && want.test(e.message),
+    );
+  }
+});

@@ -2,8 +2,9 @@
  * The checks `codec.ts` runs on decoded fields beyond the schema's shape:
  * a hello's boot id, the run fields (a run id, its roster key and tags: their
  * sizes; absent where empty, so a message of no run encodes as before they
- * existed) and the hosts a command carries (they become probe flags). Their
- * own structural types, so this module imports nothing of the codec's.
+ * existed; relay ports: ports) and the hosts a command carries (they become
+ * probe flags). Their own structural types, so this module imports nothing
+ * of the codec's.
  *
  * @module
  */
@@ -13,8 +14,12 @@ type Fail = (desc: string) => Error;
 
 /** The run fields of a hello and a command, as far as these checks read them. */
 interface RunCarriers {
-  hello?: { run?: string; rosterKey?: Uint8Array } | undefined;
-  command?: { run?: string; rosterTags?: Uint8Array } | undefined;
+  hello?:
+    | { run?: string; rosterKey?: Uint8Array; relayPort?: number }
+    | undefined;
+  command?:
+    | { run?: string; rosterTags?: Uint8Array; relayPorts?: number[] }
+    | undefined;
 }
 
 /** A subtree's hosts, as far as {@link checkHosts} reads them. */
@@ -106,9 +111,13 @@ export function unsetRun<D extends RunCarriers>(data0: D): D {
   return data;
 }
 
-/** The run fields of a hello or command have their sizes (see `treecast.proto`). */
+/**
+ * The run fields of a hello or command have their sizes (see
+ * `treecast.proto`), their relay ports are ports.
+ */
 export function checkRun(data: RunCarriers, fail: Fail): void {
   const { hello, command } = data;
+  _checkRelayPorts(data, fail);
   for (
     const [field, run] of [["hello.run", hello?.run], [
       "command.run",
@@ -137,6 +146,24 @@ export function checkRun(data: RunCarriers, fail: Fail): void {
   if (tags % ROSTER_TAG_BYTES !== 0) {
     throw fail(
       `command.rosterTags has ${tags} bytes, not a multiple of ${ROSTER_TAG_BYTES}`,
+    );
+  }
+}
+
+/**
+ * A hello's relay port and a command's relay ports are ports (at most
+ * 65535); a hello without one has none (absent, as before it existed).
+ */
+function _checkRelayPorts(data: RunCarriers, fail: Fail): void {
+  const { hello, command } = data;
+  if (hello && !hello.relayPort) delete hello.relayPort;
+  if ((hello?.relayPort ?? 0) > 65535) {
+    throw fail(`hello.relayPort ${hello!.relayPort} is not a port`);
+  }
+  const bad = (command?.relayPorts ?? []).findIndex((p) => p > 65535);
+  if (bad >= 0) {
+    throw fail(
+      `command.relayPorts[${bad}] ${command!.relayPorts![bad]} is not a port`,
     );
   }
 }

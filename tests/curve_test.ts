@@ -1,8 +1,11 @@
 /** CURVE over real processes: keygen, an allowed manager, a stranger, the plain-text warning. */
 import assert from "node:assert/strict";
 import { readKeyPair } from "../core/curve.ts";
+import { Node, RemoteError } from "../core/node.ts";
+import { ReqClient, WorkerUnreachable } from "../core/transport.ts";
+import { PROGRAM_VERSION, PROTOCOL_VERSION } from "../core/version.ts";
 import { Manager } from "../manager/manager.ts";
-import { emptyCommand } from "../proto/codec.ts";
+import { emptyCommand, emptyJob, type Message } from "../proto/codec.ts";
 import { ROOT, runTreecast, startReady, treecastArgs } from "./helpers/run.ts";
 
 Deno.test("CURVE: a worker answers the allowed manager and no other", async () => {
@@ -155,6 +158,123 @@ Deno.test("CURVE: workers relay to each other with the relay key, which the work
     m.close();
     await a.stop();
     await b.stop();
+  }
+});
+
+Deno.test("CURVE: the relay key reaches only the relay port, where it stops the jobs relayed COMMANDs started and none a manager started", async () => {
+  const dir = await Deno.makeTempDir();
+  for (const name of ["workers", "manager", "relay"]) {
+    assert.equal((await runTreecast(["keygen", `${dir}/${name}`])).code, 0);
+  }
+  const start = () =>
+    startReady([
+      "worker",
+      "--bind",
+      "127.0.0.1:0",
+      "--curve-key",
+      `${dir}/workers.key`,
+      "--curve-allow",
+      `${dir}/manager.pub`,
+      "--relay-key",
+      `${dir}/relay.key`,
+    ]);
+  const [a, b] = [await start(), await start()];
+  const serverKey = readKeyPair("k", `${dir}/workers.key`).publicKey;
+  const managerKeys = { ...readKeyPair("k", `${dir}/manager.key`), serverKey };
+  const relayKeys = { ...readKeyPair("k", `${dir}/relay.key`), serverKey };
+  const m = new Manager({ timeoutMs: 3000, retries: 0, curve: managerKeys });
+  // A VM of the pool: it holds relay.key and talks like a relaying worker.
+  const vm = new Node("127.0.0.1:1");
+  const clients: ReqClient[] = [];
+  const ask = async (
+    addr: string,
+    keys: typeof relayKeys,
+    build: (addr: string) => Message,
+  ): Promise<Message | string> => {
+    const c = new ReqClient(addr, { timeoutMs: 1000, retries: 0, curve: keys });
+    clients.push(c);
+    try {
+      return (await vm.request(c, () => build(addr))).reply;
+    } catch (e) {
+      if (e instanceof RemoteError) return `ERR ${e.desc}`;
+      if (e instanceof WorkerUnreachable) return "unreachable";
+      throw e;
+    }
+  };
+  const hello = {
+    protocol: PROTOCOL_VERSION,
+    program: PROGRAM_VERSION,
+    capabilities: [],
+    hostname: "vm",
+    emulate: "",
+    incarnation: "",
+  };
+  const connect = (to: string) => vm.message("CONNECT", to, { hello });
+  const stop = (id: string) => (to: string) =>
+    vm.message("STOP", to, {
+      report: { job: emptyJob({ id }), complete: false },
+    });
+  // Where a worker's relay port is: its hello says (to a manager's key).
+  const relayAddr = async (addr: string) => {
+    const r = await ask(addr, managerKeys, connect);
+    assert.ok(typeof r !== "string", r as string);
+    const port = r.data.hello!.relayPort!;
+    assert.ok(port > 0 && `127.0.0.1:${port}` !== addr);
+    return `127.0.0.1:${port}`;
+  };
+  try {
+    const [aRelay, bRelay] = [await relayAddr(a.addr), await relayAddr(b.addr)];
+    // The control port refuses the relay key's handshake: no answer at all.
+    assert.equal(await ask(a.addr, relayKeys, connect), "unreachable");
+    assert.equal(await ask(a.addr, relayKeys, stop("")), "unreachable");
+    // The relay port serves no CONNECT and no STOP of every job.
+    assert.match(
+      String(await ask(aRelay, relayKeys, connect)),
+      /^ERR CONNECT is refused on the relay port/,
+    );
+    assert.match(
+      String(await ask(aRelay, relayKeys, stop(""))),
+      /^ERR STOP of every job is refused on the relay port/,
+    );
+    await m.connect([a.addr, b.addr]);
+    // The manager starts a's PARENT job; a relays its child's COMMAND to b.
+    const job = await m.command(
+      a.addr,
+      emptyCommand({
+        flag: "PARENT",
+        layer: 1,
+        rate: 100,
+        dur: 60_000,
+        addrs: [b.addr],
+      }),
+    );
+    const child = job.deps[0]!;
+    assert.equal(child.owner, b.addr);
+    // The manager's job: refused, and it keeps running.
+    assert.match(
+      String(await ask(aRelay, relayKeys, stop(job.id))),
+      new RegExp(
+        `^ERR Job "${job.id}" was started by a manager, not by a relayed COMMAND`,
+      ),
+    );
+    assert.equal((await m.report(a.addr, job.id)).job.end, false);
+    // The relayed job: stopped.
+    const stopped = await ask(bRelay, relayKeys, stop(child.id));
+    assert.ok(typeof stopped !== "string", stopped as string);
+    assert.equal(stopped.type, "ACK");
+    let end = false;
+    for (let i = 0; i < 100 && !end; i++) {
+      end = (await m.report(b.addr, child.id)).job.end;
+      if (!end) await new Promise((r) => setTimeout(r, 100)); // poll REPORT
+    }
+    assert.ok(end, "the relayed child job ended after the relay port's STOP");
+    assert.equal((await m.report(a.addr, job.id)).job.end, false);
+  } finally {
+    for (const c of clients) c.close();
+    m.close();
+    await a.stop();
+    await b.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -21,17 +21,13 @@ import {
   UsageError,
 } from "../core/cli.ts";
 import { LOG_FLAGS, logFromFlags } from "../core/node.ts";
-import {
-  type KeyPair,
-  readKeyPair,
-  readPublicKeys,
-  ZapHandler,
-} from "../core/curve.ts";
-import { type CurveClientKeys, RepServer } from "../core/transport.ts";
+import { MANAGER_DOMAIN, RELAY_DOMAIN, ZapHandler } from "../core/curve.ts";
+import { RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 import { ioSupport } from "../probes/io.ts";
 import type { IoOffer } from "./validate.ts";
 import { EMULATED_UNSYNC } from "./kernel_clock.ts";
+import { curveKeys, relayBind } from "./relay_port.ts";
 import { Worker } from "./worker.ts";
 
 const spec = {
@@ -41,7 +37,8 @@ const spec = {
   description:
     "Binds a ZeroMQ REP socket and answers CONNECT, COMMAND, REPORT and STOP until\n" +
     'SIGINT or SIGTERM. Prints one JSON line {"event":"ready",...} with the\n' +
-    "bound address (port 0 picks a free port).",
+    "bound address (port 0 picks a free port). With CURVE it binds a second\n" +
+    "socket, the relay port, for the workers that relay to it (relay keys only).",
   flags: {
     bind: {
       type: "string",
@@ -84,6 +81,13 @@ const spec = {
       arg: "FILE",
       help:
         "With CURVE: the .key file this worker relays to the workers below with (not the worker key)",
+    },
+    "relay-bind": {
+      type: "string",
+      arg: "HOST:PORT",
+      help:
+        "With CURVE: the relay port, the one port that admits the relay keys; workers reach it at this worker's host",
+      defaultText: "the --bind host at its port + 1, port 0 for 0",
     },
     "relay-allow": {
       type: "string",
@@ -261,59 +265,6 @@ function _interfaces(): Deno.NetworkInterfaceInfo[] {
 }
 
 /**
- * The CURVE keys of `--curve-key`, `--curve-allow`, `--relay-key` and
- * `--relay-allow`: the worker's server key pair (shared by the workers), the
- * client keys it admits (the managers' and the relay keys, never its own
- * server key: holding `workers.key` does not make a client), and the key
- * pair it relays with.
- */
-function _curveKeys(values: {
-  "curve-key": string | undefined;
-  "curve-allow": string[];
-  "relay-key": string | undefined;
-  "relay-allow": string[];
-}): { server: KeyPair; clients: string[]; relay: CurveClientKeys } | undefined {
-  const list = (flag: "curve-allow" | "relay-allow") =>
-    readPublicKeys(flag, values[flag].flatMap((v) => v.split(",")));
-  if (values["curve-key"] === undefined) {
-    for (const f of ["curve-allow", "relay-key", "relay-allow"] as const) {
-      if (values[f]?.length) {
-        throw new UsageError(`Flag "--${f}" needs "--curve-key"`);
-      }
-    }
-    return undefined;
-  }
-  const server = readKeyPair("curve-key", values["curve-key"]);
-  if (values["curve-allow"].length === 0) {
-    throw new UsageError(
-      'Flag "--curve-key" needs "--curve-allow" with the managers\' public keys',
-    );
-  }
-  if (values["relay-key"] === undefined) {
-    throw new UsageError(
-      'Flag "--curve-key" needs "--relay-key": the key pair workers relay to ' +
-        'each other with ("treecast keygen relay")',
-    );
-  }
-  const relay = readKeyPair("relay-key", values["relay-key"]);
-  const relays = values["relay-allow"].length > 0
-    ? list("relay-allow")
-    : [relay.publicKey];
-  const managers = list("curve-allow");
-  if ([...managers, ...relays].includes(server.publicKey)) {
-    throw new UsageError(
-      "The worker key must not be a client key: give the managers and the " +
-        "relays key pairs of their own",
-    );
-  }
-  return {
-    server,
-    clients: [...managers, ...relays],
-    relay: { ...relay, serverKey: server.publicKey },
-  };
-}
-
-/**
  * Splits `clock=unsync` (the worker's own knob: its CONNECT reports an
  * unsynchronised kernel clock) from the probes' emulation spec.
  */
@@ -345,13 +296,28 @@ export const workerCommand: Command = {
       if (emu?.probes) parseEmulation(emu.probes);
       const io = ioOffer(values.io);
       const budget = budgetFromFlags(values);
-      const keys = _curveKeys(values);
+      const keys = curveKeys(values);
       const curve = keys?.server;
-      const zap = keys ? await ZapHandler.start(keys.clients) : undefined;
+      const zap = keys
+        ? await ZapHandler.start({
+          [MANAGER_DOMAIN]: keys.managers,
+          [RELAY_DOMAIN]: keys.relays,
+        })
+        : undefined;
       const server = await RepServer.bind(
         joinHostPort(bind),
-        curve ? { curve, zapDomain: "treecast" } : {},
+        curve ? { curve, zapDomain: MANAGER_DOMAIN } : {},
       );
+      // Under CURVE: the relay port, the relay keys' only way in.
+      const relays = curve
+        ? await RepServer.bind(
+          joinHostPort(relayBind(bind, values["relay-bind"])),
+          { curve, zapDomain: RELAY_DOMAIN },
+        ).catch((e) => {
+          server.close();
+          throw e;
+        })
+        : undefined;
       if (!curve && !isLoopback(bind.hostname)) {
         stdio.err(
           `warning: Worker bound to "${server.addr}" without CURVE: anyone who can ` +
@@ -384,25 +350,34 @@ export const workerCommand: Command = {
         ...(emu?.probes ? { emulate: emu.probes } : {}),
         ...(emu?.unsync ? { clock: EMULATED_UNSYNC } : {}),
         ...(keys ? { curve: keys.relay } : {}),
+        ...(relays ? { relayPort: splitHostPort(relays.addr).port } : {}),
       });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       Deno.addSignalListener("SIGINT", onSignal);
       Deno.addSignalListener("SIGTERM", onSignal);
       stdio.out(
-        JSON.stringify({ event: "ready", role: "worker", bind: server.addr }) +
-          "\n",
+        JSON.stringify({
+          event: "ready",
+          role: "worker",
+          bind: server.addr,
+          ...(relays ? { relay: relays.addr } : {}),
+        }) + "\n",
       );
       stdio.err(`treecast worker: listening on tcp://${server.addr}\n`);
       log.event("info", "listening", { bind: server.addr });
       // Warm probes start once the worker answers, in the background.
       worker.jobs.warmUp().catch(() => {});
       try {
-        await worker.serve(server, stop.signal);
+        await Promise.all([
+          worker.serve(server, stop.signal),
+          ...(relays ? [worker.serve(relays, stop.signal, "relay")] : []),
+        ]);
       } finally {
         Deno.removeSignalListener("SIGINT", onSignal);
         Deno.removeSignalListener("SIGTERM", onSignal);
         server.close();
+        relays?.close();
         await worker.close();
         await zap?.close();
       }

@@ -60,6 +60,8 @@ export interface JobStart {
    * twice (`admit.ts`).
    */
   onListed?: () => void;
+  /** Started by a COMMAND on the relay port (`relay_port.ts`), not a manager's. */
+  relayed?: boolean;
 }
 
 /** A job in the table: its protobuf view plus the process behind it. */
@@ -77,6 +79,11 @@ export class JobRecord {
    * deletes it when it forgets the job.
    */
   readonly messagesPath: string | undefined;
+  /**
+   * Started by a relayed COMMAND (one that came on the relay port): the
+   * only jobs a STOP on the relay port may stop (`relay_port.ts`).
+   */
+  readonly relayed: boolean;
 
   constructor(
     job: Job,
@@ -84,9 +91,11 @@ export class JobRecord {
     done: Promise<void>,
     timer: ReturnType<typeof setTimeout>,
     messagesPath?: string,
+    relayed = false,
   ) {
     this.job = job;
     this.messagesPath = messagesPath;
+    this.relayed = relayed;
     this.#process = process;
     this.done = done;
     this.#timer = timer;
@@ -352,7 +361,14 @@ export class JobTable {
         job.error = `Probe exited with code ${code}`;
       }
     })();
-    const rec = new JobRecord(job, process, done, timer, s.messagesPath);
+    const rec = new JobRecord(
+      job,
+      process,
+      done,
+      timer,
+      s.messagesPath,
+      s.relayed ?? false,
+    );
     this.#jobs.set(id, rec);
     s.onListed?.();
     this.#forgetOld();

@@ -13,7 +13,7 @@ import {
   relayRetries,
 } from "../core/defaults.ts";
 import type { Node } from "../core/node.ts";
-import { relayedTags } from "../core/roster.ts";
+import { relayedPorts, relayedTags } from "../core/roster.ts";
 import { type CurveClientKeys, ReqClient } from "../core/transport.ts";
 import {
   type Command,
@@ -39,7 +39,10 @@ export class Relay {
   #timeoutMs: number;
   #curve: CurveClientKeys | undefined;
   #clients = new Map<string, ReqClient>();
-  /** Where each worker below is reached (its name resolved once per run). */
+  /**
+   * Where each worker below is reached: its name resolved once per run, at
+   * its relay port when it has one (`roster.ts`).
+   */
   #targets = new Map<string, string>();
 
   constructor(node: Node, opts: RelayOptions) {
@@ -104,6 +107,7 @@ export class Relay {
         senders: [sender, ...sub.hedgeSenders ?? []],
       };
       command.rosterTags = relayedTags(cmd, command);
+      command.relayPorts = relayedPorts(cmd, command);
       const send = async (command: Command) =>
         (await this.#node.request(
           this.#client(addr, h),

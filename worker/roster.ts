@@ -9,7 +9,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { joinHostPort, splitHostPort } from "../core/cli.ts";
-import { namedAddrs, unrostered } from "../core/roster.ts";
+import { namedAddrs, relayPortsOf, unrostered } from "../core/roster.ts";
 import type { Command, Hello } from "../proto/codec.ts";
 import { CommandError } from "./validate.ts";
 
@@ -45,11 +45,16 @@ export class Rosters {
   /**
    * Throws {@link CommandError} unless every worker address `cmd` names
    * carries its run's tag; resolves to where each address of `cmd.addrs`
-   * (the workers it relays to) is reached in this run: HOST:PORT with the
-   * host resolved once per run (a name that does not resolve is a
-   * CommandError naming its field).
+   * (the workers it relays to) is reached in this run: its host resolved
+   * once per run (a name that does not resolve is a CommandError naming its
+   * field), at its relay port when the command gives one, else at its own
+   * port. With `relayPorts` (a worker under CURVE, whose relays the control
+   * ports refuse) an address without a relay port is a CommandError.
    */
-  async pin(cmd: Command): Promise<Map<string, string>> {
+  async pin(
+    cmd: Command,
+    opts: { relayPorts?: boolean } = {},
+  ): Promise<Map<string, string>> {
     const named = namedAddrs(cmd);
     if (named.length === 0) return new Map();
     const run = cmd.run ?? "";
@@ -75,8 +80,10 @@ export class Rosters {
           `run "${run}" (no valid roster tag)`,
       );
     }
+    const ports = _relayPorts(cmd, named.length, opts.relayPorts ?? false);
     const resolved = await Promise.all(cmd.addrs.map(async (addr, i) => {
       const hp = splitHostPort(addr);
+      const port = ports.get(addr) || hp.port;
       let ip = known.hosts.get(hp.hostname);
       if (!ip) {
         ip = _resolve(hp.hostname);
@@ -84,7 +91,7 @@ export class Rosters {
         ip.catch(() => known.hosts.delete(hp.hostname));
       }
       try {
-        return joinHostPort({ hostname: await ip, port: hp.port });
+        return joinHostPort({ hostname: await ip, port });
       } catch (e) {
         throw new CommandError(
           `addrs[${i}]`,
@@ -97,6 +104,36 @@ export class Rosters {
     const targets = new Map(cmd.addrs.map((a, i) => [a, resolved[i]!]));
     return targets;
   }
+}
+
+/**
+ * The relay ports of the workers `cmd` relays to (`named`: how many workers
+ * it names); throws {@link CommandError} when the list does not match the
+ * names, or when `required` and a worker it relays to has none.
+ */
+function _relayPorts(
+  cmd: Command,
+  named: number,
+  required: boolean,
+): Map<string, number> {
+  const given = cmd.relayPorts?.length ?? 0;
+  if (given !== 0 && given !== named) {
+    throw new CommandError(
+      "relayPorts",
+      `has ${given} ports for the ${named} workers the command names`,
+    );
+  }
+  const ports = relayPortsOf(cmd);
+  const missing = required ? cmd.addrs.findIndex((a) => !ports.get(a)) : -1;
+  if (missing >= 0) {
+    throw new CommandError(
+      "relayPorts",
+      `gives no relay port for "${cmd.addrs[missing]}" (addrs[${missing}]): ` +
+        "under CURVE this worker relays only to relay ports, which its " +
+        "manager must send (a manager older than this worker sends none)",
+    );
+  }
+  return ports;
 }
 
 /** An IP literal as it is; a name's address, IPv4 first. */

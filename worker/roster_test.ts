@@ -144,3 +144,38 @@ Deno.test("a run reaches a worker named by a host name at the address the name r
     ["127.0.0.2:9000", "127.0.0.2:9000"],
   ]);
 });
+
+Deno.test("a run reaches each worker at its relay port on the admitted host; under CURVE a worker without one is refused, naming the field", async () => {
+  const rosters = new Rosters();
+  const { run, key } = newRun();
+  rosters.connect({ ...FIXTURES.connect!.data.hello!, run, rosterKey: key });
+  const addrs = ["localhost:9000", "127.0.0.2:9000"];
+  const cmd = (relayPorts: number[]) =>
+    emptyCommand({
+      flag: "PARENT",
+      layer: 1,
+      addrs,
+      run,
+      rosterTags: rosterTags(key, addrs),
+      relayPorts,
+    });
+  assert.deepEqual([...await rosters.pin(cmd([9001, 7000]))], [
+    ["localhost:9000", "127.0.0.1:9001"],
+    ["127.0.0.2:9000", "127.0.0.2:7000"],
+  ]);
+  // Without CURVE: no relay ports, the control addresses.
+  assert.deepEqual([...await rosters.pin(cmd([]))], [
+    ["localhost:9000", "127.0.0.1:9000"],
+    ["127.0.0.2:9000", "127.0.0.2:9000"],
+  ]);
+  await assert.rejects(
+    rosters.pin(cmd([9001])),
+    /Field "relayPorts" has 1 ports for the 2 workers the command names/,
+  );
+  for (const ports of [[], [9001, 0]]) {
+    await assert.rejects(
+      rosters.pin(cmd(ports), { relayPorts: true }),
+      /Field "relayPorts" gives no relay port for "(localhost|127\.0\.0\.2):9000" \(addrs\[[01]\]\): under CURVE/,
+    );
+  }
+});

@@ -41,6 +41,7 @@ import { HeldRelays } from "./hedge.ts";
 import { Relay } from "./relay.ts";
 import { Rosters } from "./roster.ts";
 import { RelayError } from "./relay_errors.ts";
+import { type Port, relayRefusal } from "./relay_port.ts";
 import {
   commandIo,
   type IoOffer,
@@ -64,8 +65,13 @@ export interface WorkerOptions {
   relayTimeoutMs?: number;
   /** A faked kernel clock view for CONNECT (tests); default: ask the kernel. */
   clock?: KernelClock;
-  /** CURVE keys for relays to the workers below (they share the worker key pair). */
+  /**
+   * CURVE keys for relays to the workers below (the relay key pair, the
+   * workers' server key); with them, relays go to relay ports only.
+   */
   curve?: CurveClientKeys;
+  /** Its relay port (CURVE: `relay_port.ts`), told in its hello; default none. */
+  relayPort?: number;
   /** Probe I/O backends and timestamp kinds it offers (default: deno, user). */
   io?: IoOffer;
   /** The most work it takes on (default `DEFAULT_BUDGET`, `core/budget.ts`). */
@@ -87,6 +93,9 @@ export class Worker extends Node {
   #rosters = new Rosters();
   #io: IoOffer;
   #admission: Admission;
+  #relayPort: number;
+  /** Under CURVE: every worker below is reached at its relay port. */
+  #relaysToRelayPorts: boolean;
   /** Replies to recent COMMAND/STOP requests, by sender, id and ts. */
   #replies = new Map<string, Uint8Array>();
   /** COMMANDs and STOPs being handled, by key: a retry waits for the same reply. */
@@ -112,6 +121,8 @@ export class Worker extends Node {
       curve: opts.curve,
     });
     this.#io = opts.io ?? { io: ["deno"], timestamps: ["user"] };
+    this.#relayPort = opts.relayPort ?? 0;
+    this.#relaysToRelayPorts = opts.curve !== undefined;
     this.#admission = new Admission(opts.budget);
     this.jobs = new JobTable({
       standby: opts.standby ?? false,
@@ -119,8 +130,14 @@ export class Worker extends Node {
     });
   }
 
-  /** Handles one request's bytes; always resolves to a reply's bytes. */
-  async handle(bytes: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Handles one request's bytes, come on `port` (the relay port serves only
+   * relayed requests, `relay_port.ts`); always resolves to a reply's bytes.
+   */
+  async handle(
+    bytes: Uint8Array,
+    port: Port = "control",
+  ): Promise<Uint8Array> {
     let req: Message | undefined;
     let reply: Message;
     try {
@@ -131,7 +148,7 @@ export class Worker extends Node {
       }
       req = decode(bytes);
       this.log.message("recv", req.data.src, req);
-      const key = `${req.data.src}#${req.id}#${req.ts}`;
+      const key = `${port}#${req.data.src}#${req.id}#${req.ts}`;
       const cached = this.#replies.get(key) ?? this.#inFlight.get(key);
       if (cached) {
         // A retry of a request already handled, or still being handled
@@ -142,7 +159,7 @@ export class Worker extends Node {
       if (req.type === "COMMAND" || req.type === "STOP") {
         const r = req;
         const once = (async () => {
-          const reply = await this.#dispatch(r);
+          const reply = await this.#dispatch(r, port);
           const bytes = encode(reply);
           this.#replies.set(key, bytes);
           if (this.#replies.size > REPLY_CACHE) {
@@ -154,7 +171,7 @@ export class Worker extends Node {
         this.#inFlight.set(key, once);
         return await once;
       }
-      reply = await this.#dispatch(req);
+      reply = await this.#dispatch(req, port);
     } catch (e) {
       const desc = e instanceof Error ? e.message : String(e);
       if (!(e instanceof DecodeError)) {
@@ -168,12 +185,14 @@ export class Worker extends Node {
     return encode(reply);
   }
 
-  #dispatch(req: Message): Promise<Message> | Message {
+  #dispatch(req: Message, port: Port): Promise<Message> | Message {
+    const refused = port === "relay" ? relayRefusal(req, this.jobs) : undefined;
+    if (refused) return this.errorReply(req, refused);
     switch (req.type) {
       case "CONNECT":
         return this.#connect(req);
       case "COMMAND":
-        return this.#command(req);
+        return this.#command(req, port === "relay");
       case "REPORT":
         return this.#report(req);
       case "STOP":
@@ -210,15 +229,17 @@ export class Worker extends Node {
         incarnation: this.jobs.incarnation,
         clock: this.#clock ?? readKernelClock(),
         bootId: helloBootId(this.#emulate),
+        ...(this.#relayPort ? { relayPort: this.#relayPort } : {}),
       },
     });
   }
 
   /**
    * COMMAND: validate, relay to the layer below (their probes must listen
-   * before this one sends), then start this worker's own probe.
+   * before this one sends), then start this worker's own probe, `relayed`
+   * when the command came on the relay port.
    */
-  async #command(req: Message): Promise<Message> {
+  async #command(req: Message, relayed: boolean): Promise<Message> {
     const cmd = req.data.command!;
     validateCommand(cmd, this.name);
     const io = commandIo(cmd, this.#io);
@@ -226,8 +247,13 @@ export class Worker extends Node {
     const epoch = this.#stopAlls;
     try {
       // Only workers of its run, each reached where the run resolved it.
-      const targets = await this.#rosters.pin(cmd);
-      return await this.#run(req, cmd, io, targets, release, epoch);
+      const targets = await this.#rosters.pin(cmd, {
+        relayPorts: this.#relaysToRelayPorts,
+      });
+      return await this.#run(req, cmd, io, targets, release, {
+        epoch,
+        relayed,
+      });
     } finally {
       release(); // failed before its job was listed (else a no-op)
     }
@@ -240,7 +266,7 @@ export class Worker extends Node {
     io: ProbeIo,
     targets: ReadonlyMap<string, string>,
     listed: () => void,
-    epoch: number,
+    { epoch, relayed }: { epoch: number; relayed: boolean },
   ): Promise<Message> {
     const advertise = this.#advertise ?? _host(req.data.dst) ?? this.#bindHost;
     const sender = streamSource(this.#bindHost, advertise);
@@ -302,6 +328,7 @@ export class Worker extends Node {
       advertise,
       messagesPath,
       onListed: listed,
+      relayed,
     }).catch(async (e) => {
       // This probe did not start: the jobs below it would wait for a stream
       // that never comes, until their timeouts. Stop them now.
@@ -377,9 +404,13 @@ export class Worker extends Node {
     });
   }
 
-  /** Serves requests arriving on `server` until the signal aborts. */
-  serve(server: RepServer, signal?: AbortSignal): Promise<void> {
-    return server.serve((bytes) => this.handle(bytes), signal, {
+  /** Serves requests arriving on `server` (its `port`) until the signal aborts. */
+  serve(
+    server: RepServer,
+    signal?: AbortSignal,
+    port: Port = "control",
+  ): Promise<void> {
+    return server.serve((bytes) => this.handle(bytes, port), signal, {
       concurrent: CONCURRENT_REQUESTS,
     });
   }
