@@ -14,6 +14,13 @@
  * until the next period. The delay comes from scheduling, and does not
  * depend on how busy the worker itself is.
  *
+ * The whole group is pinned to one CPU (a `cpuset` cgroup of the same name:
+ * v1's own hierarchy, or the same folder on v2). Unpinned, the hog burnt the
+ * quota on one CPU while a woken probe waited for it on the other, and the
+ * stalls grew from the throttled part of a period to tens of milliseconds
+ * (measured here, 5 ms periods at load ~14: receive p99 88 ms unpinned,
+ * 5 ms pinned).
+ *
  * @module
  */
 import { descendantsOf } from "./proc.ts";
@@ -25,78 +32,139 @@ export interface CpuLimit {
 }
 
 /**
- * The limit `--straggle cpu` applies: 10 % of one CPU in 500 ms periods,
- * so a throttled straggler waits up to 450 ms: long next to what a machine
- * loaded by other work does to every worker (tens of ms here, with 2 cores
- * shared by several test runs). Its probes take seconds to start (measured
- * here: ~3.5 s instead of ~0.5 s under load), so the testbed lengthens the
- * relay deadlines (see `cli.ts`).
+ * The limit of a CPU straggler (`--straggle cpu`, and `demo --thesis` as
+ * root): half of one CPU in 5 ms periods, so a throttled straggler stalls
+ * for up to 2.5 ms, a noisy neighbour's share and no more. Measured here
+ * with a UDP receiver in the group (load average ~14): p50 0.3 ms, p90
+ * 1.6 ms, p99 5 ms, against p90 0.3 ms outside; a probe's Deno start-up
+ * took 1.7 s (1.3 s outside). The earlier 50 ms per 500 ms stalled for up
+ * to 450 ms and took seconds per probe start-up. cgroup v1 takes quotas
+ * and periods of 1 ms and more, so 1 ms periods could limit nothing.
  */
-export const STRAGGLE_CPU: CpuLimit = { quotaUs: 50_000, periodUs: 500_000 };
+export const STRAGGLE_CPU: CpuLimit = { quotaUs: 2_500, periodUs: 5_000 };
 
-/** How a limit reads in results and logs. */
-export function describeLimit(l: CpuLimit): string {
+/** How a limit reads in results and logs; `cpu`, the CPU it is pinned to. */
+export function describeLimit(l: CpuLimit, cpu?: number): string {
   return `cfs_quota_us=${l.quotaUs},cfs_period_us=${l.periodUs} (${
     Math.round((l.quotaUs / l.periodUs) * 100)
-  }% of a CPU), shared with a CPU hog`;
+  }% of a CPU${
+    cpu === undefined ? "" : `, pinned to CPU ${cpu}`
+  }), shared with a CPU hog`;
 }
 
-/** Where the CPU controller is mounted: v1 `cpu` (or `cpu,cpuacct`), else v2. */
-export function cpuControllerRoot(
+/** Where a controller is mounted: its v1 hierarchy, else the v2 tree. */
+export function controllerRoot(
+  controller: "cpu" | "cpuset",
   mounts: string = Deno.readTextFileSync("/proc/mounts"),
 ): { root: string; version: 1 | 2 } {
   let v2: string | undefined;
   for (const line of mounts.split("\n")) {
     const [, dir, type, options] = line.split(" ");
     if (!dir || !options) continue;
-    if (type === "cgroup" && options.split(",").includes("cpu")) {
+    if (type === "cgroup" && options.split(",").includes(controller)) {
       return { root: dir, version: 1 };
     }
     if (type === "cgroup2" && v2 === undefined) v2 = dir;
   }
   if (v2 !== undefined) return { root: v2, version: 2 };
   throw new Error(
-    'No cgroup CPU controller is mounted (see "mount | grep cgroup")',
+    `No cgroup ${controller} controller is mounted (see "mount | grep cgroup")`,
   );
+}
+
+/** Where the CPU controller is mounted: v1 `cpu` (or `cpu,cpuacct`), else v2. */
+export function cpuControllerRoot(
+  mounts?: string,
+): { root: string; version: 1 | 2 } {
+  return controllerRoot("cpu", mounts);
+}
+
+/** The CPUs of a cpuset list (`0-3,6`), ascending. */
+export function parseCpuList(text: string): number[] {
+  return text.trim().split(",").filter((r) => r !== "").flatMap((r) => {
+    const [a, b = a] = r.split("-").map(Number);
+    return Array.from({ length: b! - a! + 1 }, (_, k) => a! + k);
+  });
+}
+
+/** The CPUs a straggler may be pinned to (the root cpuset's). */
+export function availableCpus(): number[] {
+  const { root, version } = controllerRoot("cpuset");
+  const file = version === 1 ? "cpuset.cpus" : "cpuset.cpus.effective";
+  return parseCpuList(Deno.readTextFileSync(`${root}/${file}`));
 }
 
 /**
  * The CPU cgroups named `PREFIX-...` (a testbed's, `netns.ts`
- * `netnsPrefix`): made, or left by a teardown that failed.
+ * `netnsPrefix`), in the `cpu` or the `cpuset` hierarchy: made, or left by
+ * a teardown that failed.
  */
 export function cgroupLeftovers(prefix: string): string[] {
-  return [...Deno.readDirSync(cpuControllerRoot().root)]
-    .filter((e) => e.isDirectory && e.name.startsWith(`${prefix}-`))
-    .map((e) => e.name);
+  const roots = new Set(
+    (["cpu", "cpuset"] as const).map((c) => controllerRoot(c).root),
+  );
+  const names = [...roots].flatMap((r) =>
+    [...Deno.readDirSync(r)]
+      .filter((e) => e.isDirectory && e.name.startsWith(`${prefix}-`))
+      .map((e) => e.name)
+  );
+  return [...new Set(names)].sort();
 }
 
 /** A CPU cgroup made for one straggler; {@link CpuCgroup.remove} undoes it. */
 export class CpuCgroup {
   readonly path: string;
   readonly limit: CpuLimit;
+  /** The CPU the group is pinned to. */
+  readonly cpu: number;
   readonly #root: string;
+  /** On cgroup v1, the pinning group in the `cpuset` hierarchy. */
+  #cpuset: { path: string; root: string } | undefined;
   #hog: Deno.ChildProcess | undefined;
 
-  private constructor(path: string, root: string, limit: CpuLimit) {
+  private constructor(
+    path: string,
+    root: string,
+    limit: CpuLimit,
+    cpu: number,
+  ) {
     this.path = path;
     this.#root = root;
     this.limit = limit;
+    this.cpu = cpu;
   }
 
-  /** Makes `ROOT/name` with the limit, its two subgroups, and starts the hog. */
-  static async create(name: string, limit: CpuLimit): Promise<CpuCgroup> {
+  /**
+   * Makes `ROOT/name` with the limit, pinned to `cpu`, its two subgroups,
+   * and starts the hog.
+   */
+  static async create(
+    name: string,
+    limit: CpuLimit,
+    cpu: number,
+  ): Promise<CpuCgroup> {
     const { root, version } = cpuControllerRoot();
     const path = `${root}/${name}`;
     Deno.mkdirSync(path);
-    const g = new CpuCgroup(path, root, limit);
+    const g = new CpuCgroup(path, root, limit, cpu);
     const write = (file: string, text: string) =>
       Deno.writeTextFileSync(`${path}/${file}`, text);
     try {
       if (version === 1) {
         write("cpu.cfs_period_us", `${limit.periodUs}`);
         write("cpu.cfs_quota_us", `${limit.quotaUs}`);
+        const set = controllerRoot("cpuset").root;
+        Deno.mkdirSync(`${set}/${name}`);
+        g.#cpuset = { path: `${set}/${name}`, root: set };
+        // A v1 cpuset takes no task before it has CPUs and memory nodes.
+        Deno.writeTextFileSync(
+          `${set}/${name}/cpuset.mems`,
+          Deno.readTextFileSync(`${set}/cpuset.mems`).trim(),
+        );
+        Deno.writeTextFileSync(`${set}/${name}/cpuset.cpus`, `${cpu}`);
       } else {
         write("cpu.max", `${limit.quotaUs} ${limit.periodUs}`);
+        write("cpuset.cpus", `${cpu}`);
         write("cgroup.subtree_control", "+cpu");
       }
       Deno.mkdirSync(`${path}/main`);
@@ -107,7 +175,7 @@ export class CpuCgroup {
         stdout: "null",
         stderr: "null",
       }).spawn();
-      write("hog/cgroup.procs", `${g.#hog.pid}`);
+      g.#move(g.#hog.pid, "hog");
     } catch (e) {
       await g.remove();
       throw new Error(
@@ -115,6 +183,14 @@ export class CpuCgroup {
       );
     }
     return g;
+  }
+
+  /** Moves one process into a subgroup (and, on v1, into the cpuset). */
+  #move(pid: number, sub: "main" | "hog"): void {
+    if (this.#cpuset) {
+      Deno.writeTextFileSync(`${this.#cpuset.path}/cgroup.procs`, `${pid}`);
+    }
+    Deno.writeTextFileSync(`${this.path}/${sub}/cgroup.procs`, `${pid}`);
   }
 
   /**
@@ -125,7 +201,7 @@ export class CpuCgroup {
   add(pid: number): void {
     for (const p of [pid, ...descendantsOf(pid)]) {
       try {
-        Deno.writeTextFileSync(`${this.path}/main/cgroup.procs`, `${p}`);
+        this.#move(p, "main");
       } catch (e) {
         if (p === pid) throw e; // a probe may have exited meanwhile
       }
@@ -134,17 +210,12 @@ export class CpuCgroup {
 
   /** Pids in the `main` subgroup now (the worker and its probes). */
   pids(sub: "main" | "hog" = "main"): number[] {
-    try {
-      return Deno.readTextFileSync(`${this.path}/${sub}/cgroup.procs`)
-        .split("\n").filter((l) => l !== "").map(Number);
-    } catch {
-      return [];
-    }
+    return _procs(`${this.path}/${sub}`);
   }
 
   /**
-   * Stops the hog, moves anything still inside back to the root group and
-   * removes the group; safe to call twice.
+   * Stops the hog, moves anything still inside back to the root groups and
+   * removes the groups; safe to call twice.
    */
   async remove(): Promise<void> {
     const hog = this.#hog;
@@ -155,16 +226,34 @@ export class CpuCgroup {
       } catch { /* gone */ }
       await hog.status;
     }
-    for (const sub of ["main", "hog"] as const) {
-      for (const pid of this.pids(sub)) {
+    const groups = [
+      ...["main", "hog"].map((s) => ({
+        dir: `${this.path}/${s}`,
+        root: this.#root,
+      })),
+      { dir: this.path, root: this.#root },
+      ...(this.#cpuset
+        ? [{ dir: this.#cpuset.path, root: this.#cpuset.root }]
+        : []),
+    ];
+    for (const { dir, root } of groups) {
+      for (const pid of _procs(dir)) {
         try {
-          Deno.writeTextFileSync(`${this.#root}/cgroup.procs`, `${pid}`);
+          Deno.writeTextFileSync(`${root}/cgroup.procs`, `${pid}`);
         } catch { /* exited meanwhile */ }
       }
-    }
-    for (const dir of [`${this.path}/main`, `${this.path}/hog`, this.path]) {
       await _rmdir(dir);
     }
+  }
+}
+
+/** The pids in a cgroup folder; none when it is gone. */
+function _procs(dir: string): number[] {
+  try {
+    return Deno.readTextFileSync(`${dir}/cgroup.procs`)
+      .split("\n").filter((l) => l !== "").map(Number);
+  } catch {
+    return [];
   }
 }
 

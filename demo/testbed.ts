@@ -14,6 +14,7 @@ import { createNetns, ip, type Netns, netnsPrefix } from "./netns.ts";
 import { killPid } from "./proc.ts";
 import { type ReadyProcess, spawnAllReady } from "./spawn.ts";
 import {
+  availableCpus,
   CpuCgroup,
   type CpuLimit,
   describeLimit,
@@ -165,17 +166,21 @@ async function slowDown(
 ): Promise<StragglerInfo[]> {
   const limit = o.cpu ?? STRAGGLE_CPU;
   const stragglers: StragglerInfo[] = [];
-  for (const i of [...(o.slow ?? [])].sort((a, b) => a - b)) {
+  const slow = [...(o.slow ?? [])].sort((a, b) => a - b);
+  // CPU stragglers take the CPUs in turn, one pinned group each.
+  const cpus = o.straggle === "cpu" && slow.length > 0 ? availableCpus() : [];
+  for (const [k, i] of slow.entries()) {
     if (o.straggle === "cpu") {
-      // The worker has started no probe yet: each one it starts is born
-      // in the group.
-      const g = await CpuCgroup.create(`${netnsPrefix()}-cpu${i}`, limit);
+      // The worker moves in with the warm probes it started; every probe
+      // it starts later is born in the group.
+      const cpu = cpus[k % cpus.length]!;
+      const g = await CpuCgroup.create(`${netnsPrefix()}-cpu${i}`, limit, cpu);
       made.groups.push(g);
       g.add(made.workers[i]!.child.pid);
       stragglers.push({
         addr: addrs[i]!,
         how: "cpu",
-        detail: describeLimit(limit),
+        detail: describeLimit(limit, cpu),
       });
     } else if (o.emulate !== undefined) {
       stragglers.push({ addr: addrs[i]!, how: "emulate", detail: o.emulate });

@@ -12,6 +12,8 @@
 export interface ThesisOptions {
   addrs: readonly string[];
   seed: number;
+  /** The script's description (one line). */
+  description?: string;
   /** Deadline of a request attempt, s (at least the workers' relay deadline). */
   requestTimeoutS?: number;
 }
@@ -21,7 +23,10 @@ export function thesisScript(o: ThesisOptions): string {
   return `# Written by treecast demo --thesis: ${o.addrs.length} local workers.
 # The cloud form, with its placeholders: examples/thesis.yaml.
 name: thesis
-description: The thesis's comparison on a local testbed with emulated stragglers.
+description: ${
+    o.description ??
+      "The thesis's comparison on a local testbed with emulated stragglers."
+  }
 seed: ${o.seed}
 addrs:
 ${o.addrs.map((a) => `  - "${a}"`).join("\n")}
