@@ -92,6 +92,8 @@ export async function chaosRound(
       ...FAST,
       ...(i >= 9 ? ["--emulate", "delay=2ms,jitter=100us"] : []),
     ]),
+    // Many Deno processes starting at once on a loaded machine.
+    { timeoutMs: 60_000 },
   );
   const addrs = workers.map((w) => w!.addr);
   const dir = await Deno.makeTempDir({ prefix: "treecast-chaos-" });

@@ -1,8 +1,9 @@
 /**
  * A full disk costs the run, not its results: `treecast demo --out` on a
- * 256 KiB tmpfs (too small for the demo's results) exits 1 with one
- * `error:` line naming results.json and ENOSPC, leaves no temp file, and
- * its results.json still parses, fits the schema and says the run failed.
+ * 48 KiB tmpfs (a 7-worker demo's results outgrow it during its first tree,
+ * after a few writes) exits 1 with one `error:` line naming results.json
+ * and ENOSPC, leaves no temp file, and its results.json still parses, fits
+ * the schema and says the run failed.
  * Needs root to mount the tmpfs (CI has it); ignored, saying why, without.
  *
  * @module
@@ -30,13 +31,14 @@ Deno.test({
   fn: async () => {
     const out = await Deno.makeTempDir({ prefix: "treecast-full-" });
     const mount = new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", out],
+      args: ["-t", "tmpfs", "-o", "size=48k", "tmpfs", out],
     });
-    assert.equal((await mount.output()).code, 0, "mount a 256 KiB tmpfs");
+    assert.equal((await mount.output()).code, 0, "mount a 48 KiB tmpfs");
     try {
-      const r = await runTreecast(["demo", "--out", out], {
-        timeoutMs: 180_000,
-      });
+      const r = await runTreecast(
+        ["demo", "--workers", "7", "--no-stragglers", "--out", out],
+        { timeoutMs: 180_000 },
+      );
       assert.equal(r.code, 1, r.stderr);
       const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
       assert.equal(errors.length, 1, r.stderr);
