@@ -27,6 +27,7 @@ import {
   readPublicKeys,
   ZapHandler,
 } from "../core/curve.ts";
+import { wakeOnSocketEvents } from "../core/ready.ts";
 import { type CurveClientKeys, RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 import { ioSupport } from "../probes/io.ts";
@@ -397,6 +398,7 @@ export const workerCommand: Command = {
       log.event("info", "listening", { bind: server.addr });
       // Warm probes start once the worker answers, in the background.
       worker.jobs.warmUp().catch(() => {});
+      wakeOnSocketEvents(); // an idle worker notices a request at once
       try {
         await worker.serve(server, stop.signal);
       } finally {
