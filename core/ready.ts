@@ -16,13 +16,18 @@
  * the last activity, and to 200 ms when only servers wait idle: an idle
  * worker wakes 5 times a second (each Deno timer wake-up costs ~0.2-0.4 ms
  * of CPU here, whatever it checks) and notices its first request after a
- * quiet second up to 200 ms late. `transport_test.ts` holds a canary that
- * tells when a plain `await receive()` works again.
+ * quiet second up to 200 ms late. A process that calls
+ * {@link wakeOnSocketEvents} (the worker and manager commands) waits its
+ * timer turns in `poll(2)` on the sockets' ZMQ_FD instead (`fd_wait.ts`): a
+ * turn ends as soon as a socket signals, so an idle worker notices a request
+ * at once, and idle turns last 1 s (one wake-up a second). `transport_test.ts` holds
+ * a canary that tells when a plain `await receive()` works again.
  *
  * @module
  */
 import type * as zmq from "zeromq";
 import { clearImmediate, setImmediate } from "node:timers";
+import { type FdWait, openFdWait } from "./fd_wait.ts";
 
 /** A transport failure. */
 export class TransportError extends Error {
@@ -43,6 +48,11 @@ const SPIN_MS = 2;
 const MAX_BACKOFF_MS = 10;
 const WARM_MS = 1000;
 const IDLE_MS = 200;
+/**
+ * An idle turn waited in poll(2): a socket's signal ends it at once, so its
+ * timeout only bounds how late a socket closed under a waiter is seen.
+ */
+const IDLE_POLL_MS = 1000;
 
 interface Waiter {
   socket: zmq.Socket;
@@ -59,12 +69,68 @@ const loop = {
   backoff: 1,
   timer: undefined as ReturnType<typeof setTimeout> | undefined,
   immediate: undefined as ReturnType<typeof setImmediate> | undefined,
+  /** Turns waited in poll(2) (see {@link wakeOnSocketEvents}). */
+  fdWait: undefined as FdWait | undefined,
+  /** A poll(2) is in flight (it cannot be cancelled: it is made stale). */
+  polling: false,
+  /** The scheduled poll's turn; `_unschedule` makes it stale. */
+  turn: 0,
+  pollTurn: -1,
 };
+
+/**
+ * From now on this process waits its readiness turns on the sockets' ZMQ_FD
+ * with poll(2) where it can (Linux, FFI allowed); true if so. Not for tests:
+ * a poll in flight is an async op until its turn's timeout.
+ */
+export function wakeOnSocketEvents(wait = openFdWait()): boolean {
+  loop.fdWait = wait;
+  return wait !== undefined;
+}
+
+const fds = new WeakMap<zmq.Socket, number>();
+const ZMQ_FD = 14;
+
+function _fd(s: zmq.Socket): number {
+  let fd = fds.get(s);
+  if (fd === undefined) {
+    // ZMQ_FD is not among zeromq.js's typed options.
+    const get = (s as unknown as { getInt32Option(o: number): number })
+      .getInt32Option;
+    fds.set(s, fd = get.call(s, ZMQ_FD));
+  }
+  return fd;
+}
 
 function _unschedule(): void {
   if (loop.timer !== undefined) clearTimeout(loop.timer);
   if (loop.immediate !== undefined) clearImmediate(loop.immediate);
   loop.timer = loop.immediate = undefined;
+  loop.turn++;
+}
+
+function _scheduled(): boolean {
+  return loop.timer !== undefined || loop.immediate !== undefined ||
+    loop.pollTurn === loop.turn;
+}
+
+/** Waits the turn in poll(2); false when it cannot (one in flight already). */
+function _poll(delay: number): boolean {
+  if (!loop.fdWait || loop.polling) return false;
+  const open = [...loop.waiters].filter((w) => !w.socket.closed);
+  if (open.length < loop.waiters.size) return false; // the tick reports those
+  const turn = loop.pollTurn = loop.turn;
+  loop.polling = true;
+  const ended = () => {
+    loop.polling = false;
+    if (loop.pollTurn === turn && loop.turn === turn) {
+      loop.pollTurn = -1;
+      _tick();
+    }
+  };
+  loop.fdWait([...new Set(open.map((w) => _fd(w.socket)))], delay)
+    .then(ended, ended);
+  return true;
 }
 
 function _tick(): void {
@@ -97,7 +163,9 @@ function _schedule(activity: boolean): void {
   const cap = loop.hot > 0 || quiet < WARM_MS ? MAX_BACKOFF_MS : IDLE_MS;
   const delay = Math.min(loop.backoff, cap);
   loop.backoff = Math.min(loop.backoff * 2, cap);
-  loop.timer = setTimeout(_tick, delay);
+  if (!_poll(delay === IDLE_MS ? IDLE_POLL_MS : delay)) {
+    loop.timer = setTimeout(_tick, delay);
+  }
 }
 
 /**
@@ -146,7 +214,7 @@ export function waitReady(
     loop.waiters.add(w);
     if (w.hot) loop.hot++;
     // A new hot waiter expects its reply soon: back to the fast turns.
-    if (w.hot || (loop.timer === undefined && loop.immediate === undefined)) {
+    if (w.hot || !_scheduled()) {
       _schedule(w.hot);
     }
   });

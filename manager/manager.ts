@@ -148,11 +148,13 @@ export class Manager extends Node {
    * CONNECT to every worker: each is admitted by a first exchange (all at
    * once), then its clock is sampled, a few workers at a time (see
    * {@link CLOCK_BATCH}). Never throws for a worker's failure: it is in its
-   * result.
+   * result. `onAdmitted` is told each worker whose first exchange was
+   * answered with a hello it accepts, as it is (the scale bench times it).
    */
   async connect(
     addrs: readonly string[],
     signal?: AbortSignal,
+    onAdmitted?: (addr: string) => void,
   ): Promise<ConnectResult[]> {
     this.#plaintextWarning(addrs);
     const clients = addrs.map((addr) =>
@@ -160,9 +162,15 @@ export class Manager extends Node {
     );
     try {
       const admitted = await Promise.all(
-        clients.map((c) =>
-          this.#connectTry(c, signal, (r) => helloProblem(r, !!this.#curve))
-        ),
+        clients.map(async (c) => {
+          const r = await this.#connectTry(
+            c,
+            signal,
+            (h) => helloProblem(h, !!this.#curve),
+          );
+          if (!("status" in r)) onAdmitted?.(c.addr);
+          return r;
+        }),
       );
       const results: ConnectResult[] = [];
       for (let i = 0; i < clients.length; i += CLOCK_BATCH) {

@@ -22,6 +22,7 @@ import {
 } from "../core/cli.ts";
 import { LOG_FLAGS, logFromFlags } from "../core/node.ts";
 import { MANAGER_DOMAIN, RELAY_DOMAIN, ZapHandler } from "../core/curve.ts";
+import { wakeOnSocketEvents } from "../core/ready.ts";
 import { RepServer } from "../core/transport.ts";
 import { parseEmulation } from "../probes/emulate.ts";
 import { ioSupport } from "../probes/io.ts";
@@ -368,6 +369,7 @@ export const workerCommand: Command = {
       log.event("info", "listening", { bind: server.addr });
       // Warm probes start once the worker answers, in the background.
       worker.jobs.warmUp().catch(() => {});
+      wakeOnSocketEvents(); // an idle worker notices a request at once
       try {
         await Promise.all([
           worker.serve(server, stop.signal),

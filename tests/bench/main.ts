@@ -285,7 +285,7 @@ export async function runBench(
       results.messages = await runMessagesBench({ seconds: q ? 3 : 30, log }),
     scale: async () =>
       results.scale = await runScaleBench({
-        ns: q ? [100, 1000] : [100, 1000, 5000],
+        ns: q ? [100, 1000] : [100, 1000, 2000, 5000],
         workers: q ? 200 : 1000,
         log,
       }),

@@ -4,7 +4,11 @@
  * (`tests/helpers/fake_pool.ts`), and this process, the manager, measures
  * ({@link connectScale}; the bench's `scale` section, `scale_bench.ts`,
  * runs it at 100, 1,000 and 5,000):
- * CONNECT time until every worker is admitted, the median (and p90) best
+ * CONNECT time until every worker is admitted and its clock sampled; apart
+ * from it, admission: the time from the step's start until the last worker
+ * received its first CONNECT (the pool's clock, `nowUs`, shared with this
+ * process) and until the last one was admitted (its first exchange answered,
+ * `Manager.connect`'s `onAdmitted`); the median (and p90) best
  * CONNECT round trip (what each clock offset's bound is half of), the
  * manager's CPU share while N requests wait for replies the pool holds,
  * and the manager's memory (RSS) per worker.
@@ -19,6 +23,7 @@
  * @module
  */
 import { Manager } from "../../manager/manager.ts";
+import { nowUs } from "../../proto/codec.ts";
 import { cpuSeconds } from "./_procs.ts";
 import { median, percentile, r1, r3, sleep } from "./_util.ts";
 
@@ -50,6 +55,10 @@ export interface ConnectScale {
   workers: number;
   admitted: number;
   connect_s: number;
+  /** From the step's start until the last worker received its first CONNECT, s. */
+  first_connect_last_s: number;
+  /** From the step's start until the last worker was admitted, s. */
+  admitted_last_s: number;
   /** CONNECT time per worker, ms. */
   connect_per_worker_ms: number;
   /** Each worker's best CONNECT round trip: median and p90, ms. */
@@ -76,12 +85,24 @@ export async function connectScale(n: number): Promise<ConnectScale> {
   const m = new Manager({ timeoutMs: 60_000, retries: 0 });
   const rss0 = Deno.memoryUsage().rss;
   const c0 = cpuSeconds(Deno.pid)!;
+  const t0Us = nowUs();
   const t0 = performance.now();
-  const results = await m.connect(addrs);
+  let admittedAt = NaN;
+  const results = await m.connect(addrs, undefined, () => {
+    admittedAt = performance.now();
+  });
   const connectS = (performance.now() - t0) / 1000;
   const connectCpu = cpuSeconds(Deno.pid)! - c0;
   const ok = results.filter((r) => r.status === "ok");
   const rtts = ok.map((r) => r.rttUs!);
+  let lastReceivedUs = NaN;
+  while (ok.length === n) { // else some never got one: no such line
+    const ev = await next();
+    if (ev.event === "connected") {
+      lastReceivedUs = ev.lastUs as number;
+      break;
+    }
+  }
   // N requests the pool holds: the manager waits for N replies at once.
   const pending = addrs.map((a) => m.report(a, "held").catch(() => {}));
   for (;;) {
@@ -103,6 +124,8 @@ export async function connectScale(n: number): Promise<ConnectScale> {
     workers: n,
     admitted: ok.length,
     connect_s: r3(connectS),
+    first_connect_last_s: r3((lastReceivedUs - t0Us) / 1e6),
+    admitted_last_s: r3((admittedAt - t0) / 1000),
     connect_per_worker_ms: r3(connectS * 1000 / n),
     rtt_median_ms: r3(median(rtts) / 1000),
     rtt_p90_ms: r3(percentile(rtts, 90) / 1000),
@@ -114,7 +137,9 @@ export async function connectScale(n: number): Promise<ConnectScale> {
 
 /** A line of {@link ConnectScale}. */
 export function connectLine(c: ConnectScale): string {
-  return `N=${c.workers}: admitted ${c.admitted}/${c.workers} in ${c.connect_s} s ` +
+  return `N=${c.workers}: admitted ${c.admitted}/${c.workers}, the last one's ` +
+    `first CONNECT received at ${c.first_connect_last_s} s and admitted at ` +
+    `${c.admitted_last_s} s; CONNECT with clock samples ${c.connect_s} s ` +
     `(${c.connect_per_worker_ms} ms per worker, manager CPU ${c.connect_cpu_s} s); ` +
     `best CONNECT round trip median ${c.rtt_median_ms} ms (p90 ${c.rtt_p90_ms} ms); ` +
     `manager CPU with ${c.workers} requests pending ${c.cpu_pending_cores} core ` +

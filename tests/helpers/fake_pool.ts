@@ -8,8 +8,9 @@
  *
  * As a program (`deno run -A tests/helpers/fake_pool.ts N`) it prints
  * `{"event":"ready","addrs":[...]}`, holds every non-CONNECT request, and
- * prints `{"event":"held","n":K}` as the K-th is held; it exits when stdin
- * closes.
+ * prints `{"event":"held","n":K}` as the K-th is held, and
+ * `{"event":"connected","lastUs":T}` once every fake worker has received a
+ * CONNECT (T: when the last one did, `nowUs`); it exits when stdin closes.
  *
  * @module
  */
@@ -73,7 +74,12 @@ function _answer(req: Message, incarnation: string): Uint8Array {
 /** Starts `n` fake workers on 127.0.0.1 (ports picked by the kernel). */
 export async function startFakePool(
   n: number,
-  opts: { echo?: boolean; onHeld?: (held: number) => void } = {},
+  opts: {
+    echo?: boolean;
+    onHeld?: (held: number) => void;
+    /** Told once every fake worker has received a CONNECT: the last one's time (`nowUs`). */
+    onAllConnected?: (lastUs: number) => void;
+  } = {},
 ): Promise<FakePool> {
   const s = new zmq.Router({ linger: 0 });
   const addrs: string[] = [];
@@ -83,6 +89,7 @@ export async function startFakePool(
   }
   const incarnation = crypto.randomUUID();
   const held: Uint8Array[][] = [];
+  const connected = new Set<string>();
   let sending: Promise<unknown> = Promise.resolve();
   const send = (frames: Uint8Array[]) => {
     sending = sending.then(() => s.send(frames)).catch(() => {});
@@ -107,7 +114,12 @@ export async function startFakePool(
           continue;
         }
         if (req.type === "CONNECT") {
+          const at = nowUs();
           send([...env, _answer(req, incarnation)]);
+          if (connected.size < n && !connected.has(req.data.dst)) {
+            connected.add(req.data.dst);
+            if (connected.size === n) opts.onAllConnected?.(at);
+          }
         } else if (opts.echo) {
           send([...env, _ack(req, "ACK")]);
         } else {
@@ -139,6 +151,7 @@ if (import.meta.main) {
     onHeld: (k) => {
       out({ event: "held", n: k });
     },
+    onAllConnected: (lastUs) => out({ event: "connected", lastUs }),
   });
   out({ event: "ready", addrs: pool.addrs });
   for await (const _ of Deno.stdin.readable) { /* until stdin closes */ }
