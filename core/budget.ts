@@ -63,7 +63,19 @@ export interface JobLoad {
   size: number;
   /** Warm-up + duration, ms. */
   durationMs: number;
+  /**
+   * How long the job may live (its COMMAND's timeout: waiting for its
+   * stream, then the stream and a grace), ms; absent: no more than
+   * `durationMs` and a grace.
+   */
+  timeoutMs?: number;
 }
+
+/**
+ * How much longer than the budget's job length a job's timeout may be: the
+ * grace a job gets to start and to end (a script's `timeouts.job_grace`).
+ */
+export const TIMEOUT_GRACE_MS = 60_000;
 
 /** What a worker already runs. */
 export interface Running {
@@ -88,10 +100,10 @@ function _excess(
   limit: BudgetLimit,
   what: string,
   value: number,
-  max: number,
+  max: number | string,
   unit = "",
 ): BudgetExcess {
-  const u = (n: number) => `${n}${unit}`;
+  const u = (n: number | string) => `${n}${unit}`;
   return {
     limit,
     message: `budget: ${what} ${u(value)} exceeds ${BUDGET_FLAGS[limit]} ` +
@@ -121,6 +133,17 @@ export function budgetExcess(
       "warm-up + duration",
       s(load.durationMs),
       s(budget.durationMs),
+      " s",
+    );
+  }
+  const life = budget.durationMs + TIMEOUT_GRACE_MS;
+  if (load.timeoutMs !== undefined && load.timeoutMs > life) {
+    const s = (ms: number) => ms / 1000;
+    return _excess(
+      "durationMs",
+      "timeout",
+      s(load.timeoutMs),
+      `${s(budget.durationMs)} s + a grace of ${s(TIMEOUT_GRACE_MS)}`,
       " s",
     );
   }

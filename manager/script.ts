@@ -142,7 +142,6 @@ function _build(
   const hyperparameter = _hyperparameter(c, top, problems);
   const root = _root(c, top, addrs, problems);
   _stepsImplemented(top, implemented, problems);
-  _jobTimeouts(top, problems);
   checkBudget(top, hyperparameter, addrs.length, problems);
   _hedges(c, top, problems);
   problems.throwFirst();
@@ -306,43 +305,6 @@ function _stepsImplemented(
     const why = `is missing, and the default steps (${D.STEPS.join(", ")}) ` +
       `include "${missing}", which is not implemented yet: list the steps`;
     problems.add(self, why, "steps");
-  }
-}
-
-/**
- * Every kind of job (a stage's, an evaluation's, LEMON's all-to-all) may
- * run warm-up + duration + job_grace: the COMMAND's timeout, which must fit
- * a worker's limit.
- */
-function _jobTimeouts({ v, at, self }: Top, problems: _Problems): void {
-  const warmup = v.warmup ?? D.WARMUP;
-  const ev = v.evaluation?.v ?? {}, t = v.timeouts?.v ?? {};
-  const grace = t.job_grace ?? D.JOB_GRACE;
-  const jobs = [
-    { w: warmup, d: v.duration ?? D.DURATION, at: at.duration ?? at.warmup },
-    {
-      w: ev.warmup ?? warmup,
-      d: ev.duration ?? D.EVALUATION_DURATION,
-      at: v.evaluation?.at.duration ?? v.evaluation?.at.warmup ?? at.warmup,
-    },
-    {
-      w: v.lemon?.v.warmup ?? warmup,
-      d: v.lemon?.v.duration ?? v.duration ?? D.DURATION,
-      at: v.lemon?.at.duration ?? v.lemon?.at.warmup,
-    },
-  ];
-  for (const j of jobs) {
-    const ms = Math.round((j.w + j.d + grace) * 1000), max = LIMITS.timeout[1];
-    if (ms <= max) continue;
-    const where = v.timeouts?.at.job_grace ?? j.at ?? self;
-    const field = where === self ? "timeouts.job_grace" : where.field;
-    problems.add(
-      where,
-      `makes a job's timeout (warm-up ${j.w} s + duration ${j.d} s + ` +
-        `job_grace ${grace} s = ${ms / 1000} s) longer than a worker's ` +
-        `limit of ${max / 1000} s`,
-      field,
-    );
   }
 }
 

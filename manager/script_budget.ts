@@ -5,11 +5,21 @@
  *
  * @module
  */
-import { budgetExcess, DEFAULT_BUDGET } from "../core/budget.ts";
+import {
+  budgetExcess,
+  DEFAULT_BUDGET,
+  TIMEOUT_GRACE_MS,
+} from "../core/budget.ts";
+import { LIMITS } from "../core/limits.ts";
 import type { scriptKeys } from "./script_keys.ts";
 import type { Hyperparameter } from "./script_types.ts";
 import * as D from "./defaults.ts";
 import type { Entry, Read } from "./yaml_read.ts";
+
+/** Where a problem of the script is told. */
+interface Problems {
+  add(at: Entry, why: string, field: string): void;
+}
 
 /** The key a default that goes beyond a budget limit is named by. */
 const BUDGET_KEY = {
@@ -118,10 +128,63 @@ export function checkBudget(
   top: Read<ReturnType<typeof scriptKeys>>,
   hyperparameter: Hyperparameter,
   n: number,
-  problems: { add(at: Entry, why: string, field: string): void },
+  problems: Problems,
 ): void {
+  jobTimeouts(top, problems);
   const fanout = top.v.fanout ?? D.FANOUT;
   for (const b of overBudget(top, hyperparameter, n, fanout)) {
     problems.add(b.at, b.why, b.field);
+  }
+}
+
+/** The longest a default worker lets a job live (`core/budget.ts`), ms. */
+const JOB_LIFE_MS = Math.min(
+  LIMITS.timeout[1],
+  DEFAULT_BUDGET.durationMs + TIMEOUT_GRACE_MS,
+);
+
+/**
+ * Every kind of job (a stage's, an evaluation's, LEMON's all-to-all) may
+ * run warm-up + duration + job_grace: the COMMAND's timeout, which must fit
+ * a default worker's budget.
+ */
+function jobTimeouts(
+  { v, at, self }: Read<ReturnType<typeof scriptKeys>>,
+  problems: Problems,
+): void {
+  const warmup = v.warmup ?? D.WARMUP;
+  const ev = v.evaluation?.v ?? {}, t = v.timeouts?.v ?? {};
+  const grace = t.job_grace ?? D.JOB_GRACE;
+  const jobs = [
+    { w: warmup, d: v.duration ?? D.DURATION, at: at.duration ?? at.warmup },
+    {
+      w: ev.warmup ?? warmup,
+      d: ev.duration ?? D.EVALUATION_DURATION,
+      at: v.evaluation?.at.duration ?? v.evaluation?.at.warmup ?? at.warmup,
+    },
+    ...(v.lemon || v.trees?.some((t) => t.type === "LEMON")
+      ? [{
+        w: v.lemon?.v.warmup ?? warmup,
+        d: v.lemon?.v.duration ?? v.duration ?? D.DURATION,
+        at: v.lemon?.at.duration ?? v.lemon?.at.warmup,
+      }]
+      : []),
+  ];
+  for (const j of jobs) {
+    const ms = Math.round((j.w + j.d + grace) * 1000);
+    // A job longer than the budget by itself is named by the budget check.
+    if (ms <= JOB_LIFE_MS || (j.w + j.d) * 1000 > DEFAULT_BUDGET.durationMs) {
+      continue;
+    }
+    const where = v.timeouts?.at.job_grace ?? j.at ?? self;
+    const field = where === self ? "timeouts.job_grace" : where.field;
+    problems.add(
+      where,
+      `makes a job's timeout (warm-up ${j.w} s + duration ${j.d} s + ` +
+        `job_grace ${grace} s = ${ms / 1000} s) longer than a default ` +
+        `worker allows (--max-duration ${DEFAULT_BUDGET.durationMs / 1000} s ` +
+        `+ a grace of ${TIMEOUT_GRACE_MS / 1000} s)`,
+      field,
+    );
   }
 }

@@ -486,19 +486,20 @@ const ROWS: Row[] = [
   ],
   [
     "a job's timeout past the worker's limit",
-    `${OK}duration: 5m\nwarmup: 5m\ntimeouts: {job_grace: 6700}\n`,
+    `${OK}duration: 5m\nwarmup: 5m\ntimeouts: {job_grace: 61}\n`,
     "5:23",
     "timeouts.job_grace",
     "makes a job's timeout (warm-up 300 s + duration 300 s + job_grace " +
-    "6700 s = 7300 s) longer than a worker's limit of 7200 s",
+    "61 s = 661 s) longer than a default worker allows (--max-duration 600 s " +
+    "+ a grace of 60 s)",
   ],
   [
     "a LEMON job's timeout past the worker's limit",
     `${OK}lemon: {duration: 5m, warmup: 300}\n` +
-    `timeouts: {job_grace: 6601}\n`,
+    `timeouts: {job_grace: 61}\n`,
     "4:23",
     "timeouts.job_grace",
-    "job_grace 6601 s = 7201 s) longer than a worker's limit of 7200 s",
+    "job_grace 61 s = 661 s) longer than a default worker allows",
   ],
   [
     "job_grace over the worker's timeout limit",

@@ -38,6 +38,7 @@ export class Admission {
         dests,
         size: cmd.size,
         durationMs: cmd.warmup + cmd.dur,
+        timeoutMs: jobTimeoutMs(cmd),
       },
       this.budget,
       {
@@ -57,4 +58,17 @@ export class Admission {
       this.#starting.jobs -= 1;
     };
   }
+}
+
+/** A job's default grace past its warm-up and duration, ms. */
+const DEFAULT_GRACE_MS = 30_000;
+
+/**
+ * How long a COMMAND's job may live: its timeout, or by default its
+ * warm-up and duration and a grace of 30 s.
+ */
+export function jobTimeoutMs(cmd: Command): number {
+  return cmd.timeout > 0
+    ? cmd.timeout
+    : cmd.warmup + cmd.dur + DEFAULT_GRACE_MS;
 }

@@ -60,8 +60,11 @@ const SMALL: Budget = {
   jobs: 2,
 };
 
-/** Addresses no worker listens at: a relay to them would time out. */
-const NOWHERE = ["198.51.100.7:9", "198.51.100.8:9", "198.51.100.9:9"];
+/**
+ * Addresses no worker listens at, on loopback (a test sends nothing beyond
+ * it); none is in the run, so nothing is ever relayed to them.
+ */
+const NOWHERE = ["127.0.0.1:9", "127.0.0.1:10", "127.0.0.1:11"];
 
 const parent = (f: Partial<Command>) =>
   emptyCommand({
@@ -92,6 +95,11 @@ Deno.test("a COMMAND over each budget limit gets ERR naming the limit and the va
     [
       parent({ dur: 4500, warmup: 1000 }),
       /^budget: warm-up \+ duration 5.5 s exceeds --max-duration 5 s$/,
+    ],
+    [
+      // A short stream that may wait an hour for its start holds a job slot.
+      parent({ dur: 1000, timeout: 3_600_000 }),
+      /^budget: timeout 3600 s exceeds --max-duration 5 s \+ a grace of 60 s$/,
     ],
   ];
   try {
@@ -187,7 +195,7 @@ Deno.test("a subtree naming the worker itself, or one worker twice, gets ERR at 
     assert.equal(twice.type, "ERR");
     assert.match(
       twice.data.error!.desc,
-      /^Field "subtrees\[1\]\.addr" names "198\.51\.100\.8:9" again: it is subtrees\[0\]\.children\[0\]\.addr/,
+      /^Field "subtrees\[1\]\.addr" names "127\.0\.0\.1:10" again: it is subtrees\[0\]\.children\[0\]\.addr/,
     );
     assert.equal(w.worker.jobs.running().length, 0);
   } finally {

@@ -8,8 +8,11 @@ import { FIXTURES } from "../proto/_fixtures.ts";
 import { Rosters } from "./roster.ts";
 import { served } from "./_testing.ts";
 
-/** An address no worker listens at: a relay to it would time out. */
-const NOWHERE = "198.51.100.7:9";
+/**
+ * An address no worker listens at, on loopback (a test sends nothing
+ * beyond it); it is not in the run, so nothing is ever relayed to it.
+ */
+const NOWHERE = "127.0.0.1:9";
 
 Deno.test("a COMMAND naming an address the run did not connect gets ERR naming it within 2 s and starts nothing", async () => {
   const [a, b] = [await served(), await served()];
@@ -29,7 +32,7 @@ Deno.test("a COMMAND naming an address the run did not connect gets ERR naming i
       m.command(a.addr, stage),
       (e) =>
         e instanceof RemoteError &&
-        /Field "addrs\[1\]" names "198\.51\.100\.7:9", which is not a worker the manager admitted/
+        /Field "addrs\[1\]" names "127\.0\.0\.1:9", which is not a worker the manager admitted/
           .test(e.message),
     );
     const evaluation = emptyCommand({
@@ -45,7 +48,7 @@ Deno.test("a COMMAND naming an address the run did not connect gets ERR naming i
     });
     await assert.rejects(
       m.command(a.addr, evaluation),
-      /Field "subtrees\[0\]\.children\[0\]\.addr" names "198\.51\.100\.7:9"/,
+      /Field "subtrees\[0\]\.children\[0\]\.addr" names "127\.0\.0\.1:9"/,
     );
     // Nothing was relayed to b, nothing started anywhere.
     assert.deepEqual([a.kinds, b.kinds], [[], []]);

@@ -25,7 +25,7 @@ import {
   type Message,
   type Report,
 } from "../proto/codec.ts";
-import { Admission } from "./admit.ts";
+import { Admission, jobTimeoutMs } from "./admit.ts";
 import {
   incarnationOf,
   JobRecord,
@@ -284,7 +284,7 @@ export class Worker extends Node {
     }
     if (step?.phase === 1) {
       // Hedged relay, phase 1: everything below listens; the probe waits.
-      const ms = cmd.timeout > 0 ? cmd.timeout : cmd.warmup + cmd.dur + 30_000;
+      const ms = jobTimeoutMs(cmd);
       const stop = () => void this.#relay.stop(deps);
       this.#held.put(req.data.src, step.key, deps, ms, stop);
       const job = emptyJob({ flag: cmd.flag, owner: this.name, deps });
@@ -296,7 +296,7 @@ export class Worker extends Node {
       ? "proxy"
       : "parent";
     const expectedMs = cmd.warmup + cmd.dur;
-    const timeoutMs = cmd.timeout > 0 ? cmd.timeout : expectedMs + 30_000;
+    const timeoutMs = jobTimeoutMs(cmd);
     const emulate = kind === "parent" ? "" : this.#emulate;
     const messagesPath = logsMessages(kind, cmd)
       ? this.jobs.messagesPath()
