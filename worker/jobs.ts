@@ -222,10 +222,15 @@ export interface JobTableOptions {
   runner?: ProbeRunner;
 }
 
+/** `bytes` random bytes as hex digits. */
+function _randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
 /** A fresh incarnation id: 12 random hex digits. */
 export function newIncarnation(): string {
-  const b = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return _randomHex(6);
 }
 
 /** The incarnation a job id was given out by ("" for an id of no shape). */
@@ -298,7 +303,11 @@ export class JobTable {
    * `readyTimeoutMs`.
    */
   async start(s: JobStart, readyTimeoutMs = 10_000): Promise<JobRecord> {
-    const id = `${this.incarnation}.${this.#next++}`;
+    // A relayed job's id ends in 64 random bits: it is what a STOP on the
+    // relay port must name, so only the workers its relays passed through
+    // (and the manager) can stop it, not any holder of the relay key.
+    const id = `${this.incarnation}.${this.#next++}` +
+      (s.relayed ? `-${_randomHex(8)}` : "");
     const now = Date.now();
     const job = emptyJob({
       flag: s.flag,

@@ -5,7 +5,9 @@
  * does not tell a handler which key sent a message, so the port says it).
  * On the relay port a COMMAND starts a job marked as relayed, REPORT is
  * served as on the control port, and STOP stops only relayed jobs: a holder
- * of the relay key (every worker VM) cannot stop what a manager started.
+ * of the relay key (every worker VM) cannot stop what a manager started, nor
+ * a relayed job whose id (ending in 64 random bits, `jobs.ts`) its own
+ * relays were not told.
  * The worker's hello carries the port; the manager gives it, per worker a
  * COMMAND names, in `Command.relay_ports`; a worker relays to the admitted
  * address's host at that port (`roster.ts`). The keys of both ports come

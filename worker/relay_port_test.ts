@@ -82,6 +82,26 @@ Deno.test("the relay port stops only jobs relayed COMMANDs started; the control 
   }
 });
 
+Deno.test("a relayed job's id ends in 64 random bits: a holder of the relay key who only guesses the sequence number stops nothing", async () => {
+  const { w, child, stop } = relayWorker();
+  try {
+    const relayed = await child("relay");
+    const m = relayed.match(/^([0-9a-f]{12})\.(\d+)-([0-9a-f]{16})$/);
+    assert.ok(m, relayed);
+    assert.notEqual(relayed, await child("relay"));
+    const guess = await stop("relay", `${m[1]}.${m[2]}`);
+    assert.equal(guess.type, "ERR");
+    assert.match(guess.data.error!.desc, /^No job ".*" on this worker/);
+    assert.equal(w.jobs.get(relayed)!.job.end, false);
+    assert.equal((await stop("relay", relayed)).type, "ACK");
+    await w.jobs.get(relayed)!.done;
+    // A manager's job keeps the short id: the relay port refuses it anyway.
+    assert.match(await child("control"), /^[0-9a-f]{12}\.\d+$/);
+  } finally {
+    await w.close();
+  }
+});
+
 Deno.test("a worker without a relay port says none in its hello", async () => {
   const w = new Worker({ name: "127.0.0.1:9000" });
   const reply = decode(await w.handle(encode(FIXTURES.connect!)));
