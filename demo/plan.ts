@@ -67,7 +67,7 @@ export const spec = {
       type: "string",
       arg: "HOW",
       help:
-        "emulate (in-band delay) or cpu (half a CPU in 5 ms periods for the straggler's worker and probes; root)",
+        "emulate (in-band delay) or cpu (a fifth of a CPU in 5 ms periods for the straggler's worker and probes; root)",
       defaultText: "emulate; with --thesis as root, cpu in namespaces",
     },
     netns: {

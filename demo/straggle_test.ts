@@ -49,7 +49,7 @@ function allowedCpus(pid: number): number[] {
 
 Deno.test({
   name:
-    "a straggler's cgroup: 2.5 ms of CPU per 5 ms period, pinned to one CPU with its hog; remove() frees the worker and leaves no group",
+    "a straggler's cgroup: 1 ms of CPU per 5 ms period, pinned to one CPU with its hog; remove() frees the worker and leaves no group",
   ignore: noRoot !== undefined,
   fn: async () => {
     const cpus = availableCpus();
@@ -69,9 +69,9 @@ Deno.test({
         Deno.readTextFileSync(`${root}/${name}/${f}`).trim();
       if (version === 1) {
         assert.equal(read("cpu.cfs_period_us"), "5000");
-        assert.equal(read("cpu.cfs_quota_us"), "2500");
+        assert.equal(read("cpu.cfs_quota_us"), "1000");
       } else {
-        assert.equal(read("cpu.max"), "2500 5000");
+        assert.equal(read("cpu.max"), "1000 5000");
       }
       g.add(worker.pid);
       hog = g.pids("hog");
