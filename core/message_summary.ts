@@ -210,11 +210,38 @@ export function messageCells(r: MessageRow, s: MessageSummary): string[] {
   ];
 }
 
-/** One line per pair of kinds: ranked where told apart, else why not. */
+/**
+ * A line per pair of kinds told apart (ranked); the pairs not told apart, a
+ * line per kind and reason naming every kind it is not told from (12 kinds
+ * make 66 pairs: a line each would bury the few that are ranked).
+ */
 export function pairLines(s: MessageSummary): string[] {
-  return s.pairs.map((p) =>
-    p.apart
-      ? `${p.lower} below ${p.higher} (worst-receiver p99 intervals apart)`
-      : `${p.lower} vs ${p.higher}: not told apart by this run (${p.why})`
-  );
+  const lines: string[] = [];
+  const groups: {
+    lower: string;
+    why: string | undefined;
+    at: number;
+    others: string[];
+  }[] = [];
+  for (const p of s.pairs) {
+    if (p.apart) {
+      lines.push(
+        `${p.lower} below ${p.higher} (worst-receiver p99 intervals apart)`,
+      );
+      continue;
+    }
+    const g = groups.find((x) => x.lower === p.lower && x.why === p.why);
+    if (g) g.others.push(p.higher);
+    else {
+      const others = [p.higher];
+      groups.push({ lower: p.lower, why: p.why, at: lines.length, others });
+      lines.push(""); // its line, where its first pair came
+    }
+  }
+  for (const g of groups) {
+    lines[g.at] = `${g.lower} vs ${
+      g.others.join(", ")
+    }: not told apart by this run (${g.why})`;
+  }
+  return lines;
 }

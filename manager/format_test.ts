@@ -69,10 +69,13 @@ Deno.test("the terminal's summary across roots and runs adds the per-message tab
     text.includes("BEST-P90 below RANDOM (worst-receiver p99 intervals apart)"),
     text,
   );
+  // The pairs not told apart, a line per kind naming every other kind.
   assert.ok(
     text.includes(
-      "vs WORST-P90: not told apart by this run (intervals overlap)",
+      "\nBEST-WEIGHTED vs WORST-P90, RANDOM: not told apart by this run " +
+        "(intervals overlap)\n",
     ),
     text,
   );
+  assert.equal(text.match(/ vs .*: not told apart/g)?.length, 2, text);
 });

@@ -1,7 +1,7 @@
 /**
  * The report's per-message section (issue #19): per tree kind over roots x
  * runs, the table of the per-message figures (`core/message_summary.ts`),
- * a line per pair of kinds (ranked, or not told apart by this run), and
+ * a line per pair of kinds ranked (and per kind, those it is not told apart from), and
  * three charts: the worst receiver's delay CDF of every kind, the delivery
  * window's CDF of every kind (each from the evaluations' histograms added
  * together, lost messages above every delay), and the fair share against
