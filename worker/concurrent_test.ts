@@ -7,34 +7,40 @@ import { fakeProbes, served } from "./_testing.ts";
 import { Worker } from "./worker.ts";
 
 /**
- * A worker below that answers CONNECT as a worker does but never answers a
- * COMMAND: a relay to it waits out its deadline. `commanded` resolves when
- * a COMMAND arrived.
+ * A worker below (fake probes) that answers CONNECT at once and holds every
+ * COMMAND until `release` is called (never, unless told): a relay to it
+ * waits. `commanded` resolves when a COMMAND arrived.
  */
-async function silentBelow() {
+async function heldBelow() {
   const server = await RepServer.bind("127.0.0.1:0");
-  const worker = new Worker({ name: server.addr });
+  const kinds: string[] = [];
+  const worker = new Worker({ name: server.addr, probes: fakeProbes(kinds) });
   let heard = () => {};
   const commanded = new Promise<void>((r) => (heard = r));
-  const never = new Promise<Uint8Array>(() => {});
+  let release = () => {};
+  const released = new Promise<void>((r) => (release = r));
   const stop = new AbortController();
+  const closed = new Promise<void>((r) =>
+    stop.signal.addEventListener("abort", () => r())
+  );
   const serving = server.serve(
     async (bytes) => {
-      if (decode(bytes).type !== "COMMAND") return await worker.handle(bytes);
-      heard();
-      return await Promise.race([
-        never,
-        new Promise<Uint8Array>((r) =>
-          stop.signal.addEventListener("abort", () => r(new Uint8Array()))
-        ),
-      ]);
+      if (decode(bytes).type === "COMMAND") {
+        heard();
+        await Promise.race([released, closed]);
+        if (stop.signal.aborted) return new Uint8Array();
+      }
+      return await worker.handle(bytes);
     },
     stop.signal,
     { concurrent: 8 },
   );
   return {
     addr: server.addr,
+    worker,
+    kinds,
     commanded,
+    release,
     close: async () => {
       stop.abort();
       server.close();
@@ -46,7 +52,7 @@ async function silentBelow() {
 
 Deno.test("a COMMAND waiting on a slow relay below does not hold up the worker's other requests", async () => {
   const a = await served({ relayTimeoutMs: 3_000 });
-  const below = await silentBelow();
+  const below = await heldBelow();
   const m = new Manager({ timeoutMs: 30_000, retries: 0 });
   // Another client: one client's requests to a worker go one at a time.
   const other = new Manager({ timeoutMs: 30_000, retries: 0 });
@@ -84,34 +90,12 @@ Deno.test("a COMMAND waiting on a slow relay below does not hold up the worker's
 });
 
 Deno.test("a STOP of every job that overtakes a COMMAND during its relays: its probe never starts, the job below is stopped", async () => {
-  // The worker below answers the relayed COMMAND only once the gate opens.
-  const belowServer = await RepServer.bind("127.0.0.1:0");
-  const belowKinds: string[] = [];
-  const below = new Worker({
-    name: belowServer.addr,
-    probes: fakeProbes(belowKinds),
-  });
-  let relayed = () => {};
-  const relaying = new Promise<void>((r) => (relayed = r));
-  let open = () => {};
-  const gate = new Promise<void>((r) => (open = r));
-  const stopBelow = new AbortController();
-  const servingBelow = belowServer.serve(
-    async (bytes) => {
-      if (decode(bytes).type === "COMMAND") {
-        relayed();
-        await gate;
-      }
-      return await below.handle(bytes);
-    },
-    stopBelow.signal,
-    { concurrent: 8 },
-  );
+  const below = await heldBelow();
   const a = await served({ relayTimeoutMs: 10_000 });
   const m = new Manager({ timeoutMs: 20_000, retries: 0 });
   const other = new Manager({ timeoutMs: 10_000, retries: 0 });
   try {
-    await m.connect([a.addr, belowServer.addr]);
+    await m.connect([a.addr, below.addr]);
     const command = m.command(
       a.addr,
       emptyCommand({
@@ -119,28 +103,29 @@ Deno.test("a STOP of every job that overtakes a COMMAND during its relays: its p
         layer: 1,
         rate: 100,
         dur: 60_000,
-        addrs: [belowServer.addr],
+        addrs: [below.addr],
       }),
     );
     command.catch(() => {});
-    await relaying;
+    await below.commanded;
     assert.deepEqual(await other.stopAll([a.addr], 5_000), [a.addr]);
-    open();
+    below.release();
     await assert.rejects(
       command,
       (e) =>
         e instanceof RemoteError && /Stopped while starting/.test(e.message),
     );
     assert.deepEqual(a.kinds, [], "the worker started its probe after all");
-    assert.deepEqual(belowKinds, ["child"]);
-    assert.equal(below.jobs.running().length, 0, "the job below runs on");
+    assert.deepEqual(below.kinds, ["child"]);
+    assert.equal(
+      below.worker.jobs.running().length,
+      0,
+      "the job below runs on",
+    );
   } finally {
     m.close();
     other.close();
     await a.close();
-    stopBelow.abort();
-    await servingBelow;
-    belowServer.close();
     await below.close();
   }
 });
