@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Results } from "../../core/results.ts";
 import { type ReadyProcess, spawnReady } from "../../demo/spawn.ts";
 
 /** Progress and figure lines go to stderr; stdout carries only the JSON. */
@@ -188,4 +189,29 @@ export function load(): Load {
       .map(Number);
   } catch { /* not Linux */ }
   return { loadavg, foreign };
+}
+
+type Tree = Results["trees"][number];
+
+/**
+ * Datagrams sent per message in an evaluation of tree `t`: the root's
+ * `sent` x its children, plus each node's `forwarded` x its out-degree over
+ * the tree's edges and hedge edges (a proxy forwards each message to each
+ * of its children and hedge children), over the root's `sent`.
+ */
+export function datagramsPerMessage(
+  t: Tree,
+  ev: Tree["evaluations"][number],
+): number | null {
+  const root = ev.nodes.find((n) => n.role === "root")?.sender;
+  if (!root || root.sent === 0) return null;
+  const out = new Map<string, number>();
+  for (const [from] of [...t.edges, ...t.hedges ?? []]) {
+    out.set(from, (out.get(from) ?? 0) + 1);
+  }
+  const forwarded = ev.nodes.reduce(
+    (s, n) => s + (n.forward?.forwarded ?? 0) * (out.get(n.addr) ?? 0),
+    0,
+  );
+  return r3((root.sent * root.children + forwarded) / root.sent);
 }

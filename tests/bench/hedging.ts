@@ -46,7 +46,14 @@ import {
 } from "../helpers/hedged.ts";
 import { startTestbed, type Testbed } from "../helpers/testbed.ts";
 import { familyCpuSeconds } from "./_procs.ts";
-import { type Log, median, r1, r3, stderrLog } from "./_util.ts";
+import {
+  datagramsPerMessage,
+  type Log,
+  median,
+  r1,
+  r3,
+  stderrLog,
+} from "./_util.ts";
 
 /** The hedges compared (0: the plain tree). */
 const HEDGES = [0, 1, 2];
@@ -256,7 +263,7 @@ async function _arm(
     worst_receiver_p99_us: m?.latency.p99Us ?? null,
     worst_receiver_p50_us: m?.latency.p50Us ?? null,
     window_p99_us: m?.window.p99Us ?? null,
-    datagrams_per_message: t && ev ? _datagrams(t, ev) : null,
+    datagrams_per_message: t && ev ? datagramsPerMessage(t, ev) : null,
     copies_per_leaf_message: ev ? _copies(ev) : null,
     cpu_s: cpu,
     cpu_us_per_message: m?.messages && cpu !== null
@@ -271,21 +278,6 @@ async function _arm(
 
 type Tree = Results["trees"][number];
 type Evaluation = Tree["evaluations"][number];
-
-/** Datagrams sent per message: see the module doc. */
-function _datagrams(t: Tree, ev: Evaluation): number | null {
-  const root = ev.nodes.find((n) => n.role === "root")?.sender;
-  if (!root || root.sent === 0) return null;
-  const out = new Map<string, number>();
-  for (const [from] of [...t.edges, ...t.hedges ?? []]) {
-    out.set(from, (out.get(from) ?? 0) + 1);
-  }
-  const forwarded = ev.nodes.reduce(
-    (s, n) => s + (n.forward?.forwarded ?? 0) * (out.get(n.addr) ?? 0),
-    0,
-  );
-  return r3((root.sent * root.children + forwarded) / root.sent);
-}
 
 /** Copies a leaf received per message it received. */
 function _copies(ev: Evaluation): number | null {

@@ -28,7 +28,7 @@ import { parseScript } from "../../manager/script.ts";
 import { startVirtualPool } from "../../demo/virtual/pool.ts";
 import { virtualScript, virtualShape } from "../../demo/virtual/run.ts";
 import { cpuSeconds } from "./_procs.ts";
-import { r1, r3 } from "./_util.ts";
+import { datagramsPerMessage, r1, r3 } from "./_util.ts";
 
 /** The stage job of `virtualScript`: warm-up + duration, ms. */
 export const VIRTUAL_JOB_MS = 100 + 500;
@@ -88,15 +88,6 @@ function _p99(
   return p === undefined ? NO_MESSAGES : p;
 }
 
-/** See {@link VirtualTreeFigures.packets_per_message}. */
-function _packets(t: TreeResult): number | null {
-  const nodes = t.evaluations[0]?.nodes ?? [];
-  const root = nodes.find((n) => n.role === "root")?.sender;
-  if (!root || root.sent === 0) return null;
-  const forwarded = nodes.reduce((s, n) => s + (n.forward?.forwarded ?? 0), 0);
-  return r3((root.sent * root.children + forwarded) / root.sent);
-}
-
 /** The figures of a run's results. */
 export function virtualFigures(
   r: Results,
@@ -116,7 +107,9 @@ export function virtualFigures(
       : r1((t.buildMs - t.depth * VIRTUAL_JOB_MS) / t.depth),
     worst_receiver_p99_us: _p99(t, "latency"),
     window_p99_us: _p99(t, "window"),
-    packets_per_message: _packets(t),
+    packets_per_message: t.evaluations[0]
+      ? datagramsPerMessage(t, t.evaluations[0])
+      : null,
     ...(t.error ? { error: t.error } : {}),
   }));
   const a2a = r.allToAll?.[0];
