@@ -51,6 +51,7 @@ function overBudget(
   const rate = v.rate ?? D.RATE, warmup = v.warmup ?? D.WARMUP;
   const ev = v.evaluation, l = v.lemon, rp = v.root_probe?.v;
   const ms = (w: number, d: number) => Math.round((w + d) * 1000);
+  const hedge = Math.max(0, ...(v.trees ?? []).map((t) => t.hedge ?? 0));
   const jobs = [
     {
       load: {
@@ -62,15 +63,20 @@ function overBudget(
       dur: at.duration ?? at.warmup,
     },
     {
+      // A proxy of a hedged tree also forwards to its hedge children: on
+      // average H x F of them (each node has H hedge parents among F).
       load: {
         rate: ev?.v.rate ?? rate,
-        dests: fanout,
+        dests: fanout * (1 + hedge),
         durationMs: ms(
           ev?.v.warmup ?? warmup,
           ev?.v.duration ?? D.EVALUATION_DURATION,
         ),
       },
-      at: { dests: at.fanout, pps: ev?.at.rate ?? at.rate ?? at.fanout },
+      at: {
+        dests: hedge > 0 ? at.trees : at.fanout,
+        pps: ev?.at.rate ?? at.rate ?? (hedge > 0 ? at.trees : at.fanout),
+      },
       dur: ev?.at.duration ?? ev?.at.warmup ?? at.warmup,
     },
     ...(v.root === "probe"

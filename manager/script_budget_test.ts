@@ -18,6 +18,12 @@ function refusal(text: string): ScriptError {
 
 Deno.test("a script within the default budget passes", () => {
   parseScript(`name: x\n${A5}rate: 50000\nhyperparameter: 4\n`, "t.yaml");
+  // The same evaluation unhedged: 60000 x 2.
+  parseScript(
+    `name: x\n${A5}fanout: 2\nevaluation: {rate: 60000}\n` +
+      `trees: [{type: RANDOM}]\n`,
+    "t.yaml",
+  );
 });
 
 Deno.test("a script whose jobs go beyond a worker's default budget is refused naming the field", () => {
@@ -33,6 +39,14 @@ Deno.test("a script whose jobs go beyond a worker's default budget is refused na
       "3:20",
       "evaluation.rate",
       /budget: rate x destinations 300000 pps exceeds --max-pps/,
+    ],
+    [
+      // A hedged proxy forwards to F x (1 + H) children: 60000 x 2 x 2.
+      `name: x\n${A5}fanout: 2\nevaluation: {rate: 60000}\n` +
+      `trees: [{type: RANDOM, hedge: 1}]\n`,
+      "4:20",
+      "evaluation.rate",
+      /budget: rate x destinations 240000 pps exceeds --max-pps 200000 pps$/,
     ],
     [
       `name: x\n${A5}duration: 20m\n`,
