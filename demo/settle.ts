@@ -10,6 +10,7 @@
  * @module
  */
 import { WARM_PROBES } from "../worker/warm.ts";
+import { procStats } from "./proc.ts";
 
 /** Options of {@link settle}. */
 export interface SettleOptions {
@@ -42,18 +43,10 @@ interface Proc {
 /** Every live process's parent and CPU ticks, in one pass over /proc. */
 function readProcs(): Map<number, Proc> {
   const out = new Map<number, Proc>();
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      // pid (comm) state ppid ... utime(14) stime(15): split after ")".
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (f[0] === "Z") continue;
-      out.set(Number(e.name), {
-        ppid: Number(f[1]),
-        ticks: Number(f[11]) + Number(f[12]),
-      });
-    } catch { /* gone meanwhile */ }
+  for (const s of procStats()) {
+    if (s.state !== "Z") {
+      out.set(s.pid, { ppid: s.ppid, ticks: s.utime + s.stime });
+    }
   }
   return out;
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { CLK_TCK, procStat, procStats } from "../../demo/proc.ts";
 import type { IoKind } from "../../probes/io.ts";
 import {
   freeUdpPort,
@@ -13,19 +14,10 @@ import {
   waitUdpBound,
 } from "../../probes/_testing.ts";
 
-/** Clock ticks per second of /proc/PID/stat (USER_HZ: 100 on Linux). */
-const CLK_TCK = 100;
-
 /** utime + stime of a process, seconds; undefined once it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of stat(5); f[0] is field 3 (state).
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
+  const s = procStat(pid);
+  return s ? (s.utime + s.stime) / CLK_TCK : undefined;
 }
 
 /**
@@ -38,15 +30,9 @@ export function cpuSeconds(pid: number): number | undefined {
 export function familyCpuSeconds(pids: readonly number[]): number {
   const parent = new Map<number, number>();
   const cpu = new Map<number, number>();
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      // f[1] is field 4 (ppid); f[11] to f[14] fields 14 to 17 of stat(5).
-      parent.set(Number(e.name), Number(f[1]));
-      cpu.set(Number(e.name), f.slice(11, 15).reduce((s, x) => s + +x, 0));
-    } catch { /* gone meanwhile */ }
+  for (const s of procStats()) {
+    parent.set(s.pid, s.ppid);
+    cpu.set(s.pid, s.utime + s.stime + s.cutime + s.cstime);
   }
   const roots = new Set(pids);
   const inFamily = (pid: number) => {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Results } from "../../core/results.ts";
+import { procStats } from "../../demo/proc.ts";
 import { type ReadyProcess, spawnReady } from "../../demo/spawn.ts";
 
 /** Progress and figure lines go to stderr; stdout carries only the JSON. */
@@ -152,25 +153,9 @@ export interface Load {
 export function load(): Load {
   const parent = new Map<number, number>();
   const names = new Map<number, string>();
-  try {
-    for (const e of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(e.name)) continue;
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-        const pid = Number(e.name);
-        // pid (comm) state ppid ...: comm may hold spaces, so split after ")".
-        parent.set(
-          pid,
-          Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]),
-        );
-        names.set(
-          pid,
-          stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
-        );
-      } catch { /* gone meanwhile */ }
-    }
-  } catch {
-    return { loadavg: [0, 0, 0], foreign: 0 };
+  for (const p of procStats()) {
+    parent.set(p.pid, p.ppid);
+    names.set(p.pid, p.comm);
   }
   const mine = (pid: number) => {
     for (let p: number | undefined = pid, i = 0; p && i < 64; i++) {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { childrenOf } from "../../demo/proc.ts";
+import { childrenOf, procStat } from "../../demo/proc.ts";
 export { childrenOf };
 
 function _link(path: string): string | undefined {
@@ -75,12 +75,8 @@ export function jobsOf(pid: number): number[] {
 
 /** Whether a process with this pid is alive (and not a zombie). */
 export function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
+  const s = procStat(pid);
+  return s !== undefined && s.state !== "Z";
 }
 
 /** Waits until `cond()` holds, polling; false if it did not within `ms`. */
