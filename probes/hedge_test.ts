@@ -106,3 +106,55 @@ ioTest(
     }
   },
 );
+
+ioTest(
+  "under emulation a proxy also forwards a later copy that would have come first (its arrival + emu earlier), never one that would not",
+  async (io) => {
+    const kid = rawSocket();
+    const parent = rawSocket(), hedge = rawSocket();
+    try {
+      let ready!: (a: string) => void;
+      const at = new Promise<string>((r) => ready = r);
+      const result: Promise<ProxyResult> = runProxy({
+        bind: LOOPBACK,
+        to: [splitHostPort(kid.addr)],
+        duration: 5,
+        timeout: 5,
+        idle: 2,
+        io,
+        from: TWO_PARENTS,
+      }, { onReady: ready });
+      const addr = await at;
+      // The parent's copies come first but carry a 1 s emulated delay; the
+      // hedge parent's copies of 0-19 carry none (they would have come
+      // first), its copies of 20-29 carry 2 s (they would not).
+      await sendCrafted(
+        addr,
+        range(0, 30).map((seq) => ({ seq, emuNs: 1e9 })),
+        { via: parent.conn },
+      );
+      await sendCrafted(addr, [
+        ...range(0, 30).map((seq): Crafted => ({
+          seq,
+          emuNs: seq < 20 ? 0 : 2e9,
+        })),
+        { seq: 30, flags: FLAG_END },
+      ], { via: hedge.conn });
+      const r = await result;
+      assert.deepEqual(
+        [r.stop, r.forwarded, r.duplicates_dropped],
+        ["end", 51, 10],
+      );
+      const got = (await drain(kid.conn, 150)).map((b) => decodeHeader(b))
+        .filter((h) => (h.flags & FLAG_END) === 0);
+      for (let seq = 0; seq < 30; seq++) {
+        const emus = got.filter((h) => h.seq === seq).map((h) => h.emuNs)
+          .sort((a, b) => a - b);
+        assert.deepEqual(emus, seq < 20 ? [0, 1e9] : [1e9], `seq ${seq}`);
+      }
+    } finally {
+      parent.conn.close();
+      hedge.conn.close();
+    }
+  },
+);

@@ -13,6 +13,7 @@ import { type EmulationParams, Emulator } from "./emulate.ts";
 import type { IoKind, TimestampKind } from "./io.ts";
 import type { MessageBook, MessagesReport } from "./messages.ts";
 import { DelayRecorder } from "./recorder.ts";
+import { SEQ_WINDOW } from "./defaults.ts";
 import { SeqTracker } from "./seq.ts";
 import type { ChildResult, ProxyResult } from "./roles.ts";
 import type { StopReason, StreamTimer } from "./watch.ts";
@@ -163,6 +164,12 @@ export class ProxyCore {
   endSeen = false;
   /** The seqs forwarded (a bounded window, `seq.ts`). */
   #seen = new SeqTracker();
+  /**
+   * Under emulation: each forwarded seq's arrival + emu_ns, ns (by seq
+   * mod SEQ_WINDOW, with the seq as its tag); made when a datagram first
+   * carries an emulated delay (without one, no later copy can be earlier).
+   */
+  #virtual: { at: Float64Array; seq: Uint32Array } | null = null;
 
   /** A core for the children at `to`, stopping through `timer`, measuring with `record`. */
   constructor(
@@ -194,8 +201,8 @@ export class ProxyCore {
    * emulated delay added to emu_ns). Returns the hops it arrived with, or
    * -1 when it is not to be forwarded (malformed, a copy of a seq already
    * forwarded, or dropped by emulation). A proxy with hedge parents thus
-   * forwards the first copy of each seq to arrive (under emulation, not
-   * necessarily the one of the smallest emulated delay).
+   * forwards the first copy of each seq to arrive, and under emulation also
+   * a later copy whose arrival + emu_ns is earlier ({@link #earlierCopy}).
    */
   take(view: DataView, n: number, nowMs: number): number {
     if (!isProbeDatagram(view, n)) {
@@ -205,9 +212,14 @@ export class ProxyCore {
     this.timer.packet(nowMs);
     this.datagrams++;
     const end = (view.getUint32(OFF_FLAGS, true) & FLAG_END) !== 0;
-    if (!end && !this.#seen.accept(view.getUint32(OFF_SEQ, true))) {
-      this.duplicates++;
-      return -1;
+    if (!end) {
+      const seq = view.getUint32(OFF_SEQ, true);
+      const at = nowMs * 1e6 + view.getUint32(OFF_EMU, true);
+      if (this.#seen.accept(seq)) this.#firstCopy(seq, at, view);
+      else if (!this.#earlierCopy(seq, at)) {
+        this.duplicates++;
+        return -1;
+      }
     }
     if (this.#emu !== null) {
       const d = this.#emu.next();
@@ -222,6 +234,34 @@ export class ProxyCore {
     view.setUint16(OFF_HOPS, h < MAX_HOPS ? h + 1 : MAX_HOPS, true);
     this.book.forwarded(view, nowMs);
     return h;
+  }
+
+  /** Notes the copy of `seq` forwarded first, when it carries an emulated delay. */
+  #firstCopy(seq: number, at: number, view: DataView): void {
+    if (this.#virtual === null && view.getUint32(OFF_EMU, true) === 0) return;
+    this.#virtual ??= {
+      at: new Float64Array(SEQ_WINDOW),
+      seq: new Uint32Array(SEQ_WINDOW),
+    };
+    const i = seq & (SEQ_WINDOW - 1);
+    this.#virtual.at[i] = at;
+    this.#virtual.seq[i] = seq;
+  }
+
+  /**
+   * Whether a later copy of a forwarded `seq` would have arrived first had
+   * the emulated delays been slept (its arrival + emu_ns earlier than the
+   * forwarded copy's): it is forwarded too, and the receivers below keep
+   * each message's smallest delay, so a hedged tree under emulation is
+   * judged as it would be with real stragglers. Without emulation no later
+   * copy is earlier: each seq is forwarded once.
+   */
+  #earlierCopy(seq: number, at: number): boolean {
+    const v = this.#virtual;
+    const i = seq & (SEQ_WINDOW - 1);
+    if (v === null || v.seq[i] !== seq || !(at < v.at[i]!)) return false;
+    v.at[i] = at;
+    return true;
   }
 
   /**
