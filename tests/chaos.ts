@@ -103,32 +103,40 @@ export async function chaosRound(
   let kills = 0, restarts = 0;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const t0 = performance.now();
-  for (let k = 0; k < opts.kills; k++) {
-    // Spread over the expected run (about 13 s undisturbed): building and evaluating.
-    const at = 1000 + rng.int(9000);
-    timers.push(setTimeout(() => {
-      const i = 1 + rng.int(11);
-      const w = workers[i];
-      if (!w) return;
-      workers[i] = undefined;
-      killedAt.set(addrs[i]!, performance.now());
-      kills++;
-      void w.stop("SIGKILL");
-      if (rng.next() < 0.5) {
-        timers.push(setTimeout(async () => {
-          try {
-            workers[i] = await spawnReady([
-              "worker",
-              "--bind",
-              addrs[i]!,
-              ...FAST,
-            ]);
-            restarts++;
-          } catch { /* the port was taken meanwhile: stays dead */ }
-        }, 1000 + rng.int(3000)));
-      }
-    }, at));
-  }
+  const kill = () => {
+    const i = 1 + rng.int(11);
+    const w = workers[i];
+    if (!w) return;
+    workers[i] = undefined;
+    killedAt.set(addrs[i]!, performance.now());
+    kills++;
+    void w.stop("SIGKILL");
+    if (rng.next() < 0.5) {
+      timers.push(setTimeout(async () => {
+        try {
+          workers[i] = await spawnReady([
+            "worker",
+            "--bind",
+            addrs[i]!,
+            ...FAST,
+          ]);
+          restarts++;
+        } catch { /* the port was taken meanwhile: stays dead */ }
+      }, 1000 + rng.int(3000)));
+    }
+  };
+  // Each kill comes during one of the run's first stages or evaluations
+  // (the script makes 7 of them undisturbed), 0-400 ms after it started:
+  // tied to the run's progress, not to wall time, which a fast machine
+  // outruns.
+  const killOn = Array.from({ length: opts.kills }, () => 1 + rng.int(7));
+  let started = 0;
+  const onStart = () => {
+    started++;
+    for (const n of killOn) {
+      if (n === started) timers.push(setTimeout(kill, rng.int(400)));
+    }
+  };
   const m = new Manager({ timeoutMs: 1000, retries: 1 });
   const exp = new Experiment(
     parseScript(_script(addrs, opts.seed + round), "chaos.yaml"),
@@ -136,6 +144,7 @@ export async function chaosRound(
       manager: m,
       writer,
       onEvent: (e) => {
+        if (e.kind === "stage-start" || e.kind === "eval-start") onStart();
         if (e.kind === "lost" && killedAt.has(e.lost.addr)) {
           detectionMs.push(
             Math.round(performance.now() - killedAt.get(e.lost.addr)!),
