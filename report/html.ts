@@ -147,6 +147,28 @@ export function table(
   }\n</tbody></table></div>`;
 }
 
+/**
+ * A table of a row per tree kind (`data-kind`): the kind's name, then
+ * numbers, under the heads `heads` labelled by `labels`.
+ */
+export function kindTable<H extends string>(
+  cls: string,
+  heads: readonly H[],
+  labels: Record<H, string>,
+  rows: readonly { kind: string; cells: readonly string[] }[],
+): string {
+  const head = heads.map((h) => ({ label: labels[h], num: h !== "kind" }));
+  return table(
+    cls,
+    head,
+    rows.map((r) =>
+      `<tr data-kind="${esc(r.kind)}">${
+        r.cells.map((c, i) => td(esc(c), i === 0 ? "text" : "num")).join("")
+      }</tr>`
+    ),
+  );
+}
+
 /** One `<td>`: numbers right-aligned, addresses monospaced. */
 export function td(
   content: string,

@@ -12,7 +12,7 @@ import {
   type TreeResult,
 } from "../core/results.ts";
 import { summarize, SUMMARY_HEAD, summaryCells } from "../core/summary.ts";
-import { esc, fmtS, table, td } from "./html.ts";
+import { esc, fmtS, kindTable, table, td } from "./html.ts";
 
 const HEAD_LABELS: Record<(typeof SUMMARY_HEAD)[number], string> = {
   kind: "tree kind",
@@ -31,18 +31,6 @@ const HEAD_LABELS: Record<(typeof SUMMARY_HEAD)[number], string> = {
 export function kindsSection(results: Results): string {
   const s = results.summary ?? summarize(results);
   if (s.rows.length === 0) return "";
-  const head = SUMMARY_HEAD.map((h) => ({
-    label: HEAD_LABELS[h],
-    num: h !== "kind",
-  }));
-  const rows = s.rows.map((r) =>
-    `<tr data-kind="${esc(r.kind)}">${
-      summaryCells(r, s).map((c, i) => td(esc(c), i === 0 ? "text" : "num"))
-        .join(
-          "",
-        )
-    }</tr>`
-  );
   const samples = new Set(s.rows.map((r) => r.n));
   return `<section id="kinds"><h2>Across roots and runs</h2>
 <p class="note">Per tree kind, the worst leaf's one-way delay over every root and evaluation run: mean ± the half width of its 95 % confidence interval (Student t)${
@@ -52,7 +40,14 @@ export function kindsSection(results: Results): string {
   } and ${
     esc(s.worst ?? "WORST (none in this run)")
   }, only where the intervals tell the kinds apart ("not apart" where they overlap or a kind has fewer than 2 samples); and what building one tree of the kind cost in probing (datagrams sent, time), averaged over roots.</p>
-${table("kinds", head, rows)}
+${
+    kindTable(
+      "kinds",
+      SUMMARY_HEAD,
+      HEAD_LABELS,
+      s.rows.map((r) => ({ kind: r.kind, cells: summaryCells(r, s) })),
+    )
+  }
 ${(results.allToAll ?? []).map(allToAllBlock).join("\n")}
 </section>`;
 }

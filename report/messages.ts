@@ -27,7 +27,7 @@ import {
   renderSvg,
 } from "./charts.ts";
 import { mergedCdfPoints } from "./data.ts";
-import { esc, table, td } from "./html.ts";
+import { esc, kindTable } from "./html.ts";
 
 const HEAD_LABELS: Record<(typeof MESSAGE_HEAD)[number], string> = {
   kind: "tree kind",
@@ -105,17 +105,12 @@ ${_pairs(s)}
 }
 
 function _table(s: MessageSummary): string {
-  const head = MESSAGE_HEAD.map((h) => ({
-    label: HEAD_LABELS[h],
-    num: h !== "kind",
-  }));
-  const rows = s.rows.map((r) =>
-    `<tr data-kind="${esc(r.kind)}">${
-      messageCells(r, s).map((c, i) => td(esc(c), i === 0 ? "text" : "num"))
-        .join("")
-    }</tr>`
+  return kindTable(
+    "messages",
+    MESSAGE_HEAD,
+    HEAD_LABELS,
+    s.rows.map((r) => ({ kind: r.kind, cells: messageCells(r, s) })),
   );
-  return table("messages", head, rows);
 }
 
 function _pairs(s: MessageSummary): string {

@@ -50,6 +50,14 @@ export function maxVirtualWorkers(): number {
   return zmq.context.maxSockets - 16;
 }
 
+/** The root a run on `pool` starts from: its first worker that is no straggler. */
+export function steadyRoot(
+  pool: Pick<VirtualPool, "addrs" | "stragglers">,
+): string {
+  const slow = new Set(pool.stragglers.map((s) => s.addr));
+  return pool.addrs.find((a) => !slow.has(a))!;
+}
+
 /** One VM's straggler line: its tail factor. */
 export function stragglerDetail(vm: Vm): string {
   return `virtual: jitter tail x${vm.tail.toFixed(1)}, loss x${

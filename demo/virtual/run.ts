@@ -10,7 +10,7 @@ import { stdio } from "../../core/cli.ts";
 import type { Results } from "../../core/results.ts";
 import { runScript } from "../../manager/cli.ts";
 import { parseScript } from "../../manager/script.ts";
-import { startVirtualPool } from "./pool.ts";
+import { startVirtualPool, steadyRoot } from "./pool.ts";
 
 /** Nodes of a tree of depth `d`, fanout `f`. */
 function _nodes(d: number, f: number): number {
@@ -147,8 +147,7 @@ export async function runVirtual(
     relayTimeoutMs: 5000,
   });
   try {
-    const slow = new Set(pool.stragglers.map((s) => s.addr));
-    const root = pool.addrs.find((a) => !slow.has(a))!;
+    const root = steadyRoot(pool);
     const text = virtualScript({
       addrs: pool.addrs,
       root,

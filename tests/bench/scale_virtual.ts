@@ -25,7 +25,7 @@ import type { Results, TreeResult } from "../../core/results.ts";
 import { Experiment } from "../../manager/experiment.ts";
 import { Manager } from "../../manager/manager.ts";
 import { parseScript } from "../../manager/script.ts";
-import { startVirtualPool } from "../../demo/virtual/pool.ts";
+import { startVirtualPool, steadyRoot } from "../../demo/virtual/pool.ts";
 import { virtualScript, virtualShape } from "../../demo/virtual/run.ts";
 import { cpuSeconds } from "./_procs.ts";
 import { datagramsPerMessage, r1, r3 } from "./_util.ts";
@@ -154,8 +154,7 @@ export async function virtualRunHere(
   const t0 = performance.now();
   const m = new Manager({ timeoutMs: 10_000, retries: 1 });
   try {
-    const slow = new Set(pool.stragglers.map((s) => s.addr));
-    const root = pool.addrs.find((a) => !slow.has(a))!;
+    const root = steadyRoot(pool);
     const text = virtualScript({
       addrs: pool.addrs,
       root,
