@@ -214,9 +214,11 @@ export class ProxyCore {
     const end = (view.getUint32(OFF_FLAGS, true) & FLAG_END) !== 0;
     if (!end) {
       const seq = view.getUint32(OFF_SEQ, true);
-      const at = nowMs * 1e6 + view.getUint32(OFF_EMU, true);
-      if (this.#seen.accept(seq)) this.#firstCopy(seq, at, view);
-      else if (!this.#earlierCopy(seq, at)) {
+      const emu = view.getUint32(OFF_EMU, true);
+      if (this.#seen.accept(seq)) {
+        // Without an emulated delay so far, no later copy can be earlier.
+        if (emu > 0 || this.#virtual) this.#firstCopy(seq, nowMs * 1e6 + emu);
+      } else if (!this.#earlierCopy(seq, nowMs * 1e6 + emu)) {
         this.duplicates++;
         return -1;
       }
@@ -236,9 +238,8 @@ export class ProxyCore {
     return h;
   }
 
-  /** Notes the copy of `seq` forwarded first, when it carries an emulated delay. */
-  #firstCopy(seq: number, at: number, view: DataView): void {
-    if (this.#virtual === null && view.getUint32(OFF_EMU, true) === 0) return;
+  /** Notes the arrival + emu_ns of the copy of `seq` forwarded first. */
+  #firstCopy(seq: number, at: number): void {
     this.#virtual ??= {
       at: new Float64Array(SEQ_WINDOW),
       seq: new Uint32Array(SEQ_WINDOW),
