@@ -17,11 +17,11 @@
  * worker wakes 5 times a second (each Deno timer wake-up costs ~0.2-0.4 ms
  * of CPU here, whatever it checks) and notices its first request after a
  * quiet second up to 200 ms late. A process that calls
- * {@link wakeOnSocketEvents} (the worker and manager commands) waits its
- * timer turns in `poll(2)` on the sockets' ZMQ_FD instead (`fd_wait.ts`): a
- * turn ends as soon as a socket signals, so an idle worker notices a request
- * at once, and idle turns last 1 s (one wake-up a second). `transport_test.ts` holds
- * a canary that tells when a plain `await receive()` works again.
+ * {@link wakeOnSocketEvents} (the worker command does) waits its timer turns
+ * in `poll(2)` on the sockets' ZMQ_FD instead (`fd_wait.ts`): a turn ends as
+ * soon as a socket signals, so an idle worker notices a request at once,
+ * and idle turns last 1 s (one wake-up a second). `transport_test.ts` holds a
+ * canary that tells when a plain `await receive()` works again.
  *
  * @module
  */
